@@ -1,0 +1,241 @@
+//! Command-line definitions (clap derive) and nothing else: no I/O, no HTTP.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Declarative deployment reconciler for Power BI.
+#[derive(Debug, Parser)]
+#[command(name = "pbideploy", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// When to colour output (honours NO_COLOR when `auto`).
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true)]
+    pub color: ColorWhen,
+    /// More log output on stderr (repeat for more: -v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Less output: only errors.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "verbose")]
+    pub quiet: u8,
+    /// Log line format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a manifest: syntax, schema and references, without contacting the service.
+    ///
+    /// Example: pbideploy validate -f manifests/quickstart.yaml --env prod
+    Validate(ValidateArgs),
+    /// Show what apply would change, without changing anything.
+    ///
+    /// Example: pbideploy plan -f pbideploy.yaml --env test --out plan.json --detailed-exitcode
+    Plan(PlanArgs),
+    /// Make the service match the manifest (or apply a saved plan exactly).
+    ///
+    /// Example: pbideploy apply -f pbideploy.yaml --env prod --auto-approve
+    Apply(ApplyArgs),
+    /// Render a saved plan file.
+    ///
+    /// Example: pbideploy show plan.json --format markdown
+    Show(ShowArgs),
+    /// Inspect or edit the ledger (state file).
+    ///
+    /// Example: pbideploy state list -f pbideploy.yaml --env prod
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Print a shell completion script.
+    ///
+    /// Example: pbideploy completions bash > /etc/bash_completion.d/pbideploy
+    Completions(CompletionsArgs),
+}
+
+/// Which manifest, environment and variables to use.
+#[derive(Debug, Clone, Args)]
+pub struct ManifestArgs {
+    /// The manifest file.
+    #[arg(short = 'f', long = "file", default_value = "pbideploy.yaml")]
+    pub file: PathBuf,
+    /// The environment from the manifest's `environments` to use.
+    #[arg(long, env = "PBIDEPLOY_ENV")]
+    pub env: Option<String>,
+    /// Set a manifest variable (repeatable): --var name=value.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// Output format of the diagnostics.
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
+    pub format: DiagnosticFormat,
+}
+
+/// Where the Power BI service is and how to authenticate to it.
+#[derive(Debug, Clone, Args)]
+pub struct ServiceArgs {
+    /// `local` runs the built-in emulator in-process, with state under `.pbideploy/local/`
+    /// beside the manifest; otherwise the manifest's `service` settings are used.
+    #[arg(long, value_name = "local")]
+    pub service: Option<String>,
+    /// Override the Power BI REST API base URL (for example an emulator's URL).
+    #[arg(long, env = "PBIDEPLOY_SERVICE_URL")]
+    pub service_url: Option<String>,
+    /// Authentication method; by default the first whose settings are present.
+    #[arg(long, value_enum, env = "PBIDEPLOY_AUTH")]
+    pub auth: Option<AuthMethod>,
+    /// The ledger (state file); by default beside the manifest, one per environment.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMethod {
+    ClientSecret,
+    ClientCertificate,
+    WorkloadIdentity,
+    GithubOidc,
+    ManagedIdentity,
+    AzureCli,
+    AccessToken,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    /// Save the plan to FILE for `apply FILE` and `show FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan only this address and what it depends on (repeatable).
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
+    /// Only show drift between the ledger and the service.
+    #[arg(long)]
+    pub refresh_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A saved plan to apply exactly (from `plan --out`).
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// At most this many requests in flight.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallelism: u16,
+    /// Print one JSON event per line instead of human output.
+    #[arg(long)]
+    pub json: bool,
+    /// Wait for refreshes triggered by the apply and report their outcome.
+    #[arg(long)]
+    pub wait_refresh: bool,
+    /// Apply only this address and what it depends on (repeatable).
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The saved plan file.
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the addresses the ledger tracks.
+    List(StateArgs),
+    /// Show one ledger entry.
+    Show {
+        #[command(flatten)]
+        state: StateArgs,
+        /// For example: workspace["Sales"].dataset["Sales Model"]
+        address: String,
+    },
+    /// Forget one ledger entry (the service is not touched).
+    Rm {
+        #[command(flatten)]
+        state: StateArgs,
+        /// For example: workspace["Sales"].dataset["Sales Model"]
+        address: String,
+    },
+    /// Record existing service items as matching the manifest's PBIX files, without importing.
+    Adopt {
+        #[command(flatten)]
+        state: StateArgs,
+        #[command(flatten)]
+        service: ServiceArgs,
+        /// Addresses to adopt; all datasets and reports of the manifest when none.
+        addresses: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// The ledger file; by default beside the manifest, one per environment.
+    #[arg(long = "state-file")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,1 @@
+//! The ledger (state file) (to be written).

@@ -1,0 +1,13 @@
+//! pbideploy: a declarative deployment reconciler for Power BI.
+//!
+//! Data flows one way: manifest -> desired model; service -> live model;
+//! (desired, live, ledger) -> plan; plan -> apply -> service + ledger.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod ledger;
+pub mod logging;
+pub mod manifest;
+pub mod plan;
+pub mod powerbi;

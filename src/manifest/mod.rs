@@ -1,0 +1,1 @@
+//! The manifest: YAML -> typed Manifest (to be written).

@@ -1,0 +1,1 @@
+//! Plans: desired vs live -> changes (to be written).

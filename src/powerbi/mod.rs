@@ -1,0 +1,10 @@
+//! The Power BI service client. Knows HTTP, authentication and the wire format; knows nothing
+//! of manifests or plans.
+
+pub mod auth;
+pub mod client;
+pub mod crypto;
+pub mod error;
+pub mod retry;
+pub mod types;
+pub mod upload;
