@@ -1,0 +1,483 @@
+//! A small static analyser for Power Query M: enough to find parameters
+//! (`shared X = v meta [IsParameterQuery=true, ...]`) and data-source calls
+//! (`Sql.Database(server, db)`, `Web.Contents(url)`, ...) with their arguments resolved
+//! to literals through parameters and `let` bindings. Not a full M parser: arguments it
+//! cannot resolve to text make the call invisible, as documented in `pbix-format.md` §6.3
+//! (the mapping is **[inferred]**).
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::{PbixDatasource, PbixParameter};
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Tok {
+    Ident(String),
+    Str(String),
+    Num(String),
+    Punct(char),
+}
+
+/// Tokenizes M: identifiers (dotted, `#"quoted"`), strings (`""` escapes, `#(lf)` escapes
+/// kept verbatim except the common ones), numbers, punctuation; skips comments.
+fn tokenize(src: &str) -> Vec<Tok> {
+    let chars: Vec<char> = src.chars().collect();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '/' && chars.get(i + 1) == Some(&'/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && chars.get(i + 1) == Some(&'*') {
+            i += 2;
+            while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                i += 1;
+            }
+            i += 2;
+        } else if c == '"' || (c == '#' && chars.get(i + 1) == Some(&'"')) {
+            let quoted_ident = c == '#';
+            i += if quoted_ident { 2 } else { 1 };
+            let (text, next) = read_string(&chars, i);
+            i = next;
+            toks.push(if quoted_ident {
+                Tok::Ident(text)
+            } else {
+                Tok::Str(text)
+            });
+        } else if c.is_alphabetic() || c == '_' || c == '#' {
+            let start = i;
+            i += 1;
+            while i < chars.len()
+                && (chars[i].is_alphanumeric()
+                    || chars[i] == '_'
+                    || (chars[i] == '.'
+                        && chars.get(i + 1).is_some_and(|n| n.is_alphabetic())))
+            {
+                i += 1;
+            }
+            toks.push(Tok::Ident(chars[start..i].iter().collect()));
+        } else if c.is_ascii_digit() {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_ascii_alphanumeric()
+                    || (chars[i] == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)))
+            {
+                i += 1;
+            }
+            toks.push(Tok::Num(chars[start..i].iter().collect()));
+        } else {
+            toks.push(Tok::Punct(c));
+            i += 1;
+        }
+    }
+    toks
+}
+
+/// Reads a string body after the opening quote; returns the text and the index after the
+/// closing quote. Handles `""` and the `#(cr)`, `#(lf)`, `#(tab)`, `#(#)` escapes.
+fn read_string(chars: &[char], mut i: usize) -> (String, usize) {
+    let mut out = String::new();
+    while i < chars.len() {
+        if chars[i] == '"' {
+            if chars.get(i + 1) == Some(&'"') {
+                out.push('"');
+                i += 2;
+                continue;
+            }
+            return (out, i + 1);
+        }
+        if chars[i] == '#' && chars.get(i + 1) == Some(&'(') {
+            let end = chars[i..].iter().position(|&c| c == ')').map(|p| p + i);
+            if let Some(end) = end {
+                let inner: String = chars[i + 2..end].iter().collect();
+                let mut known = true;
+                let mut decoded = String::new();
+                for part in inner.split(',') {
+                    match part.trim() {
+                        "cr" => decoded.push('\r'),
+                        "lf" => decoded.push('\n'),
+                        "tab" => decoded.push('\t'),
+                        "#" => decoded.push('#'),
+                        _ => known = false,
+                    }
+                }
+                if known {
+                    out.push_str(&decoded);
+                    i = end + 1;
+                    continue;
+                }
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    (out, i)
+}
+
+/// Splits `toks` at top-level (bracket depth 0) occurrences of `sep`.
+fn split_top(toks: &[Tok], sep: char) -> Vec<&[Tok]> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, t) in toks.iter().enumerate() {
+        match t {
+            Tok::Punct('(' | '[' | '{') => depth += 1,
+            Tok::Punct(')' | ']' | '}') => depth -= 1,
+            Tok::Punct(c) if *c == sep && depth == 0 => {
+                parts.push(&toks[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&toks[start..]);
+    parts
+}
+
+/// Index of the bracket closing the one opened at `open`.
+fn matching_close(toks: &[Tok], open: usize) -> Option<usize> {
+    let mut depth = 0i32;
+    for (i, t) in toks.iter().enumerate().skip(open) {
+        match t {
+            Tok::Punct('(' | '[' | '{') => depth += 1,
+            Tok::Punct(')' | ']' | '}') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A named M expression: a section member, a TMSL `expressions[]` entry or a partition.
+#[derive(Debug, Clone)]
+pub(crate) struct Query {
+    pub name: String,
+    pub tokens: Vec<Tok>,
+}
+
+/// Parses `section Section1; shared A = ...; B = ...;` into its members.
+pub(crate) fn parse_section(src: &str) -> Vec<Query> {
+    let toks = tokenize(src);
+    let mut members = Vec::new();
+    for stmt in split_top(&toks, ';') {
+        let mut s = stmt;
+        if let [Tok::Ident(kw), rest @ ..] = s
+            && kw == "section"
+        {
+            let _ = rest;
+            continue;
+        }
+        if let [Tok::Ident(kw), rest @ ..] = s
+            && kw == "shared"
+        {
+            s = rest;
+        }
+        if let [Tok::Ident(name), Tok::Punct('='), body @ ..] = s {
+            members.push(Query {
+                name: name.clone(),
+                tokens: body.to_vec(),
+            });
+        }
+    }
+    members
+}
+
+/// Builds a query from a stand-alone expression (TMSL expression or partition source).
+pub(crate) fn parse_expression(name: &str, src: &str) -> Query {
+    Query {
+        name: name.to_string(),
+        tokens: tokenize(src),
+    }
+}
+
+/// The tokens before a top-level `meta`, and the meta record's fields, if any.
+fn split_meta(toks: &[Tok]) -> (&[Tok], Option<HashMap<String, Vec<Tok>>>) {
+    let mut depth = 0i32;
+    for (i, t) in toks.iter().enumerate() {
+        match t {
+            Tok::Punct('(' | '[' | '{') => depth += 1,
+            Tok::Punct(')' | ']' | '}') => depth -= 1,
+            Tok::Ident(m) if m == "meta" && depth == 0 => {
+                let record = &toks[i + 1..];
+                let Some(close) = matching_close(record, 0) else {
+                    return (&toks[..i], None);
+                };
+                let mut fields = HashMap::new();
+                for field in split_top(&record[1..close], ',') {
+                    if let [Tok::Ident(k), Tok::Punct('='), v @ ..] = field {
+                        fields.insert(k.clone(), v.to_vec());
+                    }
+                }
+                return (&toks[..i], Some(fields));
+            }
+            _ => {}
+        }
+    }
+    (toks, None)
+}
+
+/// Renders a literal value the way `Get Parameters` shows `currentValue` **[inferred]**:
+/// text as is, logicals `TRUE`/`FALSE`, `#date(y,m,d)` as `m/d/yyyy`, null as empty.
+fn literal_text(toks: &[Tok]) -> Option<String> {
+    match toks {
+        [Tok::Str(s)] => Some(s.clone()),
+        [Tok::Num(n)] => Some(n.clone()),
+        [Tok::Punct('-'), Tok::Num(n)] => Some(format!("-{n}")),
+        [Tok::Ident(b)] if b == "true" => Some("TRUE".into()),
+        [Tok::Ident(b)] if b == "false" => Some("FALSE".into()),
+        [Tok::Ident(b)] if b == "null" => Some(String::new()),
+        [Tok::Ident(f), Tok::Punct('('), args @ .., Tok::Punct(')')] if f == "#date" => {
+            let nums: Vec<&str> = split_top(args, ',')
+                .iter()
+                .filter_map(|a| match a {
+                    [Tok::Num(n)] => Some(n.as_str()),
+                    _ => None,
+                })
+                .collect();
+            match nums.as_slice() {
+                [y, m, d] => Some(format!("{m}/{d}/{y}")),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Extracts parameters: members whose value carries `meta [IsParameterQuery=true, ...]`.
+pub(crate) fn parameters(queries: &[Query]) -> Vec<PbixParameter> {
+    let mut out = Vec::new();
+    for q in queries {
+        let (value, Some(meta)) = split_meta(&q.tokens) else {
+            continue;
+        };
+        let is_param = matches!(meta.get("IsParameterQuery").map(Vec::as_slice), Some([Tok::Ident(t)]) if t == "true");
+        if !is_param {
+            continue;
+        }
+        let param_type = match meta.get("Type").map(Vec::as_slice) {
+            Some([Tok::Str(t)]) => t.clone(),
+            _ => "Any".to_string(),
+        };
+        let is_required = matches!(meta.get("IsParameterQueryRequired").map(Vec::as_slice), Some([Tok::Ident(t)]) if t == "true");
+        let suggested_values = match meta.get("List").map(Vec::as_slice) {
+            Some([Tok::Punct('{'), items @ .., Tok::Punct('}')]) => split_top(items, ',')
+                .into_iter()
+                .filter_map(literal_text)
+                .collect(),
+            _ => Vec::new(),
+        };
+        out.push(PbixParameter {
+            name: q.name.clone(),
+            param_type,
+            current_value: literal_text(value).unwrap_or_default(),
+            is_required,
+            suggested_values,
+        });
+    }
+    out
+}
+
+/// Data-access functions, the datasource type they report and the argument names.
+const SOURCES: &[(&str, &str, &[&str])] = &[
+    ("Sql.Database", "Sql", &["server", "database"]),
+    ("Sql.Databases", "Sql", &["server"]),
+    (
+        "AnalysisServices.Database",
+        "AnalysisServices",
+        &["server", "database"],
+    ),
+    ("AnalysisServices.Databases", "AnalysisServices", &["server"]),
+    ("OData.Feed", "OData", &["url"]),
+    ("Web.Contents", "Web", &["url"]),
+    ("File.Contents", "File", &["path"]),
+    ("Folder.Files", "Folder", &["path"]),
+    ("Folder.Contents", "Folder", &["path"]),
+    ("SharePoint.Tables", "SharePointList", &["url"]),
+    ("SharePoint.Files", "SharePoint", &["url"]),
+    ("SharePoint.Contents", "SharePoint", &["url"]),
+    ("Oracle.Database", "Oracle", &["server"]),
+    ("PostgreSQL.Database", "PostgreSql", &["server", "database"]),
+    ("MySQL.Database", "MySql", &["server", "database"]),
+    ("AzureStorage.Blobs", "AzureBlobs", &["account"]),
+];
+
+/// Name → value-expression environment: shared members overlaid with `let` bindings.
+struct Env<'a> {
+    globals: HashMap<&'a str, &'a [Tok]>,
+    locals: HashMap<String, Vec<Tok>>,
+}
+
+impl Env<'_> {
+    /// Resolves an argument to text: a literal, `a & b` concatenation, or a name bound
+    /// to one (parameters resolve to their current value). Depth-limited against cycles.
+    fn resolve(&self, toks: &[Tok], depth: u32) -> Option<String> {
+        if depth > 16 {
+            return None;
+        }
+        let parts = split_top(toks, '&');
+        if parts.len() > 1 {
+            let mut out = String::new();
+            for p in parts {
+                out.push_str(&self.resolve(p, depth + 1)?);
+            }
+            return Some(out);
+        }
+        let (value, _) = split_meta(toks);
+        if let [Tok::Punct('('), inner @ .., Tok::Punct(')')] = value {
+            return self.resolve(inner, depth + 1);
+        }
+        match value {
+            [Tok::Ident(name)] => {
+                let bound = self
+                    .locals
+                    .get(name)
+                    .map(Vec::as_slice)
+                    .or_else(|| self.globals.get(name.as_str()).copied())?;
+                self.resolve(bound, depth + 1)
+            }
+            [Tok::Str(_)] => literal_text(value),
+            _ => None,
+        }
+    }
+}
+
+/// Collects `name = expr` bindings of every `let ... in` inside `toks`.
+fn let_bindings(toks: &[Tok]) -> HashMap<String, Vec<Tok>> {
+    let mut out = HashMap::new();
+    let mut i = 0;
+    while i < toks.len() {
+        if matches!(&toks[i], Tok::Ident(k) if k == "let") {
+            let start = i + 1;
+            let mut depth = 0i32;
+            let mut end = toks.len();
+            for (j, t) in toks.iter().enumerate().skip(start) {
+                match t {
+                    Tok::Punct('(' | '[' | '{') => depth += 1,
+                    Tok::Punct(')' | ']' | '}') => depth -= 1,
+                    Tok::Ident(k) if k == "in" && depth == 0 => {
+                        end = j;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            for binding in split_top(&toks[start..end], ',') {
+                if let [Tok::Ident(name), Tok::Punct('='), value @ ..] = binding {
+                    out.entry(name.clone()).or_insert_with(|| value.to_vec());
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Finds data-source calls in every query, resolves their arguments, dedupes.
+pub(crate) fn datasources(queries: &[Query]) -> Vec<PbixDatasource> {
+    let globals: HashMap<&str, &[Tok]> = queries
+        .iter()
+        .map(|q| (q.name.as_str(), q.tokens.as_slice()))
+        .collect();
+    let mut out: Vec<PbixDatasource> = Vec::new();
+    for q in queries {
+        let env = Env {
+            globals: globals.clone(),
+            locals: let_bindings(&q.tokens),
+        };
+        for (i, t) in q.tokens.iter().enumerate() {
+            let Tok::Ident(func) = t else { continue };
+            let Some((_, kind, names)) = SOURCES.iter().find(|(f, _, _)| f == func) else {
+                continue;
+            };
+            if q.tokens.get(i + 1) != Some(&Tok::Punct('(')) {
+                continue;
+            }
+            let Some(close) = matching_close(&q.tokens, i + 1) else {
+                continue;
+            };
+            let args = split_top(&q.tokens[i + 2..close], ',');
+            let mut details = Map::new();
+            let resolved = names.iter().zip(args.iter()).all(|(name, arg)| {
+                env.resolve(arg, 0)
+                    .map(|v| details.insert((*name).to_string(), Value::String(v)))
+                    .is_some()
+            });
+            if !resolved || details.len() < names.len() {
+                continue;
+            }
+            if *kind == "AzureBlobs" {
+                normalise_blob_account(&mut details);
+            }
+            let ds = PbixDatasource {
+                datasource_type: (*kind).to_string(),
+                connection_details: details,
+            };
+            if !out.contains(&ds) {
+                out.push(ds);
+            }
+        }
+    }
+    out
+}
+
+/// `AzureStorage.Blobs("acct")` or a full blob URL → `{account, domain}`.
+fn normalise_blob_account(details: &mut Map<String, Value>) {
+    let Some(Value::String(raw)) = details.get("account").cloned() else {
+        return;
+    };
+    let host = raw
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let (account, domain) = match host.split_once('.') {
+        Some((a, d)) => (a.to_string(), d.to_string()),
+        None => (host, "blob.core.windows.net".to_string()),
+    };
+    details.insert("account".into(), Value::String(account));
+    details.insert("domain".into(), Value::String(domain));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_and_sql_source_resolve() {
+        let m = "section Section1;\r\nshared ServerName = \"localhost\\v2017\" meta [IsParameterQuery=true, Type=\"Text\", IsParameterQueryRequired=true];\r\nshared DB = \"B\" meta [IsParameterQuery=true, List={\"A\", \"B\"}, DefaultValue=\"A\", Type=\"Text\", IsParameterQueryRequired=true];\r\nshared T = let Source = Sql.Database(ServerName, DB) in Source; // c\r\n";
+        let q = parse_section(m);
+        let p = parameters(&q);
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].current_value, "localhost\\v2017");
+        assert_eq!(p[1].suggested_values, vec!["A", "B"]);
+        let d = datasources(&q);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].datasource_type, "Sql");
+        assert_eq!(d[0].connection_details["database"], "B");
+    }
+
+    #[test]
+    fn concatenation_quoted_names_and_unresolvable_args() {
+        let m = r#"section S; shared #"Base Url" = "https://x/" meta [IsParameterQuery=true, Type="Text", IsParameterQueryRequired=false];
+        shared A = let u = #"Base Url" & "api", s = Web.Contents(u) in s;
+        shared B = (p) => Web.Contents(p);
+        shared C = OData.Feed("https://o/" /* comment; with semicolon */);"#;
+        let q = parse_section(m);
+        let d = datasources(&q);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert_eq!(d[0].connection_details["url"], "https://x/api");
+        assert_eq!(d[1].datasource_type, "OData");
+        assert!(!parameters(&q)[0].is_required);
+    }
+}
