@@ -213,13 +213,13 @@ impl GatewayKeyPair {
         }
         let mut plain = Vec::with_capacity(bytes.len());
         for block in bytes.chunks(LEGACY_BLOCK_BYTES) {
-            let part = self
-                .key
-                .oaep_decrypt::<sha1::Sha1>(block)
-                .map_err(|_| CryptoError::Oaep {
-                    hash: "SHA-1",
-                    scheme: "legacy 1024-bit",
-                })?;
+            let part =
+                self.key
+                    .oaep_decrypt::<sha1::Sha1>(block)
+                    .map_err(|_| CryptoError::Oaep {
+                        hash: "SHA-1",
+                        scheme: "legacy 1024-bit",
+                    })?;
             plain.extend_from_slice(&part);
         }
         Ok(plain)

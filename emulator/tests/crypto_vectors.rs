@@ -93,8 +93,8 @@ fn every_shared_vector_decrypts_to_its_plaintext() {
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut checked = 0;
     for key in doc["keys"].as_array().unwrap() {
-        let pair = GatewayKeyPair::from_pkcs8_pem(key["privateKeyPkcs8Pem"].as_str().unwrap())
-            .unwrap();
+        let pair =
+            GatewayKeyPair::from_pkcs8_pem(key["privateKeyPkcs8Pem"].as_str().unwrap()).unwrap();
         assert_eq!(pair.bits() as u64, key["bits"].as_u64().unwrap());
         assert_eq!(
             pair.modulus_base64(),
@@ -112,7 +112,10 @@ fn every_shared_vector_decrypts_to_its_plaintext() {
             checked += 1;
         }
     }
-    assert!(checked >= 15, "expected at least 15 vectors, checked {checked}");
+    assert!(
+        checked >= 15,
+        "expected at least 15 vectors, checked {checked}"
+    );
 }
 
 #[test]
@@ -123,7 +126,11 @@ fn default_keys_load_with_expected_sizes_and_round_trip() {
     assert_eq!(local.exponent_base64(), "AQAB");
     assert_eq!(STANDARD.decode(local.modulus_base64()).unwrap().len(), 256);
     assert_eq!(STANDARD.decode(legacy.modulus_base64()).unwrap().len(), 128);
-    assert!(local.to_pkcs8_pem().starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(
+        local
+            .to_pkcs8_pem()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
     let reloaded = GatewayKeyPair::from_pkcs8_pem(&local.to_pkcs8_pem()).unwrap();
     assert_eq!(reloaded.modulus_base64(), local.modulus_base64());
     let debug = format!("{local:?}");
@@ -180,7 +187,11 @@ fn tampered_hybrid_ciphertexts_are_rejected() {
         .decrypt_credentials(&(wrapped.to_string() + &flip_decoded(blob, 60)))
         .unwrap_err();
     assert!(matches!(err, CryptoError::HmacMismatch), "{err}");
-    assert!(local.decrypt_credentials(&encrypted[..encrypted.len() - 4]).is_err());
+    assert!(
+        local
+            .decrypt_credentials(&encrypted[..encrypted.len() - 4])
+            .is_err()
+    );
     assert!(local.decrypt_credentials(&encrypted[..344]).is_err());
     assert!(local.decrypt_credentials(&encrypted[..300]).is_err());
     assert!(matches!(

@@ -101,7 +101,10 @@ fn directquery_parameters_resolve_into_sql_source() {
                 param_type: "Text".into(),
                 current_value: "AdventureWorksDW2014".into(),
                 is_required: true,
-                suggested_values: vec!["AdventureWorksDW2012".into(), "AdventureWorksDW2014".into()],
+                suggested_values: vec![
+                    "AdventureWorksDW2012".into(),
+                    "AdventureWorksDW2014".into()
+                ],
             },
         ]
     );
@@ -131,7 +134,11 @@ fn modern_xpress9_model_is_not_readable() {
         return;
     };
     let view = inspect_pbix(&p).unwrap();
-    assert_eq!(view.kind, PbixKind::Model, "RemoteArtifacts is not a thin marker");
+    assert_eq!(
+        view.kind,
+        PbixKind::Model,
+        "RemoteArtifacts is not a thin marker"
+    );
     assert!(!view.model_readable);
     assert!(view.datasources.is_empty() && view.parameters.is_empty());
 }
@@ -177,8 +184,7 @@ fn template_is_rejected_but_analysable() {
 fn write_zip(path: &Path, entries: &[(&str, Vec<u8>)]) {
     let file = std::fs::File::create(path).unwrap();
     let mut w = zip::ZipWriter::new(file);
-    let opts =
-        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (name, bytes) in entries {
         w.start_file(*name, opts).unwrap();
         w.write_all(bytes).unwrap();
@@ -218,13 +224,19 @@ fn synthetic_schema_pbix_with_parameters_and_sql() {
     assert_eq!(
         view.datasources,
         vec![
-            ds("Sql", json!({"server": "sql-dev.example.com", "database": "Sales"})),
+            ds(
+                "Sql",
+                json!({"server": "sql-dev.example.com", "database": "Sales"})
+            ),
             ds("Web", json!({"url": "https://rates.example.com/api"})),
         ]
     );
     let names: Vec<_> = view.parameters.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["Server", "Database", "Threshold"]);
-    assert_eq!(view.parameters[1].suggested_values, ["Sales", "SalesArchive"]);
+    assert_eq!(
+        view.parameters[1].suggested_values,
+        ["Sales", "SalesArchive"]
+    );
     assert!(!view.parameters[1].is_required);
     assert_eq!(view.parameters[2].current_value, "42");
     assert_eq!(view.parameters[2].param_type, "Number");
@@ -267,8 +279,10 @@ fn synthetic_thin_report_with_utf16_connections_and_bad_inputs() {
     bytes.extend(utf16le(&conn.to_string()));
     write_zip(&thin, &[("Connections", bytes)]);
     let view = inspect_pbix(&thin).unwrap();
-    assert!(matches!(view.kind, PbixKind::ThinReport { ref dataset_id, .. }
-        if dataset_id == "11111111-2222-3333-4444-555555555555"));
+    assert!(
+        matches!(view.kind, PbixKind::ThinReport { ref dataset_id, .. }
+        if dataset_id == "11111111-2222-3333-4444-555555555555")
+    );
 
     let not_zip = dir.path().join("junk.pbix");
     std::fs::write(&not_zip, b"hello").unwrap();

@@ -55,8 +55,7 @@ fn tokenize(src: &str) -> Vec<Tok> {
             while i < chars.len()
                 && (chars[i].is_alphanumeric()
                     || chars[i] == '_'
-                    || (chars[i] == '.'
-                        && chars.get(i + 1).is_some_and(|n| n.is_alphabetic())))
+                    || (chars[i] == '.' && chars.get(i + 1).is_some_and(|n| n.is_alphabetic())))
             {
                 i += 1;
             }
@@ -170,10 +169,7 @@ pub(crate) fn parse_section(src: &str) -> Vec<Query> {
     let mut members = Vec::new();
     for stmt in split_top(&toks, ';') {
         let mut s = stmt;
-        if let [Tok::Ident(kw), rest @ ..] = s
-            && kw == "section"
-        {
-            let _ = rest;
+        if matches!(s.first(), Some(Tok::Ident(kw)) if kw == "section") {
             continue;
         }
         if let [Tok::Ident(kw), rest @ ..] = s
@@ -295,7 +291,11 @@ const SOURCES: &[(&str, &str, &[&str])] = &[
         "AnalysisServices",
         &["server", "database"],
     ),
-    ("AnalysisServices.Databases", "AnalysisServices", &["server"]),
+    (
+        "AnalysisServices.Databases",
+        "AnalysisServices",
+        &["server"],
+    ),
     ("OData.Feed", "OData", &["url"]),
     ("Web.Contents", "Web", &["url"]),
     ("File.Contents", "File", &["path"]),

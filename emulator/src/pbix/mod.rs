@@ -94,10 +94,14 @@ pub enum PbixError {
         source: std::io::Error,
     },
     /// The file is not a ZIP archive.
-    #[error("the file is not a PBIX (not a ZIP archive: {0}); upload a file saved by Power BI Desktop")]
+    #[error(
+        "the file is not a PBIX (not a ZIP archive: {0}); upload a file saved by Power BI Desktop"
+    )]
     NotZip(String),
     /// A `.pbit` template, which the Imports API does not accept.
-    #[error("the file is a Power BI template (.pbit: DataModelSchema without DataModel); the service imports only .pbix, open the template in Desktop and save it as .pbix")]
+    #[error(
+        "the file is a Power BI template (.pbit: DataModelSchema without DataModel); the service imports only .pbix, open the template in Desktop and save it as .pbix"
+    )]
     Template,
     /// Too many entries (zip-bomb guard).
     #[error("the PBIX has {0} entries, more than the {MAX_ENTRIES} allowed")]
@@ -119,7 +123,9 @@ pub enum PbixError {
         reason: String,
     },
     /// Neither a model nor a live connection.
-    #[error("the PBIX has no data model (no DataModel, DataModelSchema or live-connection Connections part); it cannot be published")]
+    #[error(
+        "the PBIX has no data model (no DataModel, DataModelSchema or live-connection Connections part); it cannot be published"
+    )]
     NoModel,
 }
 
@@ -300,9 +306,7 @@ fn decode_text(bytes: &[u8]) -> Result<String, String> {
 }
 
 /// `Connections` → live-connection kind, or `None` (absent, RemoteArtifacts only, other type).
-fn live_connection<R: Read + Seek>(
-    zip: &mut ZipArchive<R>,
-) -> Result<Option<PbixKind>, PbixError> {
+fn live_connection<R: Read + Seek>(zip: &mut ZipArchive<R>) -> Result<Option<PbixKind>, PbixError> {
     if zip.index_for_name("Connections").is_none() {
         return Ok(None);
     }
@@ -318,7 +322,10 @@ fn live_connection<R: Read + Seek>(
     };
     let first = json
         .as_object()
-        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("Connections")))
+        .and_then(|o| {
+            o.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("Connections"))
+        })
         .and_then(|(_, v)| v.as_array())
         .and_then(|a| a.first());
     let Some(conn) = first else {
@@ -340,7 +347,8 @@ fn live_connection<R: Read + Seek>(
                 .ok_or_else(|| {
                     malformed(
                         "Connections",
-                        "live connection names no dataset (PbiModelDatabaseName / Initial Catalog)".into(),
+                        "live connection names no dataset (PbiModelDatabaseName / Initial Catalog)"
+                            .into(),
                     )
                 })?;
             PbixKind::ThinReport {

@@ -35,11 +35,9 @@ pub(crate) fn queries(text: &str) -> Result<Vec<Query>, String> {
     let mut out = Vec::new();
     for e in model["expressions"].as_array().into_iter().flatten() {
         let kind = e["kind"].as_str().unwrap_or("m");
-        if let (Some(name), Some(expr), "m") = (
-            e["name"].as_str(),
-            expression_text(&e["expression"]),
-            kind,
-        ) {
+        if let (Some(name), Some(expr), "m") =
+            (e["name"].as_str(), expression_text(&e["expression"]), kind)
+        {
             out.push(mashup::parse_expression(name, &expr));
         }
     }
