@@ -480,4 +480,19 @@ mod tests {
         assert_eq!(d[1].datasource_type, "OData");
         assert!(!parameters(&q)[0].is_required);
     }
+
+    #[test]
+    fn every_prefix_of_a_section_parses_without_panicking() {
+        let m = "section S; shared P = \"v\" meta [IsParameterQuery=true, List={\"a\"}, Type=\"Text\"]; /* c */ shared #\"Q x\" = let a = #date(2020,1,2), b = Sql.Database(P, \"d#(lf)\" & P) in b; // end";
+        let chars: Vec<char> = m.chars().collect();
+        for n in 0..=chars.len() {
+            let prefix: String = chars[..n].iter().collect();
+            let q = parse_section(&prefix);
+            let _ = parameters(&q);
+            let _ = datasources(&q);
+        }
+        let q = parse_section(m);
+        let d = datasources(&q);
+        assert_eq!(d[0].connection_details["database"], "d\nv");
+    }
 }

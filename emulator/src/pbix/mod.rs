@@ -175,22 +175,7 @@ pub fn inspect_pbix_with(
         && !has_schema
         && let Some(kind) = live_connection(&mut zip)?
     {
-        let datasources = match &kind {
-            PbixKind::AnalysisServicesLive { server, database } => vec![PbixDatasource {
-                datasource_type: "AnalysisServices".into(),
-                connection_details: [("server", server), ("database", database)]
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
-                    .collect(),
-            }],
-            _ => Vec::new(),
-        };
-        return Ok(PbixServiceView {
-            kind,
-            model_readable: true,
-            datasources,
-            parameters: Vec::new(),
-        });
+        return Ok(live_view(kind));
     }
     if has_schema {
         let text = decode_text(&read_part(&mut zip, "DataModelSchema", MAX_PART_BYTES)?)
@@ -219,6 +204,26 @@ pub fn inspect_pbix_with(
         });
     }
     Err(PbixError::NoModel)
+}
+
+/// The view of a live-connection file: no model of its own; SSAS reports its server.
+fn live_view(kind: PbixKind) -> PbixServiceView {
+    let datasources = match &kind {
+        PbixKind::AnalysisServicesLive { server, database } => vec![PbixDatasource {
+            datasource_type: "AnalysisServices".into(),
+            connection_details: [("server", server), ("database", database)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
+                .collect(),
+        }],
+        _ => Vec::new(),
+    };
+    PbixServiceView {
+        kind,
+        model_readable: true,
+        datasources,
+        parameters: Vec::new(),
+    }
 }
 
 fn malformed(part: &str, reason: String) -> PbixError {
@@ -413,4 +418,53 @@ fn section1_from_mashup(bytes: &[u8]) -> Result<String, PbixError> {
     }
     let m = read_part(&mut zip, "Formulas/Section1.m", MAX_SMALL_PART_BYTES)?;
     decode_text(&m).map_err(|r| malformed("DataMashup/Formulas/Section1.m", r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn read_part_caps_decompressed_size() {
+        let mut buf = Cursor::new(Vec::new());
+        {
+            let mut w = zip::ZipWriter::new(&mut buf);
+            w.start_file("Big", zip::write::SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(&[b'a'; 1000]).unwrap();
+            w.finish().unwrap();
+        }
+        let mut zip = ZipArchive::new(Cursor::new(buf.into_inner())).unwrap();
+        assert!(matches!(
+            read_part(&mut zip, "Big", 10),
+            Err(PbixError::EntryTooLarge { .. })
+        ));
+        assert_eq!(read_part(&mut zip, "Big", 1000).unwrap().len(), 1000);
+    }
+
+    #[test]
+    fn text_decoding_and_connection_strings() {
+        assert_eq!(decode_text(b"\xEF\xBB\xBF{}").unwrap(), "{}");
+        assert_eq!(decode_text(&[b'{', 0, b'}', 0]).unwrap(), "{}");
+        assert_eq!(decode_text(&[0xFE, 0xFF, 0, b'{', 0, b'}']).unwrap(), "{}");
+        assert!(decode_text(&[0xFF, 0xFE, 0x00, 0xD8]).is_err());
+        let props = connection_properties(
+            "Data Source=.\\tab17;Initial Catalog=Db;Identity Provider=\"a; b\";X=1",
+        );
+        assert_eq!(props[0], ("Data Source".into(), ".\\tab17".into()));
+        assert_eq!(props[2].1, "a; b");
+        assert_eq!(props[3], ("X".into(), "1".into()));
+    }
+
+    #[test]
+    fn truncated_mashup_is_an_error_not_a_panic() {
+        for bytes in [
+            &b""[..],
+            &[0, 0, 0, 0, 255, 255, 255, 255][..],
+            &[0; 12][..],
+        ] {
+            assert!(section1_from_mashup(bytes).is_err());
+        }
+    }
 }
