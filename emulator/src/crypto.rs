@@ -108,6 +108,11 @@ pub enum CryptoError {
     /// AES-CBC decryption produced invalid PKCS#7 padding.
     #[error("credentials AES-CBC decryption produced invalid padding")]
     Padding,
+    /// The plaintext is not the `{"credentialData":[{"name":..,"value":..}]}` JSON.
+    #[error(
+        "credentials are not the expected JSON {{\"credentialData\":[{{\"name\":..,\"value\":..}}]}}: {0}"
+    )]
+    NotCredentialJson(&'static str),
     /// The decrypted bytes are not UTF-8.
     #[error("decrypted credentials are not UTF-8 text; encrypt the UTF-8 bytes of the JSON")]
     NotUtf8,
@@ -360,6 +365,36 @@ where
     mac.update(algorithms);
     mac.update(iv_and_ct);
     mac.verify_slice(tag).is_ok()
+}
+
+/// Parses the credentials JSON string (decrypted, or sent as is for cloud sources) into
+/// its name/value pairs, so the server can reject what does not parse. Accepts the SDK's
+/// anonymous forms `{"credentialData":[]}` and `{"credentialData":""}`. Error messages
+/// never echo values.
+pub fn parse_credential_data(plaintext: &str) -> Result<Vec<(String, String)>, CryptoError> {
+    let json: serde_json::Value = serde_json::from_str(plaintext)
+        .map_err(|_| CryptoError::NotCredentialJson("not valid JSON"))?;
+    let data = json
+        .get("credentialData")
+        .ok_or(CryptoError::NotCredentialJson("no credentialData property"))?;
+    match data {
+        serde_json::Value::String(s) if s.is_empty() => Ok(Vec::new()),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|item| {
+                let field = |k: &str| item.get(k).and_then(serde_json::Value::as_str);
+                match (field("name"), field("value")) {
+                    (Some(n), Some(v)) => Ok((n.to_string(), v.to_string())),
+                    _ => Err(CryptoError::NotCredentialJson(
+                        "each credentialData entry needs string name and value",
+                    )),
+                }
+            })
+            .collect(),
+        _ => Err(CryptoError::NotCredentialJson(
+            "credentialData must be an array of {name, value}",
+        )),
+    }
 }
 
 /// The default tenant's two gateway keys, embedded so start-up needs no key generation:

@@ -5,7 +5,9 @@ use aes::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
-use pbideploy_emulator::crypto::{CryptoError, GatewayKeyPair, default_gateway_keys};
+use pbideploy_emulator::crypto::{
+    CryptoError, GatewayKeyPair, default_gateway_keys, parse_credential_data,
+};
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::{PrivateKey, PublicKey};
 
@@ -242,4 +244,32 @@ fn tampered_legacy_ciphertexts_are_rejected() {
 fn bad_pem_is_rejected_with_a_clear_error() {
     let err = GatewayKeyPair::from_pkcs8_pem("not a key").unwrap_err();
     assert!(err.to_string().contains("PKCS#8"), "{err}");
+}
+
+#[test]
+fn credential_json_parses_and_bad_json_is_rejected_without_echoing_values() {
+    let pairs = parse_credential_data(
+        r#"{"credentialData":[{"name":"username","value":"u"},{"name":"password","value":"s3cr3t"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(pairs[1], ("password".to_string(), "s3cr3t".to_string()));
+    assert!(
+        parse_credential_data(r#"{"credentialData":[]}"#)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        parse_credential_data(r#"{"credentialData":""}"#)
+            .unwrap()
+            .is_empty()
+    );
+    for bad in [
+        "{'credentialData':[{'name':'password','value':'s3cr3t'}]}",
+        r#"{"credentialData":[{"name":"password"}]}"#,
+        r#"{"credentialData":"s3cr3t"}"#,
+        r#"{"other":1}"#,
+    ] {
+        let err = parse_credential_data(bad).unwrap_err();
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+    }
 }
