@@ -86,8 +86,19 @@ fn thin_pbix(title: &str) -> Vec<u8> {
 fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
     let sql = [("Server", "localhost"), ("Database", "Sales")];
     vec![
-        ("sales.pbix", dataset_pbix("Sales", "import", &sql, "Orders")),
-        ("inventory-dq.pbix", dataset_pbix("Inventory", "directQuery", &[("Server", "sql01"), ("Database", "Inventory")], "Stock")),
+        (
+            "sales.pbix",
+            dataset_pbix("Sales", "import", &sql, "Orders"),
+        ),
+        (
+            "inventory-dq.pbix",
+            dataset_pbix(
+                "Inventory",
+                "directQuery",
+                &[("Server", "sql01"), ("Database", "Inventory")],
+                "Stock",
+            ),
+        ),
         ("sales-summary.pbix", thin_pbix("Sales Summary")),
         ("sales-detail.pbix", thin_pbix("Sales Detail")),
     ]
@@ -104,6 +115,9 @@ fn committed_pbix_files_match_the_generator() {
             std::fs::write(&path, &bytes).unwrap();
         }
         let committed = std::fs::read(&path).unwrap_or_default();
-        assert!(committed == bytes, "{path} differs from the generator; run PBIDEPLOY_UPDATE_PBIX=1 cargo test --test pbix_fixtures");
+        assert!(
+            committed == bytes,
+            "{path} differs from the generator; run PBIDEPLOY_UPDATE_PBIX=1 cargo test --test pbix_fixtures"
+        );
     }
 }

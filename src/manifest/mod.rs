@@ -91,6 +91,11 @@ pub fn load(
     let mut positions = PosMap::default();
     let mut value = span_tree::to_json(&tree, &mut positions);
     drop(tree);
+    if value.is_null() {
+        let diag = Diagnostic::new("empty-manifest", "the manifest is empty")
+            .hint("start with `apiVersion: pbideploy/v1` and a `workspaces:` list");
+        return Err(fail(vec![diag], &source));
+    }
     let errors = schema::validate(&value, &positions);
     if !errors.is_empty() {
         return Err(fail(errors, &source));

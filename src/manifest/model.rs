@@ -377,13 +377,13 @@ pub struct Refresh {
     pub schedule: Option<Schedule>,
 }
 
-/// Whether `apply` triggers a refresh.
+/// Whether `apply` triggers a refresh; `whenChanged` refreshes when the PBIX, parameters,
+/// data sources or credentials changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum OnApply {
     Always,
     Never,
-    /// When the PBIX, parameters, data sources or credentials changed.
     #[default]
     WhenChanged,
 }

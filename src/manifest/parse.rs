@@ -119,6 +119,13 @@ pub fn parse_tree(source: &str) -> Result<Spanned<Node>, Diagnostic> {
 
 fn strip_location_prefix(message: &str) -> String {
     let text = message.strip_prefix("error: ").unwrap_or(message);
+    let text = match text.rfind(" at line ") {
+        Some(idx) => &text[..idx],
+        None => text,
+    };
+    let text = text
+        .strip_suffix(", set DuplicateKeyPolicy in Options if acceptable")
+        .unwrap_or(text);
     if let Some(rest) = text.strip_prefix("line ")
         && let Some(idx) = rest.find(": ")
     {
@@ -129,12 +136,21 @@ fn strip_location_prefix(message: &str) -> String {
 
 fn classify(message: &str) -> (&'static str, Option<&'static str>) {
     let lower = message.to_ascii_lowercase();
-    if lower.contains("duplicate") {
+    if lower.contains("documents") || lower.contains("document separator") {
+        (
+            "multiple-documents",
+            Some("a manifest is a single YAML document; remove the `---` separators"),
+        )
+    } else if lower.contains("duplicate") {
         (
             "duplicate-key",
             Some("each key may appear once per mapping; remove or merge the repeated key"),
         )
-    } else if lower.contains("budget") || lower.contains("depth") || lower.contains("nesting") {
+    } else if lower.contains("budget")
+        || lower.contains("depth")
+        || lower.contains("nesting")
+        || lower.contains("recursion limit")
+    {
         (
             "yaml-too-complex",
             Some(

@@ -286,7 +286,7 @@ fn check_credential(
             out.push(
                 Diagnostic::new(
                     "credential-missing-field",
-                    format!("a {kind:?} credential needs `{field}`"),
+                    format!("a credential of type {kind:?} needs `{field}`"),
                 )
                 .at(at.clone())
                 .hint(secret_example(field)),
@@ -295,7 +295,7 @@ fn check_credential(
             out.push(
                 Diagnostic::new(
                     "credential-unexpected-field",
-                    format!("a {kind:?} credential does not use `{field}`"),
+                    format!("a credential of type {kind:?} does not use `{field}`"),
                 )
                 .at(pos.key(&format!("{base}/{field}")))
                 .hint("remove it, or change `type`"),
