@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod diagnostics;
 pub mod error;
 pub mod ledger;
 pub mod logging;

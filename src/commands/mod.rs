@@ -4,12 +4,13 @@ use crate::cli::{Cli, Command};
 use crate::error::{CommandError, CommandResult};
 
 pub mod completions;
+pub mod validate;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> CommandResult {
     match cli.command {
         Command::Completions(args) => completions::run(&args),
-        Command::Validate(_) => not_built("validate"),
+        Command::Validate(args) => validate::run(&args),
         Command::Plan(_) => not_built("plan"),
         Command::Apply(_) => not_built("apply"),
         Command::Show(_) => not_built("show"),

@@ -1,0 +1,106 @@
+//! `pbideploy validate`: load the manifest for one environment (or each declared environment
+//! when `--env` is not given) and report every problem, without contacting the service.
+
+use std::io::Write;
+
+use crate::cli::{DiagnosticFormat, ManifestArgs, ValidateArgs};
+use crate::diagnostics::Diagnostics;
+use crate::error::{CommandError, CommandResult, ErrorKind};
+use crate::manifest::{self, LoadedManifest};
+
+/// Splits `--var name=value` flags.
+pub fn parse_vars(args: &ManifestArgs) -> Result<Vec<(String, String)>, CommandError> {
+    args.vars
+        .iter()
+        .map(|raw| match raw.split_once('=') {
+            Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+            _ => Err(CommandError::user(format!("invalid --var `{raw}`"))
+                .hinted("write --var name=value")),
+        })
+        .collect()
+}
+
+/// Runs the command: exit 0 when valid, 1 when not.
+pub fn run(args: &ValidateArgs) -> CommandResult {
+    let vars = parse_vars(&args.manifest)?;
+    let file = &args.manifest.file;
+    let envs: Vec<Option<String>> = match &args.manifest.env {
+        Some(env) => vec![Some(env.clone())],
+        None => {
+            let names = LoadedManifest::environment_names(file);
+            if names.is_empty() {
+                vec![None]
+            } else {
+                names.into_iter().map(Some).collect()
+            }
+        }
+    };
+    let mut failed: Option<Diagnostics> = None;
+    let mut loaded = None;
+    for env in &envs {
+        match manifest::load(file, env.as_deref(), &vars) {
+            Ok(m) => loaded = Some(m),
+            Err(mut diags) => {
+                if envs.len() > 1
+                    && let Some(name) = env
+                {
+                    for d in &mut diags.items {
+                        d.message = format!("{} (environment `{name}`)", d.message);
+                    }
+                }
+                match &mut failed {
+                    Some(all) => all.items.extend(diags.items),
+                    None => failed = Some(diags),
+                }
+            }
+        }
+    }
+    match failed {
+        Some(mut diags) => {
+            diags.sort();
+            report(&diags, args.format)?;
+            Err(CommandError::reported(ErrorKind::User))
+        }
+        None => {
+            let (w, d, r) = loaded.map(|m| m.counts()).unwrap_or_default();
+            let env_note = match envs.as_slice() {
+                [Some(one)] => format!(" (environment {one})"),
+                [None] => String::new(),
+                many => format!(" ({} environments)", many.len()),
+            };
+            let summary = format!(
+                "{} is valid{env_note}: {w} workspace{}, {d} dataset{}, {r} report{}.",
+                file.display(),
+                plural(w),
+                plural(d),
+                plural(r)
+            );
+            let mut out = anstream::stdout();
+            let written = match args.format {
+                DiagnosticFormat::Text => writeln!(out, "{summary}"),
+                DiagnosticFormat::Json => writeln!(out, "[]"),
+            };
+            written.map_err(|e| CommandError::internal(format!("cannot write to stdout: {e}")))?;
+            Ok(0)
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn report(diags: &Diagnostics, format: DiagnosticFormat) -> Result<(), CommandError> {
+    let result = match format {
+        DiagnosticFormat::Json => {
+            let text =
+                serde_json::to_string_pretty(&diags.to_json()).unwrap_or_else(|_| "[]".into());
+            writeln!(anstream::stdout(), "{text}")
+        }
+        DiagnosticFormat::Text => {
+            let styled = anstream::stderr().current_choice() != anstream::ColorChoice::Never;
+            write!(anstream::stderr(), "{}", diags.render(styled))
+        }
+    };
+    result.map_err(|e| CommandError::internal(format!("cannot write diagnostics: {e}")))
+}

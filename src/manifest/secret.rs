@@ -1,0 +1,120 @@
+//! Secret references. A manifest never holds a secret, only where to find it; `apply` resolves
+//! the reference at the last moment into a `SecretString` whose Debug/Display redact.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Where a secret lives: `{env: NAME}` or `{file: path}` (relative paths are made absolute,
+/// against the manifest's folder, by `load`).
+#[derive(Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum SecretRef {
+    /// An environment variable of the process running `apply`.
+    Env(#[schemars(length(min = 1))] String),
+    /// A file whose whole content (one trailing newline removed) is the secret.
+    File(PathBuf),
+}
+
+/// Why a secret reference could not be resolved. Never contains the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("environment variable `{0}` is not set")]
+    EnvMissing(String),
+    #[error("environment variable `{0}` is not valid UTF-8")]
+    EnvNotUnicode(String),
+    #[error("cannot read secret file `{path}`: {source}")]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("secret from {0} is empty")]
+    Empty(String),
+}
+
+impl SecretRef {
+    /// Reads the secret. Only `apply` calls this; `validate` and `plan` never do.
+    pub fn resolve(&self) -> Result<SecretString, SecretError> {
+        let value = match self {
+            Self::Env(name) => match std::env::var(name) {
+                Ok(value) => value,
+                Err(std::env::VarError::NotPresent) => {
+                    return Err(SecretError::EnvMissing(name.clone()));
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(SecretError::EnvNotUnicode(name.clone()));
+                }
+            },
+            Self::File(path) => {
+                let mut text =
+                    std::fs::read_to_string(path).map_err(|source| SecretError::File {
+                        path: path.clone(),
+                        source,
+                    })?;
+                if text.ends_with('\n') {
+                    text.pop();
+                    if text.ends_with('\r') {
+                        text.pop();
+                    }
+                }
+                text
+            }
+        };
+        if value.is_empty() {
+            return Err(SecretError::Empty(self.to_string()));
+        }
+        Ok(SecretString::from(value))
+    }
+}
+
+/// Shows where the secret comes from (`env:NAME`, `file:PATH`), never its value.
+impl fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Env(name) => write!(f, "env:{name}"),
+            Self::File(path) => write!(f, "file:{}", path.display()),
+        }
+    }
+}
+
+impl fmt::Debug for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretRef({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn display_names_the_source_only() {
+        assert_eq!(SecretRef::Env("SQL_PW".into()).to_string(), "env:SQL_PW");
+        assert_eq!(
+            format!("{:?}", SecretRef::File("/run/s".into())),
+            "SecretRef(file:/run/s)"
+        );
+    }
+
+    #[test]
+    fn file_secret_strips_one_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pw");
+        std::fs::write(&path, "hunter2\n").unwrap();
+        let secret = SecretRef::File(path).resolve().unwrap();
+        assert_eq!(secret.expose_secret(), "hunter2");
+    }
+
+    #[test]
+    fn missing_env_is_an_error_naming_the_variable() {
+        let err = SecretRef::Env("PBIDEPLOY_TEST_SURELY_UNSET_42".into())
+            .resolve()
+            .unwrap_err();
+        assert!(err.to_string().contains("PBIDEPLOY_TEST_SURELY_UNSET_42"));
+    }
+}

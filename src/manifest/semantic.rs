@@ -1,0 +1,418 @@
+//! Checks the schema cannot express: unique names, references between items, PBIX files
+//! (present, a file, a zip, inside the manifest's folder after resolving symlinks), credential
+//! rules that fit their type and can match a source.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::model::{CredentialRule, CredentialType, Dataset, DatasetRef, Manifest, Workspace};
+use super::span_tree::PosMap;
+use crate::diagnostics::Diagnostic;
+
+/// Runs every check, resolving `pbix` paths (absolute, canonical) and report targets in place.
+pub fn check(manifest: &mut Manifest, root: &Path, pos: &PosMap) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    check_service(manifest, pos, &mut out);
+    check_workspace_names(&manifest.workspaces, pos, &mut out);
+    for (w, ws) in manifest.workspaces.iter_mut().enumerate() {
+        let base = format!("/workspaces/{w}");
+        check_workspace(ws, &base, root, pos, &mut out);
+    }
+    resolve_reports(manifest, pos, &mut out);
+    out
+}
+
+fn check_service(manifest: &Manifest, pos: &PosMap, out: &mut Vec<Diagnostic>) {
+    if let Some(service) = &manifest.service
+        && service.cloud.is_some()
+        && (service.api_url.is_some() || service.authority_url.is_some())
+    {
+        out.push(
+            Diagnostic::new("service-conflict", "`service` sets both `cloud` and explicit URLs")
+                .at(pos.value("/service"))
+                .hint("use either `cloud: public` (or another cloud) or `apiUrl`/`authorityUrl`, not both"),
+        );
+    }
+}
+
+fn check_workspace_names(workspaces: &[Workspace], pos: &PosMap, out: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (w, ws) in workspaces.iter().enumerate() {
+        if let Some(first) = seen.insert(ws.name.to_lowercase(), w) {
+            out.push(
+                Diagnostic::new(
+                    "duplicate-workspace",
+                    format!(
+                        "workspace `{}` is declared twice (names are case-insensitive)",
+                        ws.name
+                    ),
+                )
+                .at(pos.value(&format!("/workspaces/{w}/name")))
+                .hint(format!(
+                    "merge it with workspaces[{first}] or rename one of them"
+                )),
+            );
+        }
+    }
+}
+
+fn check_workspace(
+    ws: &mut Workspace,
+    base: &str,
+    root: &Path,
+    pos: &PosMap,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut principals: HashMap<String, usize> = HashMap::new();
+    for (a, access) in ws.access.iter().enumerate() {
+        if principals
+            .insert(access.principal.to_lowercase(), a)
+            .is_some()
+        {
+            out.push(
+                Diagnostic::new(
+                    "duplicate-access",
+                    format!(
+                        "principal `{}` is listed twice in `access` of workspace `{}`",
+                        access.principal, ws.name
+                    ),
+                )
+                .at(pos.value(&format!("{base}/access/{a}/principal")))
+                .hint("a principal has one role per workspace; keep one entry"),
+            );
+        }
+    }
+    duplicates(
+        ws.datasets.iter().map(|d| d.name.as_str()),
+        "dataset",
+        &ws.name,
+        &format!("{base}/datasets"),
+        pos,
+        out,
+    );
+    duplicates(
+        ws.reports.iter().map(|r| r.name.as_str()),
+        "report",
+        &ws.name,
+        &format!("{base}/reports"),
+        pos,
+        out,
+    );
+    for (d, ds) in ws.datasets.iter_mut().enumerate() {
+        let at = format!("{base}/datasets/{d}");
+        ds.pbix = check_pbix(&ds.pbix, root, &format!("{at}/pbix"), pos, out);
+        check_dataset(ds, &at, pos, out);
+    }
+    for (r, report) in ws.reports.iter_mut().enumerate() {
+        let at = format!("{base}/reports/{r}/pbix");
+        report.pbix = check_pbix(&report.pbix, root, &at, pos, out);
+    }
+}
+
+fn duplicates<'a>(
+    names: impl Iterator<Item = &'a str>,
+    what: &str,
+    workspace: &str,
+    base: &str,
+    pos: &PosMap,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, name) in names.enumerate() {
+        if let Some(first) = seen.insert(name, i) {
+            out.push(
+                Diagnostic::new(
+                    if what == "dataset" {
+                        "duplicate-dataset"
+                    } else {
+                        "duplicate-report"
+                    },
+                    format!("{what} `{name}` is declared twice in workspace `{workspace}`"),
+                )
+                .at(pos.value(&format!("{base}/{i}/name")))
+                .hint(format!(
+                    "the first one is entry [{first}]; rename or remove one"
+                )),
+            );
+        }
+    }
+}
+
+fn check_pbix(
+    path: &Path,
+    root: &Path,
+    pointer: &str,
+    pos: &PosMap,
+    out: &mut Vec<Diagnostic>,
+) -> PathBuf {
+    let joined = root.join(path);
+    let at = pos.value(pointer);
+    let shown = path.display();
+    let canonical = match joined.canonicalize() {
+        Ok(p) => p,
+        Err(_) => {
+            out.push(
+                Diagnostic::new(
+                    "pbix-missing",
+                    format!("PBIX file `{shown}` does not exist"),
+                )
+                .at(at)
+                .hint("paths are relative to the manifest's folder"),
+            );
+            return joined;
+        }
+    };
+    if !canonical.starts_with(root) {
+        out.push(
+            Diagnostic::new(
+                "pbix-outside-root",
+                format!(
+                    "PBIX file `{shown}` resolves to `{}`, outside the manifest's folder",
+                    canonical.display()
+                ),
+            )
+            .at(at)
+            .hint("keep PBIX files in the manifest's folder tree (symlinks are resolved first)"),
+        );
+        return canonical;
+    }
+    if !canonical.is_file() {
+        out.push(
+            Diagnostic::new(
+                "pbix-not-file",
+                format!("PBIX path `{shown}` is not a file"),
+            )
+            .at(at)
+            .hint("point `pbix` at a .pbix file, not a folder"),
+        );
+        return canonical;
+    }
+    let mut magic = [0u8; 4];
+    let is_zip = std::fs::File::open(&canonical)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == *b"PK\x03\x04";
+    if !is_zip {
+        out.push(
+            Diagnostic::new(
+                "pbix-not-zip",
+                format!("`{shown}` is not a PBIX file (not a zip archive)"),
+            )
+            .at(at)
+            .hint("save the report from Power BI Desktop as .pbix"),
+        );
+    }
+    canonical
+}
+
+fn check_dataset(ds: &Dataset, base: &str, pos: &PosMap, out: &mut Vec<Diagnostic>) {
+    if ds.connection_string.is_some() && !ds.datasources.is_empty() {
+        out.push(
+            Diagnostic::new(
+                "connection-conflict",
+                format!("dataset `{}` sets both `connectionString` and `datasources`", ds.name),
+            )
+            .at(pos.value(&format!("{base}/connectionString")))
+            .hint("`connectionString` is only for legacy DirectQuery/live connections; use `datasources` (or parameters) otherwise"),
+        );
+    }
+    if let Some(gw) = &ds.gateway
+        && gw.id.is_some() == gw.name.is_some()
+    {
+        out.push(
+            Diagnostic::new(
+                "gateway-id-or-name",
+                format!(
+                    "`gateway` of dataset `{}` needs exactly one of `id` or `name`",
+                    ds.name
+                ),
+            )
+            .at(pos.value(&format!("{base}/gateway")))
+            .hint("write `gateway: {name: Local Gateway}` or `gateway: {id: <gateway id>}`"),
+        );
+    }
+    for (c, cred) in ds.credentials.iter().enumerate() {
+        check_credential(ds, cred, &format!("{base}/credentials/{c}"), pos, out);
+    }
+    if let Some(schedule) = ds.refresh.as_ref().and_then(|r| r.schedule.as_ref()) {
+        let at = pos.value(&format!("{base}/refresh/schedule"));
+        if schedule.frequency.is_some() && (!schedule.days.is_empty() || !schedule.times.is_empty())
+        {
+            out.push(
+                Diagnostic::new(
+                    "schedule-conflict",
+                    "a schedule uses either `frequency` (DirectQuery) or `days`/`times`, not both",
+                )
+                .at(at)
+                .hint("remove `frequency`, or remove `days` and `times`"),
+            );
+        } else if schedule.frequency.is_none() && schedule.enabled && schedule.days.is_empty() {
+            out.push(
+                Diagnostic::new(
+                    "schedule-missing-days",
+                    "an enabled refresh schedule needs at least one day",
+                )
+                .at(at)
+                .hint("add `days: [Monday, Tuesday, Wednesday, Thursday, Friday]`"),
+            );
+        }
+    }
+}
+
+fn check_credential(
+    ds: &Dataset,
+    cred: &CredentialRule,
+    base: &str,
+    pos: &PosMap,
+    out: &mut Vec<Diagnostic>,
+) {
+    let at = pos.value(base);
+    let kind = cred.credential_type;
+    let needs: &[&str] = match kind {
+        CredentialType::Basic | CredentialType::Windows => &["username", "password"],
+        CredentialType::Key => &["key"],
+        CredentialType::OAuth2 if !cred.sso => &["token"],
+        _ => &[],
+    };
+    let present = [
+        ("username", cred.username.is_some()),
+        ("password", cred.password.is_some()),
+        ("key", cred.key.is_some()),
+        ("token", cred.token.is_some()),
+    ];
+    for (field, is_set) in present {
+        if needs.contains(&field) && !is_set {
+            out.push(
+                Diagnostic::new(
+                    "credential-missing-field",
+                    format!("a credential of type {kind:?} needs `{field}`"),
+                )
+                .at(at.clone())
+                .hint(secret_example(field)),
+            );
+        } else if is_set && !needs.contains(&field) {
+            out.push(
+                Diagnostic::new(
+                    "credential-unexpected-field",
+                    format!("a credential of type {kind:?} does not use `{field}`"),
+                )
+                .at(pos.key(&format!("{base}/{field}")))
+                .hint("remove it, or change `type`"),
+            );
+        }
+    }
+    if cred.sso && kind != CredentialType::OAuth2 {
+        out.push(
+            Diagnostic::new(
+                "sso-requires-oauth2",
+                "`sso: true` is only possible with `type: OAuth2`",
+            )
+            .at(pos.value(&format!("{base}/sso")))
+            .hint("set `type: OAuth2` or remove `sso`"),
+        );
+    }
+    check_credential_reachable(ds, cred, base, pos, out);
+}
+
+fn secret_example(field: &str) -> String {
+    if field == "username" {
+        "add `username: svc_reader`".to_owned()
+    } else {
+        format!("add `{field}: {{env: NAME}}` or `{field}: {{file: PATH}}`")
+    }
+}
+
+/// A credential rule that only matches connection details a datasource rule re-points away
+/// can never apply: after UpdateDatasources no source has those details.
+fn check_credential_reachable(
+    ds: &Dataset,
+    cred: &CredentialRule,
+    base: &str,
+    pos: &PosMap,
+    out: &mut Vec<Diagnostic>,
+) {
+    let want = &cred.matches;
+    if want.connection_details.fields().is_empty() {
+        return;
+    }
+    let type_fits = |t: &Option<String>| match (&want.datasource_type, t) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => true,
+    };
+    let after_matches = ds.datasources.iter().any(|rule| {
+        type_fits(&rule.matches.datasource_type)
+            && want
+                .connection_details
+                .is_subset_of(&rule.set.connection_details)
+    });
+    let moved_away = ds.datasources.iter().find(|rule| {
+        type_fits(&rule.matches.datasource_type)
+            && want
+                .connection_details
+                .is_subset_of(&rule.matches.connection_details)
+            && !want
+                .connection_details
+                .is_subset_of(&rule.set.connection_details)
+    });
+    if let (false, Some(rule)) = (after_matches, moved_away) {
+        let new: Vec<String> = rule
+            .set
+            .connection_details
+            .fields()
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        out.push(
+            Diagnostic::new(
+                "unmatched-credential",
+                format!("this credential rule matches a data source that `datasources` re-points to {{{}}}; it can never apply", new.join(", ")),
+            )
+            .at(pos.value(&format!("{base}/match")))
+            .hint("match the new connection details (the ones under `set:`)"),
+        );
+    }
+}
+
+fn resolve_reports(manifest: &mut Manifest, pos: &PosMap, out: &mut Vec<Diagnostic>) {
+    let index: Vec<(String, Vec<String>)> = manifest
+        .workspaces
+        .iter()
+        .map(|ws| {
+            (
+                ws.name.clone(),
+                ws.datasets.iter().map(|d| d.name.clone()).collect(),
+            )
+        })
+        .collect();
+    let find = |ws: &str, ds: &str| -> Option<DatasetRef> {
+        index
+            .iter()
+            .find(|(w, _)| w.eq_ignore_ascii_case(ws))
+            .and_then(|(w, sets)| {
+                sets.iter().any(|d| d == ds).then(|| DatasetRef {
+                    workspace: w.clone(),
+                    dataset: ds.to_owned(),
+                })
+            })
+    };
+    for (w, ws) in manifest.workspaces.iter_mut().enumerate() {
+        let home = ws.name.clone();
+        for (r, report) in ws.reports.iter_mut().enumerate() {
+            let wanted = report.dataset.as_str();
+            let target = find(&home, wanted)
+                .or_else(|| wanted.split_once('/').and_then(|(wsn, dsn)| find(wsn, dsn)));
+            match target {
+                Some(t) => report.target = t,
+                None => out.push(
+                    Diagnostic::new(
+                        "unknown-dataset",
+                        format!("report `{}` binds to dataset `{wanted}`, which the manifest does not declare", report.name),
+                    )
+                    .at(pos.value(&format!("/workspaces/{w}/reports/{r}/dataset")))
+                    .hint("name a dataset of the same workspace, or `Workspace/Dataset` for another workspace"),
+                ),
+            }
+        }
+    }
+}
