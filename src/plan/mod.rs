@@ -1,1 +1,8 @@
-//! Plans: desired vs live -> changes (to be written).
+//! Plans: (desired, live, ledger) -> changes with a dependency graph.
+//!
+//! [`model`] is the serializable Plan (the contract with renderers, plan files and apply);
+//! the planner itself is a pure function with no I/O so that it is unit-tested without a server.
+
+pub mod address;
+pub mod model;
+pub mod operation;
