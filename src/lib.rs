@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod ledger;
+pub mod live;
 pub mod logging;
 pub mod manifest;
 pub mod plan;

@@ -4,5 +4,10 @@
 //! the planner itself is a pure function with no I/O so that it is unit-tested without a server.
 
 pub mod address;
+pub mod desired;
+pub mod graph;
 pub mod model;
 pub mod operation;
+pub mod planner;
+
+pub use planner::{PlanError, PlanOptions, plan};

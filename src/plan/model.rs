@@ -43,7 +43,7 @@ pub struct Plan {
 }
 
 /// A file that went into a plan, by path and content hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileFingerprint {
     /// Path as given (relative to the manifest's directory for PBIX files).
     pub path: String,
