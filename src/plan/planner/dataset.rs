@@ -283,8 +283,10 @@ fn plan_parameters(
         if have.as_deref() == Some(want.as_str()) {
             continue;
         }
-        if let (Some(h), Some(applied)) = (&have, step.entry.and_then(|e| e.parameters.get(name))) {
-            if applied == want {
+        if let (Some(h), Some(applied)) = (&have, step.entry.and_then(|e| e.parameters.get(name)))
+            && applied == want
+        {
+            {
                 ctx.note(
                     &step.addr,
                     DriftKind::SettingsChangedOutside,

@@ -57,8 +57,11 @@ pub(super) fn plan_report(
             .is_some_and(|d| d.eq_ignore_ascii_case(id)),
         _ => false,
     };
-    if let (Some(l), Some(entry)) = (live, ctx.ledger.report(&addr)) {
-        if entry.dataset_id.is_some() && entry.dataset_id != l.dataset_id {
+    if let (Some(l), Some(entry)) = (live, ctx.ledger.report(&addr))
+        && entry.dataset_id.is_some()
+        && entry.dataset_id != l.dataset_id
+    {
+        {
             ctx.note(
                 &addr,
                 DriftKind::ReboundOutside,
