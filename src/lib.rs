@@ -8,6 +8,7 @@ pub mod commands;
 pub mod diagnostics;
 pub mod error;
 pub mod ledger;
+pub mod live;
 pub mod logging;
 pub mod manifest;
 pub mod plan;

@@ -5,6 +5,7 @@ use crate::error::{CommandError, CommandResult};
 
 pub mod completions;
 pub mod validate;
+pub mod state;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> CommandResult {
@@ -14,7 +15,7 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Plan(_) => not_built("plan"),
         Command::Apply(_) => not_built("apply"),
         Command::Show(_) => not_built("show"),
-        Command::State(_) => not_built("state"),
+        Command::State(cmd) => state::run(&cmd),
     }
 }
 

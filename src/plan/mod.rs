@@ -1,1 +1,13 @@
-//! Plans: desired vs live -> changes (to be written).
+//! Plans: (desired, live, ledger) -> changes with a dependency graph.
+//!
+//! [`model`] is the serializable Plan (the contract with renderers, plan files and apply);
+//! the planner itself is a pure function with no I/O so that it is unit-tested without a server.
+
+pub mod address;
+pub mod desired;
+pub mod graph;
+pub mod model;
+pub mod operation;
+pub mod planner;
+
+pub use planner::{PlanError, PlanOptions, plan};

@@ -1,0 +1,212 @@
+//! Where ledgers live. Pipelines need the ledger to outlive the build agent, so storage is a
+//! small trait; [`FileStore`] is the local implementation (a remote one with a lease as the
+//! lock can follow without touching callers).
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{Ledger, LedgerError};
+
+/// Proof that the caller holds the ledger's exclusive lock; released on drop.
+pub struct LedgerLock {
+    _file: File,
+}
+
+impl std::fmt::Debug for LedgerLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LedgerLock")
+    }
+}
+
+/// Storage for one ledger.
+pub trait LedgerStore {
+    /// Where the ledger lives, for messages.
+    fn describe(&self) -> String;
+    /// The ledger, or `None` when there is none yet.
+    fn load(&self) -> Result<Option<Ledger>, LedgerError>;
+    /// Take the exclusive lock without waiting; a held lock is [`LedgerError::Locked`].
+    fn lock(&self) -> Result<LedgerLock, LedgerError>;
+    /// Replace the ledger atomically; callers must hold the lock.
+    fn save(&self, ledger: &Ledger, lock: &LedgerLock) -> Result<(), LedgerError>;
+}
+
+/// A ledger in a local JSON file, locked through a `.lock` file beside it.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    path: PathBuf,
+}
+
+/// The default ledger path: beside the manifest, one per environment, e.g.
+/// `pbideploy.prod.pbideploy-state.json` (`default` without an environment).
+pub fn default_path(manifest: &Path, environment: Option<&str>) -> PathBuf {
+    let stem = manifest
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pbideploy".to_string());
+    let env = environment.unwrap_or("default");
+    let name = format!("{stem}.{env}.pbideploy-state.json");
+    match manifest.parent() {
+        Some(dir) => dir.join(name),
+        None => PathBuf::from(name),
+    }
+}
+
+impl FileStore {
+    /// A store for the ledger at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// The ledger file path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The lock file path (`<ledger>.lock`).
+    pub fn lock_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".lock");
+        PathBuf::from(name)
+    }
+
+    fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    fn write_err(&self, source: std::io::Error) -> LedgerError {
+        LedgerError::Write {
+            path: self.describe(),
+            source,
+        }
+    }
+}
+
+impl LedgerStore for FileStore {
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn load(&self) -> Result<Option<Ledger>, LedgerError> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => Ledger::from_json(&self.describe(), &text).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(LedgerError::Read {
+                path: self.describe(),
+                source,
+            }),
+        }
+    }
+
+    fn lock(&self) -> Result<LedgerLock, LedgerError> {
+        let lock_path = self.lock_path();
+        let shown = lock_path.display().to_string();
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| LedgerError::Lock {
+                lock_path: shown.clone(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(LedgerLock { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(LedgerError::Locked { lock_path: shown }),
+            Err(TryLockError::Error(source)) => Err(LedgerError::Lock {
+                lock_path: shown,
+                source,
+            }),
+        }
+    }
+
+    fn save(&self, ledger: &Ledger, _lock: &LedgerLock) -> Result<(), LedgerError> {
+        let dir = self.dir();
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".pbideploy-state-")
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| self.write_err(e))?;
+        tmp.write_all(ledger.to_json().as_bytes())
+            .and_then(|()| tmp.write_all(b"\n"))
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(|e| self.write_err(e))?;
+        tmp.persist(&self.path)
+            .map_err(|e| self.write_err(e.error))?;
+        // Make the rename itself durable. Directories cannot be opened for sync everywhere
+        // (Windows), and the data is already safe there, so a failure to open is ignored.
+        if let Ok(d) = File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{LedgerEntry, WorkspaceEntry};
+    use crate::plan::address::Address;
+
+    #[test]
+    fn default_path_is_beside_the_manifest_per_environment() {
+        assert_eq!(
+            default_path(Path::new("dir/pbideploy.yaml"), Some("prod")),
+            PathBuf::from("dir/pbideploy.prod.pbideploy-state.json")
+        );
+        assert_eq!(
+            default_path(Path::new("m.yaml"), None),
+            PathBuf::from("m.default.pbideploy-state.json")
+        );
+    }
+
+    #[test]
+    fn save_load_round_trip_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("s.json"));
+        assert_eq!(store.load().unwrap(), None);
+        let mut l = Ledger::with_salt("01");
+        l.set(
+            Address::workspace("W"),
+            LedgerEntry::Workspace(WorkspaceEntry {
+                id: "1".into(),
+                created: false,
+            }),
+        );
+        let lock = store.lock().unwrap();
+        store.save(&l, &lock).unwrap();
+        l.salt = "02".into();
+        store.save(&l, &lock).unwrap();
+        assert_eq!(store.load().unwrap(), Some(l));
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn a_second_lock_holder_is_refused_with_the_lock_file_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("s.json"));
+        let first = store.lock().unwrap();
+        let err = store.lock().unwrap_err();
+        assert!(matches!(err, LedgerError::Locked { .. }));
+        assert!(err.to_string().contains("s.json.lock"), "{err}");
+        drop(first);
+        assert!(store.lock().is_ok());
+    }
+
+    #[test]
+    fn corrupt_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        std::fs::write(&path, "garbage").unwrap();
+        let err = FileStore::new(&path).load().unwrap_err();
+        assert!(matches!(err, LedgerError::Corrupt { .. }));
+        assert!(err.to_string().contains("s.json"));
+    }
+}

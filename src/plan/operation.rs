@@ -1,0 +1,284 @@
+//! What the executor sends for each change, plus the small value types shared by the desired
+//! model, the plan and the ledger (principals, roles, credentials by reference, schedules).
+//!
+//! Operations name things (workspace, dataset and report names) instead of ids: ids of items
+//! created earlier in the same apply are only known then, and identity is by name anyway.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A workspace item by workspace name and item name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ItemRef {
+    pub workspace: String,
+    pub name: String,
+}
+
+/// A principal that can hold a workspace role.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Principal {
+    /// UPN/email for users; object id for groups and apps (service principals).
+    pub identifier: String,
+    pub principal_type: PrincipalType,
+}
+
+/// The kinds of principal the Groups API knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum PrincipalType {
+    User,
+    Group,
+    App,
+}
+
+/// Workspace roles, weakest last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum WorkspaceRole {
+    Admin,
+    Member,
+    Contributor,
+    Viewer,
+}
+
+/// A data source as the Datasets API reports it: type plus connection details.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DatasourceRef {
+    /// `Sql`, `OData`, `Extension`, ... (compared case-insensitively).
+    pub datasource_type: String,
+    /// `server`, `database`, `url`, `path`, ... (values compared case-insensitively).
+    pub connection_details: BTreeMap<String, String>,
+}
+
+impl fmt::Display for DatasourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.datasource_type)?;
+        let details: Vec<String> = self
+            .connection_details
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !details.is_empty() {
+            write!(f, " {}", details.join(";"))?;
+        }
+        Ok(())
+    }
+}
+
+/// A gateway as the manifest names it: by id, or by name to be looked up.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayRef {
+    Id(String),
+    Name(String),
+}
+
+impl fmt::Display for GatewayRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Id(id) | Self::Name(id) => f.write_str(id),
+        }
+    }
+}
+
+/// Where a secret comes from. Only `apply` resolves it; plans and ledgers store this reference.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretReference {
+    /// An environment variable name.
+    Env(String),
+    /// A file path (relative to the manifest's directory).
+    File(String),
+}
+
+impl fmt::Display for SecretReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Env(name) => write!(f, "env:{name}"),
+            Self::File(path) => write!(f, "file:{path}"),
+        }
+    }
+}
+
+/// One credential field's value: plain text (e.g. a username) or a secret reference.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialValue {
+    Plain(String),
+    Secret(SecretReference),
+}
+
+/// Credential types of the Gateways Update Datasource API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum CredentialType {
+    Basic,
+    Windows,
+    Anonymous,
+    OAuth2,
+    Key,
+    SAS,
+    ServicePrincipal,
+}
+
+/// Privacy levels of a data source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum PrivacyLevel {
+    None,
+    Public,
+    Organizational,
+    Private,
+}
+
+/// Everything apply needs to set one data source's credentials, with secrets by reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialSpec {
+    pub credential_type: CredentialType,
+    /// Named fields in wire order, e.g. `username` (plain) and `password` (secret reference).
+    pub fields: Vec<(String, CredentialValue)>,
+    /// OAuth2 with the caller's own Entra identity (no secret fields).
+    #[serde(default)]
+    pub use_caller_identity: bool,
+    pub privacy_level: PrivacyLevel,
+    /// Ask for an encrypted (TLS) connection to the source.
+    pub encrypted_connection: bool,
+    /// DirectQuery SSO with the end user's identity.
+    #[serde(default)]
+    pub sso: bool,
+}
+
+impl CredentialSpec {
+    /// The secret references this credential needs, for error messages and plan display.
+    pub fn secret_references(&self) -> Vec<&SecretReference> {
+        self.fields
+            .iter()
+            .filter_map(|(_, v)| match v {
+                CredentialValue::Secret(r) => Some(r),
+                CredentialValue::Plain(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// A refresh schedule, in the service's vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshSchedule {
+    pub enabled: bool,
+    /// `Monday` ... `Sunday`.
+    pub days: Vec<String>,
+    /// `HH:mm`, 24-hour.
+    pub times: Vec<String>,
+    /// A Windows time-zone id, e.g. `UTC`.
+    pub time_zone: String,
+}
+
+/// How the executor imports a PBIX.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSpec {
+    /// Where the dataset or report goes.
+    pub target: ItemRef,
+    /// PBIX path as the manifest gave it (relative to the manifest's directory).
+    pub pbix_path: String,
+    /// SHA-256 of the PBIX the plan was made with; apply refuses if the file changed.
+    pub pbix_sha256: String,
+    /// True when the item already exists: import with `CreateOrOverwrite` (keeps ids);
+    /// false for a first import (`Abort` so an unexpected duplicate is refused).
+    pub overwrite: bool,
+    /// Dataset PBIX whose report is not wanted (`skipReport=true`).
+    #[serde(default)]
+    pub skip_report: bool,
+    /// Thin reports: the dataset the report's connection must point at before import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind_to: Option<ItemRef>,
+}
+
+/// The service calls behind a change. Exactly one per change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Operation {
+    /// `POST groups?workspaceV2=True`.
+    CreateWorkspace { workspace: String },
+    /// `DELETE groups/{id}` (prune).
+    DeleteWorkspace { workspace: String },
+    /// `POST groups/{id}/AssignToCapacity` then poll; `None` = back to shared capacity.
+    AssignCapacity {
+        workspace: String,
+        capacity_id: Option<String>,
+    },
+    /// `POST` (new) or `PUT` (existing principal) `groups/{id}/users`.
+    SetAccess {
+        workspace: String,
+        principal: Principal,
+        role: WorkspaceRole,
+        existing: bool,
+    },
+    /// `DELETE groups/{id}/users/{identifier}`.
+    RemoveAccess {
+        workspace: String,
+        principal: Principal,
+    },
+    /// `POST groups/{id}/imports` and poll until done.
+    Import(ImportSpec),
+    /// `DELETE groups/{id}/datasets/{id}` (prune).
+    DeleteDataset { dataset: ItemRef },
+    /// `DELETE groups/{id}/reports/{id}` (prune).
+    DeleteReport { report: ItemRef },
+    /// `POST .../Default.TakeOver`.
+    TakeOver { dataset: ItemRef },
+    /// `POST .../Default.UpdateParameters` with these values (names case-sensitive).
+    UpdateParameters {
+        dataset: ItemRef,
+        values: BTreeMap<String, String>,
+    },
+    /// `POST .../Default.UpdateDatasources`.
+    UpdateDatasources {
+        dataset: ItemRef,
+        updates: Vec<DatasourceUpdate>,
+    },
+    /// `POST .../Default.SetAllConnections`.
+    SetAllConnections {
+        dataset: ItemRef,
+        connection_string: String,
+    },
+    /// `POST gateways/{id}/datasources` (credentials encrypted with the gateway's key).
+    CreateGatewayDatasource {
+        gateway: GatewayRef,
+        datasource: DatasourceRef,
+        datasource_name: String,
+        credentials: CredentialSpec,
+    },
+    /// `POST .../Default.BindToGateway` (the service matches gateway data sources itself).
+    BindToGateway {
+        dataset: ItemRef,
+        gateway: GatewayRef,
+    },
+    /// `PATCH gateways/{gw}/datasources/{ds}` for each of the dataset's data sources that
+    /// `datasource` matches (same type, listed details equal), looked up at apply time;
+    /// encrypted with the gateway key when the data source sits on an on-premises gateway.
+    SetCredentials {
+        dataset: ItemRef,
+        datasource: DatasourceRef,
+        credentials: CredentialSpec,
+    },
+    /// `POST .../refreshes` (`NoNotification`).
+    Refresh { dataset: ItemRef },
+    /// `PATCH .../refreshSchedule` with the whole schedule.
+    SetRefreshSchedule {
+        dataset: ItemRef,
+        schedule: RefreshSchedule,
+    },
+    /// `POST reports/{id}/Rebind` to the dataset (possibly in another workspace).
+    Rebind { report: ItemRef, dataset: ItemRef },
+}
+
+/// One re-pointing of Update Datasources: which data sources it applies to and their new details.
+///
+/// The executor re-reads the dataset's data sources at apply time (a re-import just before may
+/// have changed them) and sends, for each one `matches` selects, that data source exactly as the
+/// service reports it as the selector (the API requires an exact match).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasourceUpdate {
+    /// Same type and every listed connection detail equal (case-insensitive); other details free.
+    pub matches: DatasourceRef,
+    /// The new connection details.
+    pub connection_details: BTreeMap<String, String>,
+}
