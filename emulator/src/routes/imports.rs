@@ -309,10 +309,15 @@ fn plan(
             .iter()
             .filter(|d| d.group_id == gid && eq_ci(&d.name, name))
             .map(|d| {
+                let same_name =
+                    |r: &&crate::model::Report| r.group_id == gid && eq_ci(&r.name, name);
+                // documented: 4.4 — a rebound report is still the package's report
                 let rep = m
                     .reports
                     .iter()
-                    .find(|r| r.group_id == gid && eq_ci(&r.name, name) && r.dataset_id == d.id)
+                    .filter(same_name)
+                    .find(|r| r.dataset_id == d.id)
+                    .or_else(|| m.reports.iter().find(same_name))
                     .map(|r| r.id.clone());
                 (Some(d.id.clone()), rep)
             })

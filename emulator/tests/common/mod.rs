@@ -30,11 +30,21 @@ pub async fn token(c: &Client, url: &str, client_id: &str) -> String {
 
 pub async fn body(r: Response) -> Value {
     let t = r.text().await.unwrap();
-    if t.is_empty() { Value::Null } else { serde_json::from_str(&t).unwrap() }
+    if t.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&t).unwrap()
+    }
 }
 
 pub async fn create_group(c: &Client, url: &str, tok: &str, name: &str) -> String {
-    let r = c.post(format!("{url}/v1.0/myorg/groups?workspaceV2=True")).bearer_auth(tok).json(&json!({"name": name})).send().await.unwrap();
+    let r = c
+        .post(format!("{url}/v1.0/myorg/groups?workspaceV2=True"))
+        .bearer_auth(tok)
+        .json(&json!({"name": name}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     body(r).await["id"].as_str().unwrap().to_string()
 }
@@ -48,7 +58,8 @@ pub fn pbix_bytes(tag: &str) -> Vec<u8> {
         z.start_file("Version", opts).unwrap();
         z.write_all(b"1.28").unwrap();
         z.start_file("Report/Layout", opts).unwrap();
-        z.write_all(format!("{{\"id\":\"{tag}\"}}").as_bytes()).unwrap();
+        z.write_all(format!("{{\"id\":\"{tag}\"}}").as_bytes())
+            .unwrap();
         z.start_file("DataModel", opts).unwrap();
         z.write_all(b"opaque model bytes").unwrap();
         z.finish().unwrap();
@@ -56,7 +67,15 @@ pub fn pbix_bytes(tag: &str) -> Vec<u8> {
     buf.into_inner()
 }
 
-pub async fn import(c: &Client, url: &str, tok: &str, gid: &str, name: &str, mode: &str, bytes: Vec<u8>) -> Response {
+pub async fn import(
+    c: &Client,
+    url: &str,
+    tok: &str,
+    gid: &str,
+    name: &str,
+    mode: &str,
+    bytes: Vec<u8>,
+) -> Response {
     let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string());
     let form = reqwest::multipart::Form::new().part("file", part);
     c.post(format!("{url}/v1.0/myorg/groups/{gid}/imports"))
@@ -69,12 +88,27 @@ pub async fn import(c: &Client, url: &str, tok: &str, gid: &str, name: &str, mod
 }
 
 /// Imports and waits for the import to finish; returns the import JSON.
-pub async fn import_done(c: &Client, url: &str, tok: &str, gid: &str, name: &str, mode: &str, bytes: Vec<u8>) -> Value {
+pub async fn import_done(
+    c: &Client,
+    url: &str,
+    tok: &str,
+    gid: &str,
+    name: &str,
+    mode: &str,
+    bytes: Vec<u8>,
+) -> Value {
     let r = import(c, url, tok, gid, name, mode, bytes).await;
     assert_eq!(r.status(), 202);
     let id = body(r).await["id"].as_str().unwrap().to_string();
     for _ in 0..200 {
-        let v = body(c.get(format!("{url}/v1.0/myorg/groups/{gid}/imports/{id}")).bearer_auth(tok).send().await.unwrap()).await;
+        let v = body(
+            c.get(format!("{url}/v1.0/myorg/groups/{gid}/imports/{id}"))
+                .bearer_auth(tok)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         if v["importState"] != "Publishing" {
             return v;
         }
