@@ -4,8 +4,8 @@ use crate::cli::{Cli, Command};
 use crate::error::{CommandError, CommandResult};
 
 pub mod completions;
-pub mod validate;
 pub mod state;
+pub mod validate;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> CommandResult {
