@@ -206,6 +206,18 @@ fn text_format_shows_location_and_snippet_on_stderr() {
         .stderr(predicate::str::contains("did you mean `capacity`?"));
 }
 
+#[test]
+fn literal_secrets_are_not_echoed_in_text_output() {
+    let path = root().join("tests/manifests/invalid/literal-password.yaml");
+    cargo_bin_cmd!("pbideploy")
+        .args(["validate", "--color", "never", "-f"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("literal-password.yaml:10:23"))
+        .stderr(predicate::str::contains("hunter2").not());
+}
+
 fn validate_file(contents: &[u8]) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hostile.yaml");
