@@ -206,6 +206,18 @@ fn text_format_shows_location_and_snippet_on_stderr() {
         .stderr(predicate::str::contains("did you mean `capacity`?"));
 }
 
+#[test]
+fn literal_secrets_are_not_echoed_in_text_output() {
+    let path = root().join("tests/manifests/invalid/literal-password.yaml");
+    cargo_bin_cmd!("pbideploy")
+        .args(["validate", "--color", "never", "-f"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("literal-password.yaml:10:23"))
+        .stderr(predicate::str::contains("hunter2").not());
+}
+
 fn validate_file(contents: &[u8]) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hostile.yaml");
@@ -273,4 +285,37 @@ fn invalid_utf8_reports_the_byte_offset() {
         "{out}"
     );
     assert!(out.contains("\"line\": 3"), "{out}");
+}
+
+#[test]
+fn without_env_every_environment_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("pbix")).unwrap();
+    std::fs::copy(
+        root().join("manifests/pbix/sales.pbix"),
+        dir.path().join("pbix/sales.pbix"),
+    )
+    .unwrap();
+    let path = dir.path().join("m.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: pbideploy/v1\nenvironments:\n  test:\n    variables: {ws: T}\n  prod: {}\nworkspaces:\n  - name: ${ws}\n",
+    )
+    .unwrap();
+    cargo_bin_cmd!("pbideploy")
+        .args(["validate", "--color", "never", "-f"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "m.yaml:7:11: unknown variable `${ws}` (environment `prod`)",
+        ));
+    cargo_bin_cmd!("pbideploy")
+        .args(["validate", "--color", "never", "--env", "test", "-f"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "is valid (environment test): 1 workspace, 0 datasets, 0 reports.",
+        ));
 }

@@ -469,3 +469,30 @@ pub struct DatasetRef {
     pub workspace: String,
     pub dataset: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_values_are_sent_as_text() {
+        assert_eq!(ParameterValue::Logical(true).to_wire(), "TRUE");
+        assert_eq!(ParameterValue::Number(42.into()).to_wire(), "42");
+        assert_eq!(ParameterValue::Text("x".into()).to_wire(), "x");
+    }
+
+    #[test]
+    fn connection_details_match_as_a_case_insensitive_subset() {
+        let want = ConnectionDetails {
+            server: Some("SQL01".into()),
+            ..Default::default()
+        };
+        let have = ConnectionDetails {
+            server: Some("sql01".into()),
+            database: Some("Sales".into()),
+            ..Default::default()
+        };
+        assert!(want.is_subset_of(&have));
+        assert!(!have.is_subset_of(&want));
+    }
+}

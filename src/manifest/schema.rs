@@ -128,7 +128,10 @@ fn map_error(
     let at = positions.value(&pointer);
     let field = describe(&pointer);
     if is_secret_field(&pointer) {
-        out.push(secret_diag(&pointer, instance.as_ref()).at(at));
+        // No snippet: the source line may hold the very secret that must not be echoed.
+        let mut diag = secret_diag(&pointer, instance.as_ref()).at(at);
+        diag.bytes = None;
+        out.push(diag);
         return;
     }
     let diag = match error.kind() {
