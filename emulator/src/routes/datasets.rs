@@ -55,6 +55,10 @@ pub fn routes() -> axum::Router<Arc<App>> {
             get(super::refresh::history).post(super::refresh::refresh),
         )
         .route(
+            "/groups/{gid}/datasets/{did}/refreshes/{rid}",
+            get(super::refresh::detail),
+        )
+        .route(
             "/groups/{gid}/datasets/{did}/refreshSchedule",
             get(super::refresh::get_schedule).patch(super::refresh::patch_schedule),
         )
