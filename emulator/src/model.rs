@@ -309,6 +309,8 @@ pub struct Dataset {
     pub pending_refresh: bool,
     /// SHA-256 of the PBIX it came from.
     pub pbix_sha256: String,
+    /// `PremiumFiles` after a PATCH to the large model format (None = `Abf`).
+    pub target_storage_mode: Option<String>,
 }
 
 /// A report.

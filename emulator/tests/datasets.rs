@@ -684,3 +684,72 @@ async fn gateway_users_and_enhanced_refresh_details() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn patch_dataset_is_owner_only_and_validated() {
+    let (emu, c) = emulator(EmulatorConfig::default()).await;
+    let url = emu.url();
+    let tok = token(&c, &url, "app-1").await;
+    let other = token(&c, &url, "app-2").await;
+    let g = create_group(&c, &url, &tok, "W").await;
+    c.post(format!("{url}/v1.0/myorg/groups/{g}/users")).bearer_auth(&tok).json(&json!({"identifier": "app-2", "principalType": "App", "groupUserAccessRight": "Member"})).send().await.unwrap();
+    let imp = import_done(&c, &url, &tok, &g, "S.pbix", "Ignore", pbix_bytes("p")).await;
+    let base = format!(
+        "{url}/v1.0/myorg/groups/{g}/datasets/{}",
+        imp["datasets"][0]["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        c.patch(&base)
+            .bearer_auth(&other)
+            .json(&json!({"targetStorageMode": "PremiumFiles"}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        c.patch(&base)
+            .bearer_auth(&tok)
+            .json(&json!({"targetStorageMode": "Huge"}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        c.patch(&base)
+            .bearer_auth(&tok)
+            .json(&json!({"queryScaleOutSettings": {"maxReadOnlyReplicas": 65}}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        c.patch(&base)
+            .bearer_auth(&tok)
+            .json(&json!({"targetStorageMode": "premiumfiles"}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        body(c.get(&base).bearer_auth(&tok).send().await.unwrap()).await["targetStorageMode"],
+        "PremiumFiles"
+    );
+    // a JSON body without a JSON content type is refused
+    let r = c
+        .patch(&base)
+        .bearer_auth(&tok)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    emu.shutdown().await;
+}
