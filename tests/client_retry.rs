@@ -161,7 +161,8 @@ async fn multipart_import_streams_with_content_length_and_headers() {
         .expect(1)
         .mount(&server)
         .await;
-    let file = pbix(b"PK\x03\x04 pretend zip bytes");
+    let content = b"PK\x03\x04 pretend zip bytes";
+    let file = pbix(content);
     let sent = Arc::new(Counter::default());
     let id = client(&server.uri())
         .import_pbix(
@@ -173,7 +174,7 @@ async fn multipart_import_streams_with_content_length_and_headers() {
         .await
         .unwrap();
     assert_eq!(id, "imp-1");
-    assert_eq!(sent.0.load(Ordering::SeqCst), 24);
+    assert_eq!(sent.0.load(Ordering::SeqCst), content.len() as u64);
     let reqs = server.received_requests().await.unwrap();
     let post = reqs.iter().find(|r| r.method.as_str() == "POST").unwrap();
     let len: usize = post.headers["content-length"]
