@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION};
 use reqwest::{Method, Response, StatusCode, Url};
 use secrecy::ExposeSecret;
 use serde::Serialize;
@@ -398,7 +398,7 @@ impl PowerBiClient {
         }
         let sends_body = call.method != Method::GET && call.method != Method::DELETE;
         rb = match &call.body {
-            RequestBody::Empty if sends_body => rb.body(Vec::new()),
+            RequestBody::Empty if sends_body => rb.header(CONTENT_LENGTH, "0").body(Vec::new()),
             RequestBody::Empty => rb,
             RequestBody::Json(bytes) => rb
                 .header(CONTENT_TYPE, "application/json; charset=utf-8")
