@@ -112,8 +112,11 @@ impl ClientCertificate {
     }
 }
 
+/// A PEM block: its label and DER bytes.
+type PemBlock = (String, Zeroizing<Vec<u8>>);
+
 /// `(label, DER)` of every PEM block.
-fn pem_blocks(pem: &str) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>, String> {
+fn pem_blocks(pem: &str) -> Result<Vec<PemBlock>, String> {
     let mut out = Vec::new();
     let mut lines = pem.lines();
     while let Some(line) = lines.next() {

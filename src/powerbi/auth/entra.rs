@@ -82,7 +82,7 @@ pub enum ClientAuth {
     /// `client_secret`.
     Secret(SecretString),
     /// A JWT assertion signed with the certificate's private key.
-    Certificate(ClientCertificate),
+    Certificate(Box<ClientCertificate>),
     /// A federated token read fresh from this file on every request (it rotates).
     FederatedTokenFile(PathBuf),
     /// GitHub Actions OIDC: request URL and bearer token.

@@ -286,7 +286,7 @@ fn build(
             })?;
             let cert = ClientCertificate::from_pem(&pem)
                 .map_err(|e| AuthError::new(method.name(), format!("`{path}`: {e}")))?;
-            entra(ClientAuth::Certificate(cert))
+            entra(ClientAuth::Certificate(Box::new(cert)))
         }
         Method::WorkloadIdentity => entra(ClientAuth::FederatedTokenFile(PathBuf::from(required(
             env,
