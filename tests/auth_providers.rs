@@ -433,9 +433,11 @@ fn auto_selection_order() {
         Method::ClientCertificate,
         Method::WorkloadIdentity,
         Method::GithubOidc,
-        Method::GithubOidc,
+        // Half of a pair is not enough: the URL is gone, so GitHub OIDC is skipped.
         Method::ManagedIdentity,
         Method::ManagedIdentity,
+        // IDENTITY_HEADER alone: falls through to the Azure CLI.
+        Method::AzureCli,
     ];
     for i in 0..all.len() {
         let e = env(&all[i..]);
