@@ -56,7 +56,9 @@ fn list_uses_the_default_path_beside_the_manifest() {
         .stdout(predicate::str::contains(
             r#"workspace["Sales"].dataset["Sales Model"]"#,
         ))
-        .stdout(predicate::str::contains(r#"workspace["Sales"].report["Overview"]"#));
+        .stdout(predicate::str::contains(
+            r#"workspace["Sales"].report["Overview"]"#,
+        ));
 }
 
 #[test]
