@@ -286,18 +286,16 @@ fn plan_parameters(
         if let (Some(h), Some(applied)) = (&have, step.entry.and_then(|e| e.parameters.get(name)))
             && applied == want
         {
-            {
-                ctx.note(
-                    &step.addr,
-                    DriftKind::SettingsChangedOutside,
-                    format!("parameter {name} was changed outside pbideploy"),
-                    vec![AttrDiff::values(
-                        &format!("parameter.{name}"),
-                        Some(json!(applied)),
-                        json!(h),
-                    )],
-                );
-            }
+            ctx.note(
+                &step.addr,
+                DriftKind::SettingsChangedOutside,
+                format!("parameter {name} was changed outside pbideploy"),
+                vec![AttrDiff::values(
+                    &format!("parameter.{name}"),
+                    Some(json!(applied)),
+                    json!(h),
+                )],
+            );
         }
         attrs.push(AttrDiff::values(
             &format!("parameter.{name}"),

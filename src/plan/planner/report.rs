@@ -61,18 +61,16 @@ pub(super) fn plan_report(
         && entry.dataset_id.is_some()
         && entry.dataset_id != l.dataset_id
     {
-        {
-            ctx.note(
-                &addr,
-                DriftKind::ReboundOutside,
-                "the report was rebound outside pbideploy".into(),
-                vec![AttrDiff::values(
-                    "dataset_id",
-                    entry.dataset_id.clone().map(|d| json!(d)),
-                    json!(l.dataset_id),
-                )],
-            );
-        }
+        ctx.note(
+            &addr,
+            DriftKind::ReboundOutside,
+            "the report was rebound outside pbideploy".into(),
+            vec![AttrDiff::values(
+                "dataset_id",
+                entry.dataset_id.clone().map(|d| json!(d)),
+                json!(l.dataset_id),
+            )],
+        );
     }
     if bound_ok {
         return Ok(());
