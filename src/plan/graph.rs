@@ -264,7 +264,8 @@ mod tests {
             node("d", &[]),
         ];
         let g = Graph::new(&changes).unwrap();
-        assert_eq!(names(&g, &g.topological_order()), ["a", "b", "d", "c"]);
+        // Among ready nodes the earliest in the list goes first: c (index 0) beats d once b is done.
+        assert_eq!(names(&g, &g.topological_order()), ["a", "b", "c", "d"]);
     }
 
     #[test]
