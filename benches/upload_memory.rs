@@ -54,7 +54,8 @@ fn make_pbix(path: &Path, mib: u64) {
         .large_file(true);
     let schema = r#"{"name":"bench","compatibilityLevel":1550,"model":{"tables":[]}}"#;
     let utf16: Vec<u8> = schema.encode_utf16().flat_map(u16::to_le_bytes).collect();
-    zip.start_file("DataModelSchema", stored).expect("zip entry");
+    zip.start_file("DataModelSchema", stored)
+        .expect("zip entry");
     zip.write_all(&utf16).expect("zip write");
     zip.start_file("Report/StaticResources/padding.bin", stored)
         .expect("zip entry");
@@ -112,7 +113,10 @@ fn main() {
             .json()
             .await
             .expect("token json");
-        let token = token["access_token"].as_str().expect("access_token").to_string();
+        let token = token["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string();
         let config = ClientConfig {
             api_base_url: url.clone(),
             ..ClientConfig::default()
@@ -144,6 +148,7 @@ fn main() {
         rows
     });
     child.kill().ok();
+    child.wait().ok();
     println!(
         "{:<16} {:>12} {:>9} {:>10} {:>14}  import",
         "path", "bytes", "seconds", "MiB/s", "peak RSS MiB"
