@@ -4,6 +4,7 @@ use crate::cli::{Cli, Command};
 use crate::error::{CommandError, CommandResult};
 
 pub mod completions;
+pub mod show;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> CommandResult {
@@ -12,7 +13,7 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Validate(_) => not_built("validate"),
         Command::Plan(_) => not_built("plan"),
         Command::Apply(_) => not_built("apply"),
-        Command::Show(_) => not_built("show"),
+        Command::Show(args) => show::run(&args),
         Command::State(_) => not_built("state"),
     }
 }
