@@ -8,7 +8,10 @@ use pbideploy::plan::render::{COMMENT_LIMIT, render_json, render_markdown, rende
 /// than newline may appear: the hostile names must not reach a terminal or the Actions runner.
 fn assert_inert(out: &str) {
     for line in out.lines() {
-        assert!(!line.trim_start().starts_with("::"), "workflow command leaked: {line:?}");
+        assert!(
+            !line.trim_start().starts_with("::"),
+            "workflow command leaked: {line:?}"
+        );
     }
     for c in out.chars() {
         let u = c as u32;
@@ -23,7 +26,10 @@ fn assert_inert(out: &str) {
 fn text_rich_plan() {
     let out = render_text(&render_fixture::rich(), false);
     assert_inert(&out);
-    assert!(out.contains("Plan: 5 to add, 10 to change, 2 to delete."), "{out}");
+    assert!(
+        out.contains("Plan: 5 to add, 10 to change, 2 to delete."),
+        "{out}"
+    );
     insta::assert_snapshot!(out);
 }
 
@@ -36,7 +42,10 @@ fn text_rich_plan_in_colour_uses_ansi_but_only_ours() {
     // Strip our own styling; what is left must be the plain rendering, so no user escape survives.
     let stripped: String = anstream::adapter::strip_str(&out).to_string();
     assert_inert(&stripped);
-    assert!(!stripped.contains("[2J"), "user escape sequence reached the output raw");
+    assert!(
+        !stripped.contains("[2J"),
+        "user escape sequence reached the output raw"
+    );
 }
 
 #[test]
@@ -63,13 +72,20 @@ fn markdown_no_changes() {
 fn markdown_truncates_a_huge_plan_under_the_comment_limit() {
     let plan = render_fixture::huge(2_000);
     let out = render_markdown(&plan);
-    assert!(out.chars().count() < COMMENT_LIMIT, "{} chars", out.chars().count());
+    assert!(
+        out.chars().count() < COMMENT_LIMIT,
+        "{} chars",
+        out.chars().count()
+    );
     assert!(out.contains("**Output truncated**"), "no truncation note");
     assert!(out.contains("Plan: 0 to add, 1980 to change, 20 to delete."));
     // The note says how many changes were left out, and that number is right.
-    let shown = out.matches("will be updated in-place").count()
-        + out.matches("will be destroyed").count();
-    let note = out.lines().find(|l| l.contains("Output truncated")).unwrap();
+    let shown =
+        out.matches("will be updated in-place").count() + out.matches("will be destroyed").count();
+    let note = out
+        .lines()
+        .find(|l| l.contains("Output truncated"))
+        .unwrap();
     let left_out: usize = note
         .split(": ")
         .nth(1)
@@ -80,7 +96,10 @@ fn markdown_truncates_a_huge_plan_under_the_comment_limit() {
     let warned = out.lines().filter(|l| l.starts_with("> - `-`")).count();
     assert_eq!(shown - warned + left_out, 2_000, "{note}");
     // Every <details> that was opened is closed, and fences balance.
-    assert_eq!(out.matches("<details>").count(), out.matches("</details>").count());
+    assert_eq!(
+        out.matches("<details>").count(),
+        out.matches("</details>").count()
+    );
 }
 
 #[test]
@@ -115,7 +134,11 @@ fn schema_validator() -> jsonschema::Validator {
 #[test]
 fn json_output_validates_against_the_schema() {
     let validator = schema_validator();
-    for plan in [render_fixture::rich(), render_fixture::no_changes(), render_fixture::huge(3)] {
+    for plan in [
+        render_fixture::rich(),
+        render_fixture::no_changes(),
+        render_fixture::huge(3),
+    ] {
         let value: serde_json::Value = serde_json::from_str(&render_json(&plan).unwrap()).unwrap();
         let errors: Vec<String> = validator
             .iter_errors(&value)

@@ -20,9 +20,8 @@ pub fn run(args: &ShowArgs) -> CommandResult {
             render_text(&plan, color)
         }
         PlanFormat::Markdown => render_markdown(&plan),
-        PlanFormat::Json => render_json(&plan).map_err(|e| {
-            CommandError::internal(format!("{}: {e}", args.file.display()))
-        })?,
+        PlanFormat::Json => render_json(&plan)
+            .map_err(|e| CommandError::internal(format!("{}: {e}", args.file.display())))?,
     };
     let mut stdout = anstream::stdout();
     stdout

@@ -75,7 +75,9 @@ pub fn parse_plan(bytes: &[u8], path: &Path) -> Result<Plan, PlanFileError> {
         return Err(not_a_plan("it has no `format_version`".to_string()));
     };
     let found_major = major(found).ok_or_else(|| {
-        not_a_plan(format!("`format_version` {found:?} is not a version number"))
+        not_a_plan(format!(
+            "`format_version` {found:?} is not a version number"
+        ))
     })?;
     let ours = major(PLAN_FORMAT_VERSION).unwrap_or(0);
     if found_major > ours {
@@ -131,7 +133,10 @@ mod tests {
     fn rejects_non_plans_and_other_majors_naming_the_file() {
         let p = Path::new("x/plan.json");
         let err = parse_plan(b"garbage", p).unwrap_err().to_string();
-        assert!(err.contains("x/plan.json") && err.contains("not a pbideploy plan"), "{err}");
+        assert!(
+            err.contains("x/plan.json") && err.contains("not a pbideploy plan"),
+            "{err}"
+        );
         let err = parse_plan(b"[1]", p).unwrap_err().to_string();
         assert!(err.contains("not a JSON object"), "{err}");
         let err = parse_plan(b"{\"a\":1}", p).unwrap_err().to_string();

@@ -37,7 +37,10 @@ fn credentials() -> CredentialSpec {
     CredentialSpec {
         credential_type: CredentialType::Basic,
         fields: vec![
-            ("username".to_string(), CredentialValue::Plain("svc_sales".to_string())),
+            (
+                "username".to_string(),
+                CredentialValue::Plain("svc_sales".to_string()),
+            ),
             (
                 "password".to_string(),
                 CredentialValue::Secret(SecretReference::Env("SQL_PASSWORD".to_string())),
@@ -107,7 +110,9 @@ pub fn rich() -> Plan {
                 AttrDiff::new("id", None, Some(AttrValue::KnownAfterApply)),
             ],
             "in the manifest, not in the service",
-            Operation::CreateWorkspace { workspace: "Sales".into() },
+            Operation::CreateWorkspace {
+                workspace: "Sales".into(),
+            },
         ),
         change(
             sales.child("capacity"),
@@ -115,7 +120,10 @@ pub fn rich() -> Plan {
             Action::Update,
             vec![AttrDiff::values("capacity", Some(json!("A1")), json!("P1"))],
             "capacity differs",
-            Operation::AssignCapacity { workspace: "Sales".into(), capacity_id: Some("P1".into()) },
+            Operation::AssignCapacity {
+                workspace: "Sales".into(),
+                capacity_id: Some("P1".into()),
+            },
         ),
         change(
             sales.keyed("access", "ana@contoso.com"),
@@ -125,7 +133,10 @@ pub fn rich() -> Plan {
             "principal named in the manifest",
             Operation::SetAccess {
                 workspace: "Sales".into(),
-                principal: Principal { identifier: "ana@contoso.com".into(), principal_type: PrincipalType::User },
+                principal: Principal {
+                    identifier: "ana@contoso.com".into(),
+                    principal_type: PrincipalType::User,
+                },
                 role: WorkspaceRole::Member,
                 existing: false,
             },
@@ -135,10 +146,15 @@ pub fn rich() -> Plan {
             ChangeKind::Dataset,
             Action::Update,
             vec![
-                AttrDiff::values("pbix_sha256", Some(json!("1111")), json!("2222")).with_note("forces re-import"),
+                AttrDiff::values("pbix_sha256", Some(json!("1111")), json!("2222"))
+                    .with_note("forces re-import"),
                 AttrDiff::unchanged("name", json!("Sales Model")),
                 AttrDiff::unchanged("storage_mode", json!("Import")),
-                AttrDiff::new("id", Some(AttrValue::string("6f1c")), Some(AttrValue::string("6f1c"))),
+                AttrDiff::new(
+                    "id",
+                    Some(AttrValue::string("6f1c")),
+                    Some(AttrValue::string("6f1c")),
+                ),
             ],
             "PBIX content changed since the last import",
             Operation::Import(ImportSpec {
@@ -154,16 +170,26 @@ pub fn rich() -> Plan {
             model.child("takeover"),
             ChangeKind::Takeover,
             Action::Update,
-            vec![AttrDiff::values("owner", Some(json!("bob@contoso.com")), json!("pbideploy-sp"))],
+            vec![AttrDiff::values(
+                "owner",
+                Some(json!("bob@contoso.com")),
+                json!("pbideploy-sp"),
+            )],
             "the dataset is owned by someone else",
-            Operation::TakeOver { dataset: item("Sales", "Sales Model") },
+            Operation::TakeOver {
+                dataset: item("Sales", "Sales Model"),
+            },
         ),
         change(
             model.child("parameters"),
             ChangeKind::Parameters,
             Action::Update,
             vec![
-                AttrDiff::values("parameter.ServerName", Some(json!("srv-prod")), json!("srv-prod-2")),
+                AttrDiff::values(
+                    "parameter.ServerName",
+                    Some(json!("srv-prod")),
+                    json!("srv-prod-2"),
+                ),
                 AttrDiff::unchanged("parameter.Database", json!("sales")),
             ],
             "parameter values differ",
@@ -176,7 +202,11 @@ pub fn rich() -> Plan {
             model.child("datasources"),
             ChangeKind::Datasources,
             Action::Update,
-            vec![AttrDiff::values("sql.server", Some(json!("srv-prod")), json!("srv-prod-2"))],
+            vec![AttrDiff::values(
+                "sql.server",
+                Some(json!("srv-prod")),
+                json!("srv-prod-2"),
+            )],
             "data source points elsewhere",
             Operation::UpdateDatasources {
                 dataset: item("Sales", "Sales Model"),
@@ -190,7 +220,11 @@ pub fn rich() -> Plan {
             model.child("connections"),
             ChangeKind::Connections,
             Action::Update,
-            vec![AttrDiff::values("connection_string", Some(json!(OLD_CONN)), json!(NEW_CONN))],
+            vec![AttrDiff::values(
+                "connection_string",
+                Some(json!(OLD_CONN)),
+                json!(NEW_CONN),
+            )],
             "connection string differs",
             Operation::SetAllConnections {
                 dataset: item("Sales", "Sales Model"),
@@ -218,9 +252,16 @@ pub fn rich() -> Plan {
             model.child("gateway_binding"),
             ChangeKind::GatewayBinding,
             Action::Update,
-            vec![AttrDiff::new("gateway", Some(AttrValue::Value(json!(null))), Some(AttrValue::string("GW-Prod")))],
+            vec![AttrDiff::new(
+                "gateway",
+                Some(AttrValue::Value(json!(null))),
+                Some(AttrValue::string("GW-Prod")),
+            )],
             "not bound to the gateway",
-            Operation::BindToGateway { dataset: item("Sales", "Sales Model"), gateway: GatewayRef::Name("GW-Prod".into()) },
+            Operation::BindToGateway {
+                dataset: item("Sales", "Sales Model"),
+                gateway: GatewayRef::Name("GW-Prod".into()),
+            },
         ),
         change(
             model.keyed("credentials", "Sql srv-prod-2/sales"),
@@ -228,7 +269,12 @@ pub fn rich() -> Plan {
             Action::Update,
             vec![
                 AttrDiff::values("credential_type", Some(json!("Basic")), json!("Basic")),
-                AttrDiff::new("password", Some(AttrValue::NotChecked), Some(AttrValue::Sensitive)).sensitive(),
+                AttrDiff::new(
+                    "password",
+                    Some(AttrValue::NotChecked),
+                    Some(AttrValue::Sensitive),
+                )
+                .sensitive(),
             ],
             "secret not available in this build: not checked, will be set",
             Operation::SetCredentials {
@@ -243,7 +289,9 @@ pub fn rich() -> Plan {
             Action::Read,
             Vec::new(),
             "refresh on apply",
-            Operation::Refresh { dataset: item("Sales", "Sales Model") },
+            Operation::Refresh {
+                dataset: item("Sales", "Sales Model"),
+            },
         ),
         change(
             model.child("refresh_schedule"),
@@ -268,15 +316,29 @@ pub fn rich() -> Plan {
             sales.report("Overview").child("rebind"),
             ChangeKind::Rebind,
             Action::Update,
-            vec![AttrDiff::values("dataset", Some(json!("Old Model")), json!("Sales Model"))],
+            vec![AttrDiff::values(
+                "dataset",
+                Some(json!("Old Model")),
+                json!("Sales Model"),
+            )],
             "report bound to another dataset",
-            Operation::Rebind { report: item("Sales", "Overview"), dataset: item("Sales", "Sales Model") },
+            Operation::Rebind {
+                report: item("Sales", "Overview"),
+                dataset: item("Sales", "Sales Model"),
+            },
         ),
         change(
             sales.report("Overview"),
             ChangeKind::Report,
             Action::Replace,
-            vec![AttrDiff::values("datasource_type", Some(json!("Sql")), json!("AnalysisServices")).with_note("forces replacement")],
+            vec![
+                AttrDiff::values(
+                    "datasource_type",
+                    Some(json!("Sql")),
+                    json!("AnalysisServices"),
+                )
+                .with_note("forces replacement"),
+            ],
             "the report's connection type cannot change in place",
             Operation::Import(ImportSpec {
                 target: item("Sales", "Overview"),
@@ -291,9 +353,15 @@ pub fn rich() -> Plan {
             legacy.dataset("Old Model"),
             ChangeKind::Dataset,
             Action::Delete,
-            vec![AttrDiff::new("name", Some(AttrValue::string("Old Model")), None)],
+            vec![AttrDiff::new(
+                "name",
+                Some(AttrValue::string("Old Model")),
+                None,
+            )],
             "managed by pbideploy, no longer in the manifest (prune: true)",
-            Operation::DeleteDataset { dataset: item("Legacy", "Old Model") },
+            Operation::DeleteDataset {
+                dataset: item("Legacy", "Old Model"),
+            },
         ),
         change(
             legacy.clone(),
@@ -301,13 +369,19 @@ pub fn rich() -> Plan {
             Action::NoOp,
             vec![AttrDiff::unchanged("name", json!("Legacy"))],
             "matches",
-            Operation::CreateWorkspace { workspace: "Legacy".into() },
+            Operation::CreateWorkspace {
+                workspace: "Legacy".into(),
+            },
         ),
         change(
             hostile_ds.clone(),
             ChangeKind::Dataset,
             Action::Create,
-            vec![AttrDiff::values("description", None, json!("\x1b]0;pwned\x07\n::error::injected"))],
+            vec![AttrDiff::values(
+                "description",
+                None,
+                json!("\x1b]0;pwned\x07\n::error::injected"),
+            )],
             "hostile\r\n::warning::name",
             Operation::Import(ImportSpec {
                 target: item("Evil", "x"),
@@ -326,17 +400,61 @@ pub fn rich() -> Plan {
 
 fn rich_drift(model: &Address, legacy: &Address, hostile: &Address) -> Vec<Drift> {
     let kinds = [
-        (DriftKind::DeletedInService, model.clone(), "the ledger records it but the service has no such dataset"),
-        (DriftKind::RepublishedOutside, model.clone(), "import id differs from the ledger: re-published by someone else"),
-        (DriftKind::NotTracked, model.clone(), "no ledger entry; content cannot be compared"),
-        (DriftKind::CredentialFailing, model.child("credentials"), "credential status is Failed in the service"),
-        (DriftKind::CredentialNotChecked, model.child("credentials"), "secret SQL_PASSWORD not available here"),
-        (DriftKind::OwnerChanged, model.clone(), "owner is now bob@contoso.com"),
-        (DriftKind::SettingsChangedOutside, model.child("parameters"), "ServerName changed in the service"),
-        (DriftKind::ReboundOutside, legacy.report("Overview"), "bound to Old Model"),
-        (DriftKind::Duplicate, legacy.dataset("Twin"), "two datasets named Twin"),
-        (DriftKind::Orphaned, legacy.dataset("Old Model"), "no longer in the manifest"),
-        (DriftKind::Note, hostile.clone(), "\x1b[31mred\x1b[0m ::set-output name=a::b"),
+        (
+            DriftKind::DeletedInService,
+            model.clone(),
+            "the ledger records it but the service has no such dataset",
+        ),
+        (
+            DriftKind::RepublishedOutside,
+            model.clone(),
+            "import id differs from the ledger: re-published by someone else",
+        ),
+        (
+            DriftKind::NotTracked,
+            model.clone(),
+            "no ledger entry; content cannot be compared",
+        ),
+        (
+            DriftKind::CredentialFailing,
+            model.child("credentials"),
+            "credential status is Failed in the service",
+        ),
+        (
+            DriftKind::CredentialNotChecked,
+            model.child("credentials"),
+            "secret SQL_PASSWORD not available here",
+        ),
+        (
+            DriftKind::OwnerChanged,
+            model.clone(),
+            "owner is now bob@contoso.com",
+        ),
+        (
+            DriftKind::SettingsChangedOutside,
+            model.child("parameters"),
+            "ServerName changed in the service",
+        ),
+        (
+            DriftKind::ReboundOutside,
+            legacy.report("Overview"),
+            "bound to Old Model",
+        ),
+        (
+            DriftKind::Duplicate,
+            legacy.dataset("Twin"),
+            "two datasets named Twin",
+        ),
+        (
+            DriftKind::Orphaned,
+            legacy.dataset("Old Model"),
+            "no longer in the manifest",
+        ),
+        (
+            DriftKind::Note,
+            hostile.clone(),
+            "\x1b[31mred\x1b[0m ::set-output name=a::b",
+        ),
     ];
     kinds
         .into_iter()
@@ -345,7 +463,11 @@ fn rich_drift(model: &Address, legacy: &Address, hostile: &Address) -> Vec<Drift
             kind,
             message: message.to_string(),
             attrs: if kind == DriftKind::SettingsChangedOutside {
-                vec![AttrDiff::values("parameter.ServerName", Some(json!("srv-prod")), json!("srv-hacked"))]
+                vec![AttrDiff::values(
+                    "parameter.ServerName",
+                    Some(json!("srv-prod")),
+                    json!("srv-hacked"),
+                )]
             } else {
                 Vec::new()
             },
@@ -358,14 +480,27 @@ pub fn huge(n: usize) -> Plan {
     let changes = (0..n)
         .map(|i| {
             let ws = format!("Workspace {:02}", i % 40);
-            let addr = Address::workspace(&ws).dataset(&format!("Model {i:04}")).child("connections");
+            let addr = Address::workspace(&ws)
+                .dataset(&format!("Model {i:04}"))
+                .child("connections");
             change(
                 addr,
                 ChangeKind::Connections,
-                if i % 100 == 0 { Action::Delete } else { Action::Update },
-                vec![AttrDiff::values("connection_string", Some(json!(OLD_CONN)), json!(NEW_CONN))],
+                if i % 100 == 0 {
+                    Action::Delete
+                } else {
+                    Action::Update
+                },
+                vec![AttrDiff::values(
+                    "connection_string",
+                    Some(json!(OLD_CONN)),
+                    json!(NEW_CONN),
+                )],
                 "connection string differs",
-                Operation::SetAllConnections { dataset: item(&ws, "m"), connection_string: NEW_CONN.into() },
+                Operation::SetAllConnections {
+                    dataset: item(&ws, "m"),
+                    connection_string: NEW_CONN.into(),
+                },
             )
         })
         .collect();

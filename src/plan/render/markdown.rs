@@ -163,7 +163,11 @@ fn drift_list(plan: &Plan, out: &mut String, budget: usize, omitted: &mut Omitte
 
 fn workspace_section(group: &Group<'_>, out: &mut String, budget: usize, omitted: &mut Omitted) {
     let pal = Palette::new(false);
-    let blocks: Vec<String> = group.changes.iter().map(|c| change_block(c, &pal)).collect();
+    let blocks: Vec<String> = group
+        .changes
+        .iter()
+        .map(|c| change_block(c, &pal))
+        .collect();
     let fence = sanitize::fence_for(&blocks.concat());
     let open = format!(
         "<details><summary>{}: {} to add, {} to change, {} to delete</summary>\n\n{fence}diff\n",
@@ -189,7 +193,10 @@ fn workspace_section(group: &Group<'_>, out: &mut String, budget: usize, omitted
         }
     }
     if left_out > 0 {
-        let _ = writeln!(out, "# … {left_out} more change(s) in this workspace not shown");
+        let _ = writeln!(
+            out,
+            "# … {left_out} more change(s) in this workspace not shown"
+        );
         omitted.changes += left_out;
         omitted.partial.push(group.title.clone());
     }
@@ -217,7 +224,11 @@ impl Omitted {
             self.changes, self.drift
         );
         let names = |list: &[String]| {
-            let shown: Vec<String> = list.iter().take(20).map(|n| sanitize::markdown(n)).collect();
+            let shown: Vec<String> = list
+                .iter()
+                .take(20)
+                .map(|n| sanitize::markdown(n))
+                .collect();
             let more = list.len().saturating_sub(20);
             if more > 0 {
                 format!("{} and {more} more", shown.join(", "))

@@ -38,12 +38,12 @@ fn is_invisible_control(c: char) -> bool {
 /// gets a backslash between the colons: `:\:set-output`. Shown as-is it still reads clearly.
 fn neutralize_workflow_command(s: String) -> String {
     let trimmed = s.trim_start();
-    if trimmed.starts_with("::") {
+    if let Some(rest) = trimmed.strip_prefix("::") {
         let lead = s.len() - trimmed.len();
         let mut out = String::with_capacity(s.len() + 1);
         out.push_str(&s[..lead]);
         out.push_str(":\\:");
-        out.push_str(&trimmed[2..]);
+        out.push_str(rest);
         out
     } else {
         s

@@ -67,7 +67,11 @@ pub fn render_text(plan: &Plan, color: bool) -> String {
     if !plan.drift.is_empty() {
         out.push_str(&drift_section(plan, &pal));
     }
-    let shown: Vec<&Change> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let shown: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
     if plan.refresh_only {
         out.push_str(&refresh_only_footer(plan, &pal));
         return sanitize::guard_lines(&out);
@@ -76,7 +80,10 @@ pub fn render_text(plan: &Plan, color: bool) -> String {
         let _ = writeln!(
             out,
             "{}",
-            paint(pal.create.bold(), "No changes. The service matches the manifest.")
+            paint(
+                pal.create.bold(),
+                "No changes. The service matches the manifest."
+            )
         );
         return sanitize::guard_lines(&out);
     }
@@ -166,7 +173,10 @@ pub(crate) fn change_block(change: &Change, pal: &Palette) -> String {
     let _ = writeln!(
         out,
         "  {}",
-        paint(pal.bold, &format!("# {address} {}", action_words(change.action)))
+        paint(
+            pal.bold,
+            &format!("# {address} {}", action_words(change.action))
+        )
     );
     if !change.reason.is_empty() {
         let _ = writeln!(out, "  # ({})", sanitize::text(&change.reason));
@@ -186,7 +196,12 @@ pub(crate) fn change_block(change: &Change, pal: &Palette) -> String {
 /// `dataset "Sales Model"`, or `parameters` for singleton children.
 fn block_label(change: &Change) -> String {
     let kind = change.kind.label();
-    match change.address.segments.last().and_then(|s| s.key.as_deref()) {
+    match change
+        .address
+        .segments
+        .last()
+        .and_then(|s| s.key.as_deref())
+    {
         Some(key) => format!("{kind} \"{}\"", escape_quotes(&sanitize::text(key))),
         None => kind.to_string(),
     }
@@ -210,7 +225,11 @@ pub(crate) fn attr_lines(attrs: &[AttrDiff], pal: &Palette, indent: &str) -> Str
         out.push_str(&attr_line(attr, pal, indent, width));
     }
     if hidden > 0 {
-        let noun = if hidden == 1 { "attribute" } else { "attributes" };
+        let noun = if hidden == 1 {
+            "attribute"
+        } else {
+            "attributes"
+        };
         let _ = writeln!(
             out,
             "{indent}  {}",
@@ -235,12 +254,19 @@ fn attr_line(attr: &AttrDiff, pal: &Palette, indent: &str, width: usize) -> Stri
         .unwrap_or_default();
     let head = format!("{indent}{} {name}{pad} = ", paint(style, symbol));
     if !attr.sensitive
-        && let (Some(AttrValue::Value(serde_json::Value::String(old))), Some(AttrValue::Value(serde_json::Value::String(new)))) =
-            (&attr.before, &attr.after)
+        && let (
+            Some(AttrValue::Value(serde_json::Value::String(old))),
+            Some(AttrValue::Value(serde_json::Value::String(new))),
+        ) = (&attr.before, &attr.after)
         && diff::wants_inline_diff(&attr.name, old, new)
     {
         let mut out = format!("{head}<<-DIFF{note}\n");
-        out.push_str(&diff::inline_lines(old, new, pal, &format!("{indent}      ")));
+        out.push_str(&diff::inline_lines(
+            old,
+            new,
+            pal,
+            &format!("{indent}      "),
+        ));
         let _ = writeln!(out, "{indent}    DIFF");
         return out;
     }
@@ -314,7 +340,10 @@ pub(crate) fn drift_block(drift: &Drift, pal: &Palette) -> String {
     let _ = writeln!(
         out,
         "  {}",
-        paint(pal.bold, &format!("# {address} {}", drift_words(drift.kind)))
+        paint(
+            pal.bold,
+            &format!("# {address} {}", drift_words(drift.kind))
+        )
     );
     if !drift.message.is_empty() {
         let _ = writeln!(out, "  # ({})", sanitize::text(&drift.message));
