@@ -4,6 +4,7 @@ use crate::cli::{Cli, Command};
 use crate::error::{CommandError, CommandResult};
 
 pub mod completions;
+pub mod show;
 pub mod state;
 pub mod validate;
 
@@ -14,7 +15,7 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(_) => not_built("plan"),
         Command::Apply(_) => not_built("apply"),
-        Command::Show(_) => not_built("show"),
+        Command::Show(args) => show::run(&args),
         Command::State(cmd) => state::run(&cmd),
     }
 }

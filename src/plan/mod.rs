@@ -5,9 +5,11 @@
 
 pub mod address;
 pub mod desired;
+pub mod file;
 pub mod graph;
 pub mod model;
 pub mod operation;
 pub mod planner;
+pub mod render;
 
 pub use planner::{PlanError, PlanOptions, plan};
