@@ -80,10 +80,7 @@ pub fn render_text(plan: &Plan, color: bool) -> String {
         let _ = writeln!(
             out,
             "{}",
-            paint(
-                pal.create.bold(),
-                "No changes. The service matches the manifest."
-            )
+            paint(pal.bold, "No changes. The service matches the manifest.")
         );
         return sanitize::guard_lines(&out);
     }
