@@ -77,9 +77,10 @@ mod tests {
             &pal,
             "",
         );
-        assert!(out.starts_with("- Data Source="), "{out}");
+        assert!(out.starts_with("- Data "), "{out}");
         assert!(out.contains("{+"), "{out}");
-        assert!(out.contains(";Initial Catalog=sales\n"), "{out}");
+        assert!(out.contains("-] Catalog=sales\n"), "{out}");
+        assert!(out.contains("{+Source=srv-prod-2;Initial+}"), "{out}");
         assert_eq!(out.lines().count(), 2);
     }
 
