@@ -70,6 +70,9 @@ impl Sw {
         if let Some(r) = schema["$ref"].as_str() {
             let name = r.trim_start_matches("#/definitions/").to_string();
             let d = self.def(r);
+            if d["type"].as_str().is_some_and(|t| t != "object") {
+                return self.conform(&d, v, at); // an enum definition such as PrincipalType
+            }
             return self.object(&name, &d, v, at);
         }
         match schema["type"].as_str() {

@@ -5,12 +5,10 @@ mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::{encrypt, encrypt_hybrid, encrypt_legacy, public_key};
+use common::{encrypt, public_key};
 use pbideploy_emulator::crypto::{
     CryptoError, GatewayKeyPair, default_gateway_keys, parse_credential_data,
 };
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::{PrivateKey, PublicKey};
 
 const VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -3,7 +3,7 @@
 use crate::client::{
     LEGACY_GW, LOCAL_GW, Pbi, basic, create_gateway_source, cred, gateway_key, pbi_error,
 };
-use crate::common::{body, encrypt};
+use crate::common::encrypt;
 use crate::{Fixtures, Sales};
 use pbideploy_emulator::RunningEmulator;
 use serde_json::{Value, json};
