@@ -112,6 +112,9 @@ async fn import_sales(a: &Pbi) -> Sales {
     Sales { id: did }
 }
 
+/// A fixture file, its expected datasources (type, details) and parameter count.
+type FixtureCase = (&'static str, Vec<(&'static str, Value)>, usize);
+
 /// Ids of the fixture datasets the later steps use (None when the fixtures are absent).
 pub struct Fixtures {
     pub ssas: String,
@@ -138,7 +141,7 @@ async fn import_fixtures(a: &Pbi, emu: &RunningEmulator) -> Option<Fixtures> {
         );
     });
     let mut ssas = String::new();
-    let cases: [(&str, Vec<(&str, Value)>, usize); 4] = [
+    let cases: [FixtureCase; 4] = [
         (
             "directquery-parameters.pbix",
             vec![(
