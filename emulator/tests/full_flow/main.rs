@@ -329,6 +329,32 @@ async fn thin_reports(
     assert_eq!(rep["datasetId"], sales.id.as_str());
     out.push((rid, sales.id.clone()));
 
+    // A principal outside the Sales workspace cannot reach the dataset its thin report names.
+    let tok_c = token(&a.c, &a.url, "11111111-aaaa-4aaa-8aaa-00000000000c").await;
+    let r =
+        a.c.post(a.api("groups?workspaceV2=True"))
+            .bearer_auth(&tok_c)
+            .json(&json!({"name": "Outsider"}))
+            .send()
+            .await
+            .unwrap();
+    let gid_c = body(r).await["id"].as_str().unwrap().to_string();
+    let outsider = Pbi {
+        c: a.c.clone(),
+        url: a.url.clone(),
+        tok: tok_c,
+        gid: gid_c,
+    };
+    let (status, err) = outsider
+        .import("Thin.pbix", thin_pbix(&sales.id))
+        .await
+        .unwrap_err();
+    assert_eq!(status, 400);
+    assert!(
+        err.to_string().contains("PowerBIModelNotFoundException"),
+        "{err}"
+    );
+
     let fixture = Path::new(FIXTURES).join("live-connection-pbiservice.pbix");
     let Ok(bytes) = std::fs::read(&fixture) else {
         eprintln!(
