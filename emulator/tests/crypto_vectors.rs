@@ -1,75 +1,19 @@
 //! Gateway credential decryption: the shared vectors, tamper rejection, the embedded
 //! default keys, and round trips through a test-side encryptor for both schemes.
 
-use aes::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
+mod common;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, KeyInit, Mac};
+use common::{encrypt, public_key};
 use pbideploy_emulator::crypto::{
     CryptoError, GatewayKeyPair, default_gateway_keys, parse_credential_data,
 };
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::{PrivateKey, PublicKey};
 
 const VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../shared/vectors/credential-encryption.json"
 );
-
-fn public_key(pair: &GatewayKeyPair) -> PublicKey {
-    PrivateKey::from_pkcs8_pem(&pair.to_pkcs8_pem())
-        .unwrap()
-        .to_public_key()
-}
-
-fn random<const N: usize>() -> [u8; N] {
-    let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).unwrap();
-    buf
-}
-
-/// Legacy scheme (SDK `Asymmetric1024KeyEncryptionHelper`): 85-byte segments, OAEP-SHA1.
-fn encrypt_legacy(key: &PublicKey, plaintext: &str) -> String {
-    let mut out = Vec::new();
-    for segment in plaintext.as_bytes().chunks(85) {
-        out.extend(key.oaep_encrypt::<sha1::Sha1>(segment).unwrap());
-    }
-    STANDARD.encode(out)
-}
-
-/// Hybrid scheme (SDK `AsymmetricHigherKeyEncryptionHelper` + `AuthenticatedEncryption`).
-fn encrypt_hybrid(key: &PublicKey, plaintext: &str) -> String {
-    let enc_key: [u8; 32] = random();
-    let mac_key: [u8; 64] = random();
-    let iv: [u8; 16] = random();
-    let ciphertext = cbc::Encryptor::<aes::Aes256>::new_from_slices(&enc_key, &iv)
-        .unwrap()
-        .encrypt_padded_vec::<Pkcs7>(plaintext.as_bytes());
-    let algorithms = [0u8, 0u8];
-    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&mac_key).unwrap();
-    mac.update(&algorithms);
-    mac.update(&iv);
-    mac.update(&ciphertext);
-    let tag = mac.finalize().into_bytes();
-    let mut blob = algorithms.to_vec();
-    blob.extend_from_slice(&tag);
-    blob.extend_from_slice(&iv);
-    blob.extend_from_slice(&ciphertext);
-    let mut key_blob = vec![0u8, 1u8];
-    key_blob.extend_from_slice(&enc_key);
-    key_blob.extend_from_slice(&mac_key);
-    let wrapped = key.oaep_encrypt::<sha2::Sha256>(&key_blob).unwrap();
-    STANDARD.encode(wrapped) + &STANDARD.encode(blob)
-}
-
-fn encrypt(pair: &GatewayKeyPair, plaintext: &str) -> String {
-    let key = public_key(pair);
-    if pair.bits() == 1024 {
-        encrypt_legacy(&key, plaintext)
-    } else {
-        encrypt_hybrid(&key, plaintext)
-    }
-}
 
 fn plaintexts() -> Vec<String> {
     vec![

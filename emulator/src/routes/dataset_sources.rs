@@ -223,15 +223,26 @@ pub async fn bind_to_gateway(
         let i = find(w, &gid, &did, &caller, Role::Contributor)?;
         require_owner(w, i, &caller)?;
         let gw = w.model.gateways.iter().find(|g| eq_ci(&g.id, &gw_id)).ok_or_else(ApiError::not_found)?;
+        // guess: 3.12 — an on-premises source needs a match on the gateway (400 otherwise); a
+        // cloud source moves to the gateway when it has a match there, else keeps its cloud
+        // credentials (the service lets a dataset mix gateway and cloud connections); a bind
+        // that maps nothing is a 400.
         let mut binds = Vec::new();
         for (n, s) in w.model.datasets[i].datasources.iter().enumerate() {
             let found = gw.datasources.iter().filter(|d| b.datasource_object_ids.is_empty() || b.datasource_object_ids.iter().any(|x| eq_ci(x, &d.id)))
                 .find(|d| eq_ci(&d.datasource_type, &s.datasource_type) && same_details(&d.connection_details, &s.connection_details));
             match found {
                 Some(d) => binds.push((n, d.id.clone())),
+                None if !is_on_prem(&s.datasource_type, &s.connection_details) => {}
                 None => return Err(ApiError::invalid(format!("Gateway {} has no datasource matching {} {}; create it with POST gateways/{{id}}/datasources first",
                     gw.name, s.datasource_type, Value::Object(s.connection_details.clone())))),
             }
+        }
+        if binds.is_empty() {
+            return Err(ApiError::invalid(format!(
+                "Gateway {} has no datasource matching any datasource of the dataset; create one with POST gateways/{{id}}/datasources first",
+                gw.name
+            )));
         }
         let gwid = gw.id.clone();
         let d = &mut w.model.datasets[i];

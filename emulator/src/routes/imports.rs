@@ -273,6 +273,9 @@ pub async fn post_import(
                 import.error = Some(json!({"code": "PackageNotValid", "details": e.to_string()}));
             }
             Ok(view) => {
+                if let PbixKind::ThinReport { dataset_id, .. } = &view.kind {
+                    thin_target_reachable(w, dataset_id, &caller)?;
+                }
                 let mut p = plan(w, &gid, &name, mode, &view, &upload.sha256, skip_report)?;
                 p.owner = (caller.client_id.clone(), caller.object_id.clone());
                 p.fail = fault > 0.0 && w.roll() < fault;
@@ -283,6 +286,25 @@ pub async fn post_import(
         finish_due(w, now_ms());
         Ok((StatusCode::ACCEPTED, axum::Json(json!({"id": id}))).into_response())
     })
+}
+
+/// A thin report's dataset must exist and the caller must reach it (be a member of its
+/// workspace). // guess: fixtures SOURCES.md #1 (public reports show this 400)
+fn thin_target_reachable(w: &World, dataset_id: &str, caller: &Caller) -> Result<(), ApiError> {
+    let m = &w.model;
+    let reachable = m
+        .datasets
+        .iter()
+        .any(|d| eq_ci(&d.id, dataset_id) && super::role_in(m, &d.group_id, caller).is_some());
+    if reachable {
+        Ok(())
+    } else {
+        Err(ApiError::pbi_with(
+            StatusCode::BAD_REQUEST,
+            "PowerBIModelNotFoundException",
+            json!({"datasetId": dataset_id}),
+        ))
+    }
 }
 
 /// Resolves the name conflict and decides what the import will create or overwrite.
@@ -359,14 +381,6 @@ fn plan(
     };
     match &view.kind {
         PbixKind::ThinReport { dataset_id, .. } => {
-            if !m.datasets.iter().any(|d| eq_ci(&d.id, dataset_id)) {
-                // guess: fixtures SOURCES.md #1 — the live-connected dataset must exist
-                return Err(ApiError::pbi_with(
-                    StatusCode::BAD_REQUEST,
-                    "PowerBIModelNotFoundException",
-                    json!({"datasetId": dataset_id}),
-                ));
-            }
             p.bind_dataset_id = Some(dataset_id.clone());
             p.create_report = true;
         }

@@ -23,8 +23,75 @@ use axum::routing::{any, get, post, put};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// Builds the whole router: token endpoint, REST API, blob store, control API.
+/// Builds the whole router: token endpoint, REST API, blob store, control API, behind a
+/// rewrite that makes the REST path's fixed segments case-insensitive.
 pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .fallback_service(routes(app))
+        .layer(axum::middleware::from_fn(canonical_path))
+}
+
+/// The fixed segments of REST paths, in the case the routes use.
+const SEGMENTS: &[&str] = &[
+    "groups",
+    "datasets",
+    "reports",
+    "imports",
+    "gateways",
+    "datasources",
+    "users",
+    "parameters",
+    "refreshes",
+    "refreshSchedule",
+    "status",
+    "capacities",
+    "createTemporaryUploadLocation",
+    "Rebind",
+    "AssignToCapacity",
+    "CapacityAssignmentStatus",
+    "Default.TakeOver",
+    "Default.UpdateParameters",
+    "Default.UpdateDatasources",
+    "Default.SetAllConnections",
+    "Default.GetBoundGatewayDatasources",
+    "Default.DiscoverGateways",
+    "Default.BindToGateway",
+];
+
+/// Rewrites `/v1.0/myorg/...` segments to their canonical case before routing. // guess: the
+/// service (ASP.NET routing) matches paths case-insensitively, and its own documents disagree
+/// on case (swagger `Default.GetBoundGatewayDatasources`, docs `…DataSources`).
+async fn canonical_path(mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path();
+    if path.len() > 12 && path[..12].eq_ignore_ascii_case("/v1.0/myorg/") {
+        let rest: Vec<&str> = path[12..]
+            .split('/')
+            .map(|seg| {
+                SEGMENTS
+                    .iter()
+                    .find(|c| c.eq_ignore_ascii_case(seg))
+                    .copied()
+                    .unwrap_or(seg)
+            })
+            .collect();
+        let mut pq = format!("/v1.0/myorg/{}", rest.join("/"));
+        if let Some(q) = req.uri().query() {
+            pq.push('?');
+            pq.push_str(q);
+        }
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(v) = pq.parse() {
+            parts.path_and_query = Some(v);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    next.run(req).await
+}
+
+/// The routes themselves.
+fn routes(app: Arc<App>) -> Router {
     let api = Router::new()
         .route("/groups", get(groups::list).post(groups::create))
         .route(
