@@ -393,6 +393,71 @@ async fn requests_and_responses_of_every_served_operation_match_swagger() {
     )
     .await;
 
+    // An on-premises datasource with credentials encrypted for the gateway key.
+    let pem = emu.snapshot()["gateways"][0]["privateKeyPem"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let key = pbideploy_emulator::crypto::GatewayKeyPair::from_pkcs8_pem(&pem).unwrap();
+    let plain = r#"{"credentialData":[{"name":"username","value":"CORP\\svc"},{"name":"password","value":"p"}]}"#;
+    let create = json!({"dataSourceType": "Sql", "connectionDetails": "{\"server\":\"sqlprod01\",\"database\":\"Sales\"}",
+        "dataSourceName": "conf", "credentialDetails": {"credentialType": "Windows", "credentials": common::encrypt(&key, plain),
+        "encryptedConnection": "Encrypted", "encryptionAlgorithm": "RSA-OAEP", "privacyLevel": "None"}});
+    let created = run
+        .call(
+            M::POST,
+            &format!("gateways/{gw}/datasources"),
+            &[],
+            Some(create),
+        )
+        .await;
+    let gds = created["id"].as_str().unwrap_or_default().to_string();
+    run.call(
+        M::GET,
+        &format!("gateways/{gw}/datasources/{gds}"),
+        &[],
+        None,
+    )
+    .await;
+    run.call(
+        M::GET,
+        &format!("gateways/{gw}/datasources/{gds}/users"),
+        &[],
+        None,
+    )
+    .await;
+    let du = json!({"identifier": "another-app", "principalType": "App", "datasourceAccessRight": "Read"});
+    run.call(
+        M::POST,
+        &format!("gateways/{gw}/datasources/{gds}/users"),
+        &[],
+        Some(du),
+    )
+    .await;
+    let bind = json!({"gatewayObjectId": gw});
+    run.call(
+        M::POST,
+        &format!("{ds}/Default.BindToGateway"),
+        &[],
+        Some(bind),
+    )
+    .await;
+    run.call(
+        M::GET,
+        &format!("{ds}/Default.GetBoundGatewayDatasources"),
+        &[],
+        None,
+    )
+    .await;
+    run.call(
+        M::GET,
+        &format!("gateways/{gw}/datasources/{gds}/status"),
+        &[],
+        None,
+    )
+    .await;
+    run.call(M::GET, "capacities", &[], None).await;
+
     run.call(M::GET, &format!("groups/{g}/reports"), &[], None)
         .await;
     run.call(M::GET, &format!("groups/{g}/reports/{rid}"), &[], None)
