@@ -5,6 +5,7 @@ use crate::error::{CommandError, CommandResult};
 
 pub mod completions;
 pub mod plan;
+pub mod show;
 pub mod state;
 pub mod validate;
 
@@ -15,7 +16,7 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Apply(_) => not_built("apply"),
-        Command::Show(_) => not_built("show"),
+        Command::Show(args) => show::run(&args),
         Command::State(cmd) => state::run(&cmd),
     }
 }

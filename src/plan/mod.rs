@@ -6,9 +6,11 @@
 pub mod address;
 pub mod build;
 pub mod desired;
+pub mod file;
 pub mod graph;
 pub mod model;
 pub mod operation;
 pub mod planner;
+pub mod render;
 
 pub use planner::{PlanError, PlanOptions, plan};
