@@ -432,3 +432,51 @@ fn invalid_manifest_prints_diagnostics_and_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_saves_a_plan_and_actions_summary_gets_markdown() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let dir = workdir();
+    std::fs::copy(
+        repo().join("manifests/quickstart.yaml"),
+        dir.path().join("q.yaml"),
+    )
+    .unwrap();
+    let summary = dir.path().join("summary.md");
+    let (d, s, u) = (dir.path().to_path_buf(), summary.clone(), url.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        cargo_bin_cmd!("pbideploy")
+            .current_dir(&d)
+            .args([
+                "plan",
+                "-f",
+                "q.yaml",
+                "--out",
+                "saved.plan",
+                "--service-url",
+                &u,
+            ])
+            .env("AZURE_TENANT_ID", "e2e")
+            .env("AZURE_CLIENT_ID", CLIENT_ID)
+            .env("AZURE_CLIENT_SECRET", "e2e-secret")
+            .env("AZURE_AUTHORITY_HOST", &u)
+            .env("GITHUB_STEP_SUMMARY", &s)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let saved = pbideploy::plan::file::read_plan(&dir.path().join("saved.plan")).unwrap();
+    assert!(saved.has_changes());
+    assert_eq!(saved.live_fingerprint.len(), 64);
+    assert!(!saved.manifest.sha256.is_empty());
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("to add"), "{md}");
+    assert!(!md.contains("e2e-secret"));
+}
