@@ -36,16 +36,6 @@ pub enum SessionError {
     UnknownService(String),
     #[error("cannot start the local service: {0}")]
     Local(String),
-    #[error(
-        "no credentials for the Power BI service: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or PBIDEPLOY_ACCESS_TOKEN{0}"
-    )]
-    NoCredentials(String),
-    #[error(
-        "authentication method `{0}` is not available in this build; use client-secret or access-token"
-    )]
-    UnsupportedAuth(String),
-    #[error("environment variable {0} is required for {1} authentication")]
-    MissingVar(&'static str, &'static str),
     #[error(transparent)]
     Client(#[from] ClientError),
     #[error(transparent)]
@@ -170,8 +160,7 @@ pub async fn connect(
         Some(other) => Err(SessionError::UnknownService(other.to_string())),
         None => {
             let endpoints = resolve_endpoints(&manifest.service, args.service_url.as_deref());
-            let tenant = manifest.service.tenant_id.clone();
-            connect_remote(endpoints, tenant, args.auth).await
+            connect_remote(endpoints, manifest.service.cloud, args.auth).await
         }
     }
 }
@@ -215,50 +204,28 @@ fn env_var(name: &str) -> Option<String> {
 
 async fn connect_remote(
     endpoints: Endpoints,
-    tenant: Option<String>,
+    cloud: Option<Cloud>,
     auth: Option<AuthMethod>,
 ) -> Result<Session, SessionError> {
-    let method = match auth {
-        Some(m) => m,
-        None if env_var("PBIDEPLOY_ACCESS_TOKEN").is_some() => AuthMethod::AccessToken,
-        None if env_var("AZURE_CLIENT_SECRET").is_some() => AuthMethod::ClientSecret,
-        None => {
-            return Err(SessionError::NoCredentials(String::new()));
-        }
+    use crate::powerbi::auth::{self as select, AuthSettings, Method, ProcessEnv};
+    let cloud_name = match cloud.unwrap_or(Cloud::Public) {
+        Cloud::Public => "public",
+        Cloud::Usgov => "usgov",
+        Cloud::Usgovhigh => "usgovhigh",
+        Cloud::Usdod => "dod",
+        Cloud::China => "china",
     };
-    match method {
-        AuthMethod::AccessToken => {
-            let token = env_var("PBIDEPLOY_ACCESS_TOKEN").ok_or(SessionError::MissingVar(
-                "PBIDEPLOY_ACCESS_TOKEN",
-                "access-token",
-            ))?;
-            let mut ids = jwt_identities(&token);
-            if let Some(c) = env_var("AZURE_CLIENT_ID") {
-                ids.push(c);
-            }
-            let provider = StaticToken(SecretString::from(token));
-            finish(endpoints, Arc::new(provider), ids).await
-        }
-        AuthMethod::ClientSecret => {
-            let tenant = tenant
-                .or_else(|| env_var("AZURE_TENANT_ID"))
-                .ok_or(SessionError::MissingVar("AZURE_TENANT_ID", "client-secret"))?;
-            let client_id = env_var("AZURE_CLIENT_ID")
-                .ok_or(SessionError::MissingVar("AZURE_CLIENT_ID", "client-secret"))?;
-            let secret = env_var("AZURE_CLIENT_SECRET").ok_or(SessionError::MissingVar(
-                "AZURE_CLIENT_SECRET",
-                "client-secret",
-            ))?;
-            let provider = ClientSecretProvider::new(
-                &endpoints,
-                &tenant,
-                &client_id,
-                SecretString::from(secret),
-            );
-            finish(endpoints, Arc::new(provider), vec![client_id]).await
-        }
-        other => Err(SessionError::UnsupportedAuth(format!("{other:?}"))),
+    let settings = AuthSettings {
+        method: auth.map(Method::from_cli),
+        cloud: select::Cloud::from_name(cloud_name).unwrap_or_default(),
+        ..AuthSettings::default()
+    };
+    let provider = select::provider_from_env(&settings, &ProcessEnv)?;
+    let mut ids = Vec::new();
+    if let Some(c) = env_var("AZURE_CLIENT_ID") {
+        ids.push(c);
     }
+    finish(endpoints, provider, ids).await
 }
 
 /// Builds the client and learns the principal's identities from its first token.
@@ -308,22 +275,6 @@ pub fn jwt_identities(token: &str) -> Vec<String> {
     .iter()
     .filter_map(|k| claims.get(*k).and_then(|v| v.as_str()).map(str::to_string))
     .collect()
-}
-
-/// A fixed token from `PBIDEPLOY_ACCESS_TOKEN` (the caller keeps it fresh).
-struct StaticToken(SecretString);
-
-impl TokenProvider for StaticToken {
-    fn token(&self) -> TokenFuture<'_> {
-        let token = AccessToken {
-            token: self.0.clone(),
-            expires_at: SystemTime::now() + Duration::from_secs(3600),
-        };
-        Box::pin(async move { Ok(token) })
-    }
-    fn method(&self) -> &'static str {
-        "access token"
-    }
 }
 
 /// Entra ID client-credentials with a client secret; caches the token until five minutes

@@ -28,7 +28,11 @@ fn decrypt(key: &PrivateKey, credentials: &str) -> String {
     let k = key.size();
     let bytes = if k == 128 {
         let ct = STANDARD.decode(credentials).unwrap();
-        assert_eq!(ct.len() % 128, 0, "legacy ciphertext is whole 128-byte blocks");
+        assert_eq!(
+            ct.len() % 128,
+            0,
+            "legacy ciphertext is whole 128-byte blocks"
+        );
         let mut out = Vec::new();
         for block in ct.chunks(128) {
             out.extend(key.oaep_decrypt::<Sha1>(block).unwrap());
@@ -214,7 +218,10 @@ fn tampering_is_detected_by_the_decryptor() {
     blob[last] ^= 1;
     let tampered = format!("{}{}", &c[..344], STANDARD.encode(&blob));
     let result = std::panic::catch_unwind(|| decrypt(&key.private, &tampered));
-    assert!(result.is_err(), "a flipped ciphertext bit must fail the HMAC");
+    assert!(
+        result.is_err(),
+        "a flipped ciphertext bit must fail the HMAC"
+    );
 }
 
 #[test]
