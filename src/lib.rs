@@ -13,3 +13,4 @@ pub mod logging;
 pub mod manifest;
 pub mod plan;
 pub mod powerbi;
+pub mod session;

@@ -4,6 +4,7 @@ use crate::cli::{Cli, Command};
 use crate::error::{CommandError, CommandResult};
 
 pub mod completions;
+pub mod plan;
 pub mod show;
 pub mod state;
 pub mod validate;
@@ -13,7 +14,7 @@ pub fn run(cli: Cli) -> CommandResult {
     match cli.command {
         Command::Completions(args) => completions::run(&args),
         Command::Validate(args) => validate::run(&args),
-        Command::Plan(_) => not_built("plan"),
+        Command::Plan(args) => plan::run(&args),
         Command::Apply(_) => not_built("apply"),
         Command::Show(args) => show::run(&args),
         Command::State(cmd) => state::run(&cmd),

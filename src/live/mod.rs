@@ -3,3 +3,4 @@
 //! [`model`] holds the snapshot types (no I/O); the reader that fills them lives beside it.
 
 pub mod model;
+pub mod read;

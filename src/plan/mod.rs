@@ -4,6 +4,7 @@
 //! the planner itself is a pure function with no I/O so that it is unit-tested without a server.
 
 pub mod address;
+pub mod build;
 pub mod desired;
 pub mod file;
 pub mod graph;

@@ -1,0 +1,497 @@
+//! Reads the live state the plan needs: only what the desired state touches, with GET requests
+//! only, concurrently (at most [`MAX_IN_FLIGHT`] requests at a time per phase).
+//!
+//! Phases: workspaces by name and gateways; then per workspace its users (only when access is
+//! managed), datasets, reports and imports; then per desired dataset that exists its
+//! parameters, data sources, bound gateway data sources, credential statuses and schedule,
+//! each only when the manifest manages that feature.
+
+use std::collections::BTreeMap;
+
+use futures_util::{StreamExt, TryStreamExt, stream};
+
+use super::model::{
+    CredentialStatus, LiveDataset, LiveDatasource, LiveGateway, LiveGatewayDatasource, LiveImport,
+    LivePrincipal, LiveReport, LiveState, LiveUser, LiveWorkspace, eq_name,
+};
+use crate::plan::desired::{DesiredDataset, DesiredState, DesiredWorkspace};
+use crate::plan::operation::{
+    DatasourceRef, GatewayRef, Principal, PrincipalType, RefreshSchedule, WorkspaceRole,
+};
+use crate::powerbi::client::PowerBiClient;
+use crate::powerbi::error::ClientError;
+use crate::powerbi::types::{self as wire, GroupUserAccessRight};
+
+/// Requests in flight at once while reading.
+pub const MAX_IN_FLIGHT: usize = 8;
+
+/// Why the live state could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(
+        "the service has {count} workspaces named \"{name}\"; rename or delete the extras so the manifest's workspace is unambiguous"
+    )]
+    DuplicateWorkspace { name: String, count: usize },
+    #[error("reading {what}: {source}")]
+    Service {
+        what: String,
+        #[source]
+        source: ClientError,
+    },
+}
+
+impl ReadError {
+    /// The service error behind this one, for code / request id / hints.
+    pub fn client_error(&self) -> Option<&ClientError> {
+        match self {
+            Self::Service { source, .. } => Some(source),
+            Self::DuplicateWorkspace { .. } => None,
+        }
+    }
+}
+
+fn ctx(what: impl FnOnce() -> String) -> impl FnOnce(ClientError) -> ReadError {
+    move |source| ReadError::Service {
+        what: what(),
+        source,
+    }
+}
+
+/// Reads everything `desired` touches. `principal` is the deploying identity (from the session).
+pub async fn read_live(
+    client: &PowerBiClient,
+    desired: &DesiredState,
+    principal: LivePrincipal,
+) -> Result<LiveState, ReadError> {
+    let gateways = read_gateways(client, desired);
+    let workspaces = stream::iter(desired.workspaces.iter())
+        .map(|ws| read_workspace(client, ws))
+        .buffered(MAX_IN_FLIGHT)
+        .try_collect::<Vec<_>>();
+    let (gateways, workspaces) = futures_util::try_join!(gateways, workspaces)?;
+    let mut live = LiveState {
+        principal,
+        workspaces: workspaces.into_iter().flatten().collect(),
+        gateways,
+    };
+    read_dataset_details(client, desired, &mut live).await?;
+    Ok(live)
+}
+
+/// One workspace by name with its content lists; `None` when it does not exist.
+async fn read_workspace(
+    client: &PowerBiClient,
+    ws: &DesiredWorkspace,
+) -> Result<Option<LiveWorkspace>, ReadError> {
+    let name = ws.name.clone();
+    let groups = client
+        .find_groups_by_name(&ws.name)
+        .await
+        .map_err(ctx(|| format!("workspace \"{name}\"")))?;
+    let group = match groups.as_slice() {
+        [] => return Ok(None),
+        [one] => one.clone(),
+        many => {
+            return Err(ReadError::DuplicateWorkspace {
+                name: ws.name.clone(),
+                count: many.len(),
+            });
+        }
+    };
+    let id = group.id.as_str();
+    let what = |part: &'static str| {
+        let n = ws.name.clone();
+        move || format!("{part} of workspace \"{n}\"")
+    };
+    let users = async {
+        if ws.access.is_empty() {
+            Ok(Vec::new())
+        } else {
+            client
+                .list_group_users(id)
+                .await
+                .map_err(ctx(what("users")))
+        }
+    };
+    let has_content = !ws.datasets.is_empty() || !ws.reports.is_empty() || ws.prune;
+    let datasets = async {
+        if has_content {
+            client
+                .list_datasets(id)
+                .await
+                .map_err(ctx(what("datasets")))
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let reports = async {
+        if has_content {
+            client.list_reports(id).await.map_err(ctx(what("reports")))
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let imports = async {
+        if has_content {
+            client.list_imports(id).await.map_err(ctx(what("imports")))
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let (users, datasets, reports, imports) =
+        futures_util::try_join!(users, datasets, reports, imports)?;
+    Ok(Some(LiveWorkspace {
+        id: group.id.clone(),
+        name: group.name.clone(),
+        capacity_id: group.capacity_id.clone(),
+        users: users.iter().filter_map(live_user).collect(),
+        datasets: datasets.into_iter().map(live_dataset).collect(),
+        reports: reports.into_iter().map(live_report).collect(),
+        imports: imports.into_iter().map(live_import).collect(),
+    }))
+}
+
+fn live_user(u: &wire::GroupUser) -> Option<LiveUser> {
+    let identifier = u.identifier.clone().or_else(|| u.email_address.clone())?;
+    let principal_type = match u.principal_type.as_ref() {
+        Some(wire::PrincipalType::Group) => PrincipalType::Group,
+        Some(wire::PrincipalType::App) => PrincipalType::App,
+        Some(wire::PrincipalType::User) | None => PrincipalType::User,
+        Some(_) => return None,
+    };
+    let role = match u.group_user_access_right.as_ref()? {
+        GroupUserAccessRight::Admin => WorkspaceRole::Admin,
+        GroupUserAccessRight::Member => WorkspaceRole::Member,
+        GroupUserAccessRight::Contributor => WorkspaceRole::Contributor,
+        GroupUserAccessRight::Viewer => WorkspaceRole::Viewer,
+        _ => return None,
+    };
+    Some(LiveUser {
+        principal: Principal {
+            identifier,
+            principal_type,
+        },
+        role,
+    })
+}
+
+fn live_dataset(d: wire::Dataset) -> LiveDataset {
+    LiveDataset {
+        id: d.id,
+        name: d.name,
+        configured_by: d.configured_by,
+        created_date: d.created_date,
+        ..LiveDataset::default()
+    }
+}
+
+fn live_report(r: wire::Report) -> LiveReport {
+    LiveReport {
+        id: r.id,
+        name: r.name,
+        dataset_id: r.dataset_id,
+        dataset_workspace_id: r.dataset_workspace_id,
+    }
+}
+
+fn live_import(i: wire::Import) -> LiveImport {
+    LiveImport {
+        id: i.id,
+        name: i.name,
+        state: i
+            .import_state
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        created: i.created_date_time,
+        updated: i.updated_date_time,
+        dataset_ids: i.datasets.into_iter().map(|d| d.id).collect(),
+        report_ids: i.reports.into_iter().map(|r| r.id).collect(),
+    }
+}
+
+/// The gateways the manifest names (by id or by name), each with its data sources.
+async fn read_gateways(
+    client: &PowerBiClient,
+    desired: &DesiredState,
+) -> Result<Vec<LiveGateway>, ReadError> {
+    let mut wanted: Vec<GatewayRef> = Vec::new();
+    for ds in desired.workspaces.iter().flat_map(|w| w.datasets.iter()) {
+        if let Some(g) = &ds.gateway
+            && !wanted.contains(&g.gateway)
+        {
+            wanted.push(g.gateway.clone());
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all = client
+        .list_gateways()
+        .await
+        .map_err(ctx(|| "gateways".to_string()))?;
+    let mut found: Vec<wire::Gateway> = Vec::new();
+    for w in &wanted {
+        let hit = all.iter().find(|g| match w {
+            GatewayRef::Id(id) => wire::same_id(&g.id, id),
+            GatewayRef::Name(name) => eq_name(&g.name, name),
+        });
+        if let Some(g) = hit
+            && !found.iter().any(|f| f.id == g.id)
+        {
+            found.push(g.clone());
+        }
+    }
+    stream::iter(found)
+        .map(|g| async move {
+            let gid = g.id.clone();
+            let sources = client
+                .list_gateway_datasources(&g.id)
+                .await
+                .map_err(ctx(move || format!("data sources of gateway {gid}")))?;
+            let key = g.public_key.clone().unwrap_or_default();
+            Ok::<_, ReadError>(LiveGateway {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                public_key_modulus: key.modulus,
+                public_key_exponent: key.exponent,
+                datasources: sources.iter().map(gateway_datasource).collect(),
+            })
+        })
+        .buffered(MAX_IN_FLIGHT)
+        .try_collect()
+        .await
+}
+
+fn gateway_datasource(d: &wire::GatewayDatasource) -> LiveGatewayDatasource {
+    let details: BTreeMap<String, String> = d
+        .connection_details
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<BTreeMap<String, serde_json::Value>>(s).ok())
+        .map(|m| {
+            m.into_iter()
+                .filter_map(|(k, v)| match v {
+                    serde_json::Value::String(s) => Some((k, s)),
+                    serde_json::Value::Null => None,
+                    other => Some((k, other.to_string())),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    LiveGatewayDatasource {
+        id: d.id.clone(),
+        name: d.datasource_name.clone().unwrap_or_default(),
+        datasource: DatasourceRef {
+            datasource_type: d.datasource_type.clone().unwrap_or_default(),
+            connection_details: details,
+        },
+        credential_type: d.credential_type.as_ref().map(|c| c.as_str().to_string()),
+    }
+}
+
+/// What to read for one dataset, decided from the manifest.
+struct DetailJob<'a> {
+    ws_index: usize,
+    ds_index: usize,
+    group_id: String,
+    dataset_id: String,
+    desired: &'a DesiredDataset,
+}
+
+async fn read_dataset_details(
+    client: &PowerBiClient,
+    desired: &DesiredState,
+    live: &mut LiveState,
+) -> Result<(), ReadError> {
+    let mut jobs = Vec::new();
+    for dws in &desired.workspaces {
+        let Some(wi) = live
+            .workspaces
+            .iter()
+            .position(|w| eq_name(&w.name, &dws.name))
+        else {
+            continue;
+        };
+        let lw = &live.workspaces[wi];
+        for dds in &dws.datasets {
+            for (di, lds) in lw.datasets.iter().enumerate() {
+                if eq_name(&lds.name, &dds.name) {
+                    jobs.push(DetailJob {
+                        ws_index: wi,
+                        ds_index: di,
+                        group_id: lw.id.clone(),
+                        dataset_id: lds.id.clone(),
+                        desired: dds,
+                    });
+                }
+            }
+        }
+    }
+    let gateway_ids: Vec<String> = live.gateways.iter().map(|g| g.id.clone()).collect();
+    let results: Vec<(usize, usize, Details)> = stream::iter(jobs)
+        .map(|job| {
+            let gateway_ids = &gateway_ids;
+            async move {
+                let d = read_details(client, &job, gateway_ids).await?;
+                Ok::<_, ReadError>((job.ws_index, job.ds_index, d))
+            }
+        })
+        .buffered(MAX_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    for (wi, di, d) in results {
+        let ds = &mut live.workspaces[wi].datasets[di];
+        ds.parameters = d.parameters;
+        ds.datasources = d.datasources;
+        ds.refresh_schedule = d.schedule;
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Details {
+    parameters: BTreeMap<String, String>,
+    datasources: Vec<LiveDatasource>,
+    schedule: Option<RefreshSchedule>,
+}
+
+async fn read_details(
+    client: &PowerBiClient,
+    job: &DetailJob<'_>,
+    known_gateways: &[String],
+) -> Result<Details, ReadError> {
+    let (g, d) = (job.group_id.as_str(), job.dataset_id.as_str());
+    let want = job.desired;
+    let label = |part: &'static str| {
+        let n = want.name.clone();
+        move || format!("{part} of dataset \"{n}\"")
+    };
+    let needs_sources =
+        !want.datasources.is_empty() || want.gateway.is_some() || !want.credentials.is_empty();
+    let parameters = async {
+        if want.parameters.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let ps = client
+            .get_parameters(g, d)
+            .await
+            .map_err(ctx(label("parameters")))?;
+        Ok(ps
+            .into_iter()
+            .map(|p| (p.name, p.current_value.unwrap_or_default()))
+            .collect())
+    };
+    let sources = async {
+        if !needs_sources {
+            return Ok(Vec::new());
+        }
+        client
+            .get_datasources(g, d)
+            .await
+            .map_err(ctx(label("data sources")))
+    };
+    let bound = async {
+        if want.gateway.is_none() {
+            return Ok(Vec::new());
+        }
+        client
+            .get_bound_gateway_datasources(g, d)
+            .await
+            .map_err(ctx(label("bound gateway data sources")))
+    };
+    let schedule = async {
+        if want.schedule.is_none() {
+            return Ok(None);
+        }
+        match client.get_refresh_schedule(g, d).await {
+            Ok(s) => Ok(Some(RefreshSchedule {
+                enabled: s.enabled.unwrap_or(false),
+                days: s.days.unwrap_or_default(),
+                times: s.times.unwrap_or_default(),
+                time_zone: s.local_time_zone_id.unwrap_or_else(|| "UTC".into()),
+            })),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(ctx(label("refresh schedule"))(e)),
+        }
+    };
+    let (parameters, sources, bound, schedule) =
+        futures_util::try_join!(parameters, sources, bound, schedule)?;
+    let check_status = !want.credentials.is_empty();
+    let datasources = stream::iter(sources)
+        .map(|s| {
+            let bound = &bound;
+            async move { live_datasource(client, s, bound, known_gateways, check_status).await }
+        })
+        .buffered(MAX_IN_FLIGHT)
+        .collect::<Vec<_>>()
+        .await;
+    Ok(Details {
+        parameters,
+        datasources,
+        schedule,
+    })
+}
+
+/// One data source with its binding and (when credentials are managed) its credential status.
+async fn live_datasource(
+    client: &PowerBiClient,
+    s: wire::Datasource,
+    bound: &[wire::GatewayDatasource],
+    known_gateways: &[String],
+    check_status: bool,
+) -> LiveDatasource {
+    let datasource = DatasourceRef {
+        datasource_type: s.datasource_type.clone().unwrap_or_default(),
+        connection_details: s
+            .connection_details
+            .as_ref()
+            .map(wire_details)
+            .unwrap_or_default(),
+    };
+    let on_premises_gateway = s.gateway_id.as_deref().is_some_and(|gid| {
+        known_gateways.iter().any(|k| wire::same_id(k, gid))
+            || bound.iter().any(|b| {
+                b.gateway_id
+                    .as_deref()
+                    .is_some_and(|bg| wire::same_id(bg, gid))
+            })
+    });
+    let credential_status = match (&s.gateway_id, &s.datasource_id) {
+        (Some(gid), Some(did)) if check_status => {
+            match client.gateway_datasource_status(gid, did).await {
+                Ok(()) => CredentialStatus::Ok,
+                Err(e) => CredentialStatus::Failing(
+                    e.api()
+                        .and_then(|a| a.code.clone())
+                        .unwrap_or_else(|| e.to_string()),
+                ),
+            }
+        }
+        (Some(_), Some(_)) => CredentialStatus::Unknown,
+        _ => CredentialStatus::NotBound,
+    };
+    LiveDatasource {
+        datasource,
+        gateway_id: s.gateway_id,
+        datasource_id: s.datasource_id,
+        on_premises_gateway,
+        credential_status,
+    }
+}
+
+fn wire_details(c: &wire::ConnectionDetails) -> BTreeMap<String, String> {
+    let all = [
+        ("server", &c.server),
+        ("database", &c.database),
+        ("url", &c.url),
+        ("path", &c.path),
+        ("kind", &c.kind),
+        ("account", &c.account),
+        ("domain", &c.domain),
+        ("emailAddress", &c.email_address),
+        ("loginServer", &c.login_server),
+        ("classInfo", &c.class_info),
+    ];
+    all.into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
+        .collect()
+}

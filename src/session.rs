@@ -1,0 +1,410 @@
+//! Service settings and a connected client: which API and authority to talk to (manifest
+//! `service`, `--service-url`, `--service local`) and how to authenticate.
+//!
+//! `plan` and `apply` both start here, so they reach the same service the same way.
+//! `--service local` starts the emulator in this process with its state kept beside the
+//! manifest, so the quickstart needs no tenant and no credentials.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use crate::cli::{AuthMethod, ServiceArgs};
+use crate::live::model::LivePrincipal;
+use crate::manifest::{Cloud, LoadedManifest, Service};
+use crate::powerbi::auth::{AccessToken, AuthError, TokenFuture, TokenProvider};
+use crate::powerbi::client::{ClientConfig, PowerBiClient};
+use crate::powerbi::error::ClientError;
+
+/// Tenant and client id the local emulator session uses (open authentication accepts any).
+pub const LOCAL_TENANT: &str = "local";
+/// The client id the local session authenticates as; it shows as `configuredBy`.
+pub const LOCAL_CLIENT_ID: &str = "pbideploy-local";
+
+/// Why no session could be opened. Each names the setting and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(
+        "unknown --service `{0}`; the only named service is `local` (use --service-url for a URL)"
+    )]
+    UnknownService(String),
+    #[error("cannot start the local service: {0}")]
+    Local(String),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+/// Where the service is: API base URL, authority host and token scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub api_url: String,
+    pub authority_url: String,
+    pub scope: String,
+}
+
+/// The endpoints of a named cloud (public when `None`).
+pub fn cloud_endpoints(cloud: Option<Cloud>) -> Endpoints {
+    let (api, authority, resource) = match cloud.unwrap_or(Cloud::Public) {
+        Cloud::Public => (
+            "https://api.powerbi.com",
+            "https://login.microsoftonline.com",
+            "https://analysis.windows.net/powerbi/api",
+        ),
+        Cloud::Usgov => (
+            "https://api.powerbigov.us",
+            "https://login.microsoftonline.com",
+            "https://analysis.usgovcloudapi.net/powerbi/api",
+        ),
+        Cloud::Usgovhigh => (
+            "https://api.high.powerbigov.us",
+            "https://login.microsoftonline.us",
+            "https://high.analysis.usgovcloudapi.net/powerbi/api",
+        ),
+        Cloud::Usdod => (
+            "https://api.mil.powerbigov.us",
+            "https://login.microsoftonline.us",
+            "https://mil.analysis.usgovcloudapi.net/powerbi/api",
+        ),
+        Cloud::China => (
+            "https://api.powerbi.cn",
+            "https://login.chinacloudapi.cn",
+            "https://analysis.chinacloudapi.cn/powerbi/api",
+        ),
+    };
+    Endpoints {
+        api_url: api.into(),
+        authority_url: authority.into(),
+        scope: format!("{resource}/.default"),
+    }
+}
+
+/// Resolves endpoints from the manifest's `service`, then `--service-url` and
+/// `AZURE_AUTHORITY_HOST` (the azure-identity convention) on top.
+pub fn resolve_endpoints(service: &Service, service_url: Option<&str>) -> Endpoints {
+    let mut e = cloud_endpoints(service.cloud);
+    if let Some(api) = &service.api_url {
+        e.api_url = api.clone();
+    }
+    if let Some(auth) = &service.authority_url {
+        e.authority_url = auth.clone();
+    }
+    if let Ok(host) = std::env::var("AZURE_AUTHORITY_HOST")
+        && !host.trim().is_empty()
+    {
+        e.authority_url = host;
+    }
+    if let Some(url) = service_url {
+        e.api_url = url.to_string();
+    }
+    e.api_url = e.api_url.trim_end_matches('/').to_string();
+    e.authority_url = e.authority_url.trim_end_matches('/').to_string();
+    e
+}
+
+/// A connected client plus what the planner needs to know about the caller. Holds the
+/// in-process emulator (for `--service local`) so it lives as long as the session.
+pub struct Session {
+    pub client: PowerBiClient,
+    /// The deploying principal, compared with dataset owners.
+    pub principal: LivePrincipal,
+    pub endpoints: Endpoints,
+    /// Set for `--service local`.
+    pub local: Option<LocalService>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("api_url", &self.endpoints.api_url)
+            .field("local", &self.local.is_some())
+            .finish()
+    }
+}
+
+/// The emulator run in-process by `--service local`.
+pub struct LocalService {
+    pub emulator: pbideploy_emulator::RunningEmulator,
+    pub state_file: PathBuf,
+}
+
+impl Session {
+    /// Stops the local emulator (if any) so its state file is final.
+    pub async fn close(self) {
+        if let Some(local) = self.local {
+            local.emulator.shutdown().await;
+        }
+    }
+}
+
+/// Where `--service local` keeps its state: `.pbideploy/local/state.json` beside the manifest.
+pub fn local_state_path(manifest: &Path) -> PathBuf {
+    let dir = manifest.parent().unwrap_or_else(|| Path::new("."));
+    dir.join(".pbideploy").join("local").join("state.json")
+}
+
+/// Opens a session for `manifest` with the command's service flags.
+pub async fn connect(
+    manifest: &LoadedManifest,
+    args: &ServiceArgs,
+) -> Result<Session, SessionError> {
+    match args.service.as_deref() {
+        Some(s) if s.eq_ignore_ascii_case("local") => connect_local(&manifest.path).await,
+        Some(other) => Err(SessionError::UnknownService(other.to_string())),
+        None => {
+            let endpoints = resolve_endpoints(&manifest.service, args.service_url.as_deref());
+            connect_remote(endpoints, manifest.service.cloud, args.auth).await
+        }
+    }
+}
+
+async fn connect_local(manifest: &Path) -> Result<Session, SessionError> {
+    let state_file = local_state_path(manifest);
+    if let Some(dir) = state_file.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| SessionError::Local(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let config = pbideploy_emulator::EmulatorConfig {
+        state_file: Some(state_file.clone()),
+        ..Default::default()
+    };
+    let emulator = pbideploy_emulator::start(config)
+        .await
+        .map_err(|e| SessionError::Local(e.to_string()))?;
+    let url = emulator.url();
+    let endpoints = Endpoints {
+        api_url: url.clone(),
+        authority_url: url,
+        scope: "https://analysis.windows.net/powerbi/api/.default".into(),
+    };
+    let provider = ClientSecretProvider::new(
+        &endpoints,
+        LOCAL_TENANT,
+        LOCAL_CLIENT_ID,
+        SecretString::from("local"),
+    );
+    let mut session = finish(endpoints, Arc::new(provider), vec![LOCAL_CLIENT_ID.into()]).await?;
+    session.local = Some(LocalService {
+        emulator,
+        state_file,
+    });
+    Ok(session)
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+async fn connect_remote(
+    endpoints: Endpoints,
+    cloud: Option<Cloud>,
+    auth: Option<AuthMethod>,
+) -> Result<Session, SessionError> {
+    use crate::powerbi::auth::{self as select, AuthSettings, Method, ProcessEnv};
+    let cloud_name = match cloud.unwrap_or(Cloud::Public) {
+        Cloud::Public => "public",
+        Cloud::Usgov => "usgov",
+        Cloud::Usgovhigh => "usgovhigh",
+        Cloud::Usdod => "dod",
+        Cloud::China => "china",
+    };
+    let settings = AuthSettings {
+        method: auth.map(Method::from_cli),
+        cloud: select::Cloud::from_name(cloud_name).unwrap_or_default(),
+        ..AuthSettings::default()
+    };
+    let provider = select::provider_from_env(&settings, &ProcessEnv)?;
+    let mut ids = Vec::new();
+    if let Some(c) = env_var("AZURE_CLIENT_ID") {
+        ids.push(c);
+    }
+    finish(endpoints, provider, ids).await
+}
+
+/// Builds the client and learns the principal's identities from its first token.
+async fn finish(
+    endpoints: Endpoints,
+    provider: Arc<dyn TokenProvider>,
+    mut identities: Vec<String>,
+) -> Result<Session, SessionError> {
+    let token = provider.token().await?;
+    identities.extend(jwt_identities(token.token.expose_secret()));
+    identities.sort();
+    identities.dedup();
+    let config = ClientConfig {
+        api_base_url: endpoints.api_url.clone(),
+        ..ClientConfig::default()
+    };
+    let client = PowerBiClient::new(config, provider)?;
+    Ok(Session {
+        client,
+        principal: LivePrincipal { identities },
+        endpoints,
+        local: None,
+    })
+}
+
+/// The identities a JWT access token names (app id, object id, UPN): any may show as a
+/// dataset's `configuredBy`. Opaque tokens give none. The signature is not checked: this
+/// only decides whether to plan a takeover.
+pub fn jwt_identities(token: &str) -> Vec<String> {
+    let Some(payload) = token.split('.').nth(1) else {
+        return Vec::new();
+    };
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')) else {
+        return Vec::new();
+    };
+    let Ok(claims) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Vec::new();
+    };
+    [
+        "appid",
+        "azp",
+        "oid",
+        "upn",
+        "unique_name",
+        "preferred_username",
+    ]
+    .iter()
+    .filter_map(|k| claims.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+    .collect()
+}
+
+/// Entra ID client-credentials with a client secret; caches the token until five minutes
+/// before it expires.
+pub struct ClientSecretProvider {
+    http: reqwest::Client,
+    token_url: String,
+    client_id: String,
+    secret: SecretString,
+    scope: String,
+    cached: Mutex<Option<AccessToken>>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct TokenErrorBody {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
+}
+
+impl ClientSecretProvider {
+    /// A provider for `tenant` at the endpoints' authority.
+    pub fn new(endpoints: &Endpoints, tenant: &str, client_id: &str, secret: SecretString) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            token_url: format!("{}/{tenant}/oauth2/v2.0/token", endpoints.authority_url),
+            client_id: client_id.to_string(),
+            secret,
+            scope: endpoints.scope.clone(),
+            cached: Mutex::new(None),
+        }
+    }
+
+    async fn fetch(&self) -> Result<AccessToken, AuthError> {
+        let fail = |reason: String| AuthError {
+            method: "client secret".into(),
+            reason,
+        };
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", self.secret.expose_secret()),
+            ("scope", self.scope.as_str()),
+        ];
+        let resp = self
+            .http
+            .post(&self.token_url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| fail(format!("cannot reach {}: {e}", self.token_url)))?;
+        let status = resp.status();
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| fail(format!("cannot read the token response: {e}")))?;
+        if !status.is_success() {
+            let detail = serde_json::from_str::<TokenErrorBody>(&text)
+                .map(|b| {
+                    format!(
+                        "{}: {}",
+                        b.error,
+                        b.error_description.lines().next().unwrap_or("")
+                    )
+                })
+                .unwrap_or_else(|_| format!("HTTP {status}"));
+            return Err(fail(detail));
+        }
+        let body: TokenResponse = serde_json::from_str(&text)
+            .map_err(|e| fail(format!("unexpected token response: {e}")))?;
+        Ok(AccessToken {
+            token: SecretString::from(body.access_token),
+            expires_at: SystemTime::now() + Duration::from_secs(body.expires_in.unwrap_or(3600)),
+        })
+    }
+}
+
+impl TokenProvider for ClientSecretProvider {
+    fn token(&self) -> TokenFuture<'_> {
+        Box::pin(async move {
+            let mut cached = self.cached.lock().await;
+            if let Some(t) = cached.as_ref()
+                && t.expires_at > SystemTime::now() + Duration::from_secs(300)
+            {
+                return Ok(t.clone());
+            }
+            let fresh = self.fetch().await?;
+            *cached = Some(fresh.clone());
+            Ok(fresh)
+        })
+    }
+    fn method(&self) -> &'static str {
+        "client secret"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_url_and_manifest_override_cloud_defaults() {
+        let s = Service {
+            cloud: Some(Cloud::Usgov),
+            ..Service::default()
+        };
+        let e = resolve_endpoints(&s, Some("http://127.0.0.1:9/"));
+        assert_eq!(e.api_url, "http://127.0.0.1:9");
+        assert!(e.scope.contains("usgovcloudapi"));
+    }
+
+    #[test]
+    fn jwt_claims_give_identities_and_opaque_tokens_none() {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"appid":"app-1","oid":"obj-1"}"#);
+        let ids = jwt_identities(&format!("h.{payload}.s"));
+        assert_eq!(ids, vec!["app-1".to_string(), "obj-1".to_string()]);
+        assert!(jwt_identities("emu.abcdef").is_empty());
+    }
+
+    #[test]
+    fn local_state_lives_beside_the_manifest() {
+        let p = local_state_path(Path::new("/x/y/m.yaml"));
+        assert_eq!(p, PathBuf::from("/x/y/.pbideploy/local/state.json"));
+    }
+}
