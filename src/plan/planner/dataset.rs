@@ -16,9 +16,12 @@ use crate::plan::model::{
 };
 
 /// True when `actual` has the type of `rule` and every detail `rule` lists (case-insensitive).
+/// An empty rule type (the manifest's `match` without `type`) matches any type.
 pub(crate) fn ds_matches(rule: &DatasourceRef, actual: &DatasourceRef) -> bool {
-    rule.datasource_type
-        .eq_ignore_ascii_case(&actual.datasource_type)
+    (rule.datasource_type.is_empty()
+        || rule
+            .datasource_type
+            .eq_ignore_ascii_case(&actual.datasource_type))
         && rule.connection_details.iter().all(|(k, v)| {
             actual
                 .connection_details
@@ -746,4 +749,24 @@ fn plan_refresh(
         vec![AttrDiff::values("notify", None, json!("NoNotification"))],
     );
     ctx.push(c);
+}
+
+#[cfg(test)]
+mod match_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn ds(kind: &str, server: &str) -> DatasourceRef {
+        DatasourceRef {
+            datasource_type: kind.to_string(),
+            connection_details: BTreeMap::from([("server".to_string(), server.to_string())]),
+        }
+    }
+
+    #[test]
+    fn a_rule_without_type_matches_any_type_but_still_checks_details() {
+        assert!(ds_matches(&ds("", "srv"), &ds("Sql", "SRV")));
+        assert!(!ds_matches(&ds("", "other"), &ds("Sql", "srv")));
+        assert!(!ds_matches(&ds("OData", "srv"), &ds("Sql", "srv")));
+    }
 }
