@@ -91,7 +91,7 @@ pub async fn token(
         let principal = match registered {
             Some(p) => {
                 if let Err(resp) = check_principal(&p, secret.as_deref(), assertion.as_deref(), &token_url, tenant_cfg.open_auth) {
-                    return resp;
+                    return *resp;
                 }
                 p
             }
@@ -133,7 +133,7 @@ fn check_principal(
     assertion: Option<&str>,
     token_url: &str,
     open_auth: bool,
-) -> Result<(), Response> {
+) -> Result<(), Box<Response>> {
     let unconstrained = p.secrets.is_empty() && p.certificates.is_empty() && p.federated.is_empty();
     if unconstrained && open_auth {
         return Ok(()); // guess: a registered principal without credentials behaves as open auth
@@ -142,7 +142,7 @@ fn check_principal(
         if p.secrets.iter().any(|s| s == secret) {
             return Ok(());
         }
-        return Err(entra_error(
+        return Err(Box::new(entra_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             7000215,
@@ -150,24 +150,30 @@ fn check_principal(
                 "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
                 p.client_id
             ),
-        ));
+        )));
     }
     let Some(jwt) = assertion else {
-        return Err(entra_error(
+        return Err(Box::new(entra_error(
             StatusCode::BAD_REQUEST,
             "invalid_client",
             7000218,
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        ));
+        )));
     };
     check_assertion(p, jwt, token_url)
 }
 
 /// Validates a client assertion: a certificate assertion (iss = sub = client id, signature
 /// checked against the registered keys) or a federated token (issuer/subject/audience).
-fn check_assertion(p: &Principal, jwt: &str, token_url: &str) -> Result<(), Response> {
-    let bad =
-        |code: u32, msg: &str| entra_error(StatusCode::UNAUTHORIZED, "invalid_client", code, msg);
+fn check_assertion(p: &Principal, jwt: &str, token_url: &str) -> Result<(), Box<Response>> {
+    let bad = |code: u32, msg: &str| {
+        boxed(entra_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            code,
+            msg,
+        ))
+    };
     let parts: Vec<&str> = jwt.split('.').collect();
     let decode = |s: &str| -> Option<Value> {
         URL_SAFE_NO_PAD
@@ -250,6 +256,10 @@ fn check_assertion(p: &Principal, jwt: &str, token_url: &str) -> Result<(), Resp
             ),
         ))
     }
+}
+
+fn boxed(r: Response) -> Box<Response> {
+    Box::new(r)
 }
 
 /// Verifies an RS256 or PS256 signature with an SPKI PEM public key.

@@ -63,6 +63,7 @@ impl Drop for RunningEmulator {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+            self.app.cleanup();
         }
     }
 }

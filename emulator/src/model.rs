@@ -59,8 +59,8 @@ impl Default for Tenant {
     }
 }
 
-/// A principal that can get tokens.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// A principal that can get tokens. Debug redacts the secrets.
+#[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Principal {
     /// Application (client) id.
@@ -309,6 +309,8 @@ pub struct Dataset {
     pub pending_refresh: bool,
     /// SHA-256 of the PBIX it came from.
     pub pbix_sha256: String,
+    /// `PremiumFiles` after a PATCH to the large model format (None = `Abf`).
+    pub target_storage_mode: Option<String>,
 }
 
 /// A report.
@@ -419,8 +421,8 @@ pub struct GatewayDatasource {
     pub users: Vec<Value>,
 }
 
-/// Credentials set on a datasource.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// Credentials set on a datasource. Debug redacts the credentials.
+#[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct StoredCredentials {
     /// Credential type.
@@ -486,5 +488,52 @@ impl Model {
             .iter_mut()
             .find(|d| eq(&d.id, ds_id) && eq(&d.gateway_id, gateway_id))
             .map(|d| (d, true))
+    }
+}
+
+impl std::fmt::Debug for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Principal")
+            .field("client_id", &self.client_id)
+            .field("object_id", &self.object_id)
+            .field("principal_type", &self.principal_type)
+            .field(
+                "secrets",
+                &format_args!("[{} redacted]", self.secrets.len()),
+            )
+            .field("certificates", &self.certificates.len())
+            .field("federated", &self.federated)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for StoredCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredCredentials")
+            .field("credential_type", &self.credential_type)
+            .field("credentials_json", &"(redacted)")
+            .field("privacy_level", &self.privacy_level)
+            .field("use_caller_aad_identity", &self.use_caller_aad_identity)
+            .field("set_by", &self.set_by)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let p = Principal {
+            client_id: "c".into(),
+            secrets: vec!["hunter2".into()],
+            ..Principal::default()
+        };
+        let s = StoredCredentials {
+            credentials_json: "{\"password\":\"hunter2\"}".into(),
+            ..StoredCredentials::default()
+        };
+        assert!(!format!("{p:?}{s:?}").contains("hunter2"));
     }
 }

@@ -574,3 +574,182 @@ async fn reports_rebind_and_delete() {
     assert_eq!(l["value"].as_array().unwrap().len(), 1);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn gateway_users_and_enhanced_refresh_details() {
+    let (emu, c) = emulator(EmulatorConfig {
+        import_delay_ms: 200,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let url = emu.url();
+    let tok = token(&c, &url, "app-1").await;
+    let g = create_group(&c, &url, &tok, "W").await;
+    let ds = seeded(&emu, &c, &tok, &g).await;
+    let base = format!("{url}/v1.0/myorg/groups/{g}/datasets/{ds}");
+    // enhanced refresh needs a capacity
+    let r = c
+        .post(format!("{base}/refreshes"))
+        .bearer_auth(&tok)
+        .json(&json!({"type": "Full"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    c.post(format!("{url}/v1.0/myorg/groups/{g}/AssignToCapacity"))
+        .bearer_auth(&tok)
+        .json(&json!({"capacityId": "0F084DF7-C13D-451B-AF5F-ED0C466403B2"}))
+        .send()
+        .await
+        .unwrap();
+    let r = c
+        .post(format!("{base}/refreshes"))
+        .bearer_auth(&tok)
+        .json(&json!({"type": "Full", "commitMode": "transactional"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let rid = r.headers()["x-ms-request-id"].to_str().unwrap().to_string();
+    let r = c
+        .post(format!("{base}/refreshes"))
+        .bearer_auth(&tok)
+        .json(&json!({"type": "Full"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let r = c
+        .get(format!("{base}/refreshes/{rid}"))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    let r = c
+        .get(format!("{base}/refreshes/{rid}"))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(body(r).await["status"], "Failed");
+    // datasource users on a gateway datasource
+    let local = "1f69e798-5852-4fdd-ab01-33bb14b6e934";
+    emu.app().with(|w| {
+        w.model.gateways[0]
+            .datasources
+            .push(pbideploy_emulator::model::GatewayDatasource {
+                id: "6d1b1c5e-0000-4000-8000-000000000003".into(),
+                gateway_id: local.into(),
+                datasource_type: "Sql".into(),
+                ..Default::default()
+            })
+    });
+    let users = format!(
+        "{url}/v1.0/myorg/gateways/{local}/datasources/6d1b1c5e-0000-4000-8000-000000000003/users"
+    );
+    let r = c.post(&users).bearer_auth(&tok).json(&json!({"identifier": "app-1", "principalType": "App", "datasourceAccessRight": "Read"})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c
+        .post(&users)
+        .bearer_auth(&tok)
+        .json(
+            &json!({"identifier": "g", "principalType": "Group", "datasourceAccessRight": "Read"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v = body(c.get(&users).bearer_auth(&tok).send().await.unwrap()).await;
+    assert_eq!(v["value"][0]["identifier"], "app-1");
+    assert_eq!(
+        c.delete(format!("{users}/app-1"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.delete(format!("{users}/app-1"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn patch_dataset_is_owner_only_and_validated() {
+    let (emu, c) = emulator(EmulatorConfig::default()).await;
+    let url = emu.url();
+    let tok = token(&c, &url, "app-1").await;
+    let other = token(&c, &url, "app-2").await;
+    let g = create_group(&c, &url, &tok, "W").await;
+    c.post(format!("{url}/v1.0/myorg/groups/{g}/users")).bearer_auth(&tok).json(&json!({"identifier": "app-2", "principalType": "App", "groupUserAccessRight": "Member"})).send().await.unwrap();
+    let imp = import_done(&c, &url, &tok, &g, "S.pbix", "Ignore", pbix_bytes("p")).await;
+    let base = format!(
+        "{url}/v1.0/myorg/groups/{g}/datasets/{}",
+        imp["datasets"][0]["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        c.patch(&base)
+            .bearer_auth(&other)
+            .json(&json!({"targetStorageMode": "PremiumFiles"}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        c.patch(&base)
+            .bearer_auth(&tok)
+            .json(&json!({"targetStorageMode": "Huge"}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        c.patch(&base)
+            .bearer_auth(&tok)
+            .json(&json!({"queryScaleOutSettings": {"maxReadOnlyReplicas": 65}}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        c.patch(&base)
+            .bearer_auth(&tok)
+            .json(&json!({"targetStorageMode": "premiumfiles"}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        body(c.get(&base).bearer_auth(&tok).send().await.unwrap()).await["targetStorageMode"],
+        "PremiumFiles"
+    );
+    // a JSON body without a JSON content type is refused
+    let r = c
+        .patch(&base)
+        .bearer_auth(&tok)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    emu.shutdown().await;
+}

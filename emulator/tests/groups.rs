@@ -189,3 +189,28 @@ async fn groups_lifecycle_filter_and_users() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn my_workspace_forms_refuse_service_principals() {
+    let (emu, c) = emulator(EmulatorConfig::default()).await;
+    let url = emu.url();
+    let tok = token(&c, &url, "app-1").await;
+    for path in [
+        "datasets",
+        "reports/abc",
+        "imports?datasetDisplayName=x.pbix",
+    ] {
+        let r = c
+            .get(format!("{url}/v1.0/myorg/{path}"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+        assert_eq!(
+            body(r).await["Message"],
+            "API is not accessible for application"
+        );
+    }
+    emu.shutdown().await;
+}

@@ -250,3 +250,62 @@ async fn large_file_flow_through_blob_blocks() {
     assert_eq!(r.status(), 400);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn unreadable_models_use_the_tenant_pbix_views() {
+    use sha2::Digest;
+    let bytes = pbix_bytes("seeded");
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = dir.path().join("tenant.json");
+    std::fs::write(&tenant, json!({"pbixViews": {sha: {
+        "datasources": [{"datasourceType": "Web", "connectionDetails": {"url": "https://example.com/data.xlsx"}}],
+        "parameters": [{"name": "Env", "type": "Text", "isRequired": true, "currentValue": "dev"}]}}}).to_string()).unwrap();
+    let (emu, c) = emulator(EmulatorConfig {
+        tenant: Some(tenant),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let url = emu.url();
+    let tok = token(&c, &url, "app-1").await;
+    let g = create_group(&c, &url, &tok, "W").await;
+    let imp = import_done(&c, &url, &tok, &g, "Seeded.pbix", "Ignore", bytes).await;
+    let ds = imp["datasets"][0]["id"].as_str().unwrap();
+    let s = body(
+        c.get(format!(
+            "{url}/v1.0/myorg/groups/{g}/datasets/{ds}/datasources"
+        ))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(s["value"][0]["datasourceType"], "Web");
+    assert_eq!(
+        s["value"][0]["connectionDetails"]["url"],
+        "https://example.com/data.xlsx"
+    );
+    let p = body(
+        c.get(format!(
+            "{url}/v1.0/myorg/groups/{g}/datasets/{ds}/parameters"
+        ))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(p["value"][0]["name"], "Env");
+    // a tenant file without capacities has none (the default capacity is only in the default tenant)
+    let caps = body(
+        c.get(format!("{url}/v1.0/myorg/capacities"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(caps["value"], json!([]));
+    emu.shutdown().await;
+}

@@ -223,3 +223,115 @@ impl<'g> Scheduler<'g> {
             .all(|s| matches!(s, NodeState::Done | NodeState::Failed | NodeState::Skipped))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::model::{Action, ChangeKind, Operation};
+
+    fn node(name: &str, deps: &[&str]) -> Change {
+        Change {
+            address: Address::workspace(name),
+            kind: ChangeKind::Workspace,
+            action: Action::Create,
+            attrs: vec![],
+            reason: String::new(),
+            depends_on: deps.iter().map(|d| Address::workspace(d)).collect(),
+            operation: Operation::CreateWorkspace {
+                workspace: name.into(),
+            },
+        }
+    }
+
+    fn names(g: &Graph, order: &[usize]) -> Vec<String> {
+        order
+            .iter()
+            .map(|&i| {
+                g.address(i)
+                    .workspace_name()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn order_puts_dependencies_first_and_is_stable() {
+        let changes = vec![
+            node("c", &["b"]),
+            node("a", &[]),
+            node("b", &["a"]),
+            node("d", &[]),
+        ];
+        let g = Graph::new(&changes).unwrap();
+        assert_eq!(names(&g, &g.topological_order()), ["a", "b", "d", "c"]);
+    }
+
+    #[test]
+    fn cycle_error_names_the_whole_path() {
+        let changes = vec![
+            node("a", &["b"]),
+            node("b", &["c"]),
+            node("c", &["a"]),
+            node("x", &[]),
+        ];
+        let err = Graph::new(&changes).unwrap_err();
+        let GraphError::Cycle { path } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(path.len(), 4);
+        assert_eq!(path.first(), path.last());
+        let text = err.to_string();
+        for n in ["\"a\"", "\"b\"", "\"c\""] {
+            assert!(text.contains(n), "{text}");
+        }
+        let self_loop = Graph::new(&[node("s", &["s"])]).unwrap_err();
+        assert!(matches!(self_loop, GraphError::Cycle { .. }));
+    }
+
+    #[test]
+    fn unknown_dependency_and_duplicates_are_errors() {
+        assert!(matches!(
+            Graph::new(&[node("a", &["zz"])]),
+            Err(GraphError::UnknownDependency { .. })
+        ));
+        assert!(matches!(
+            Graph::new(&[node("a", &[]), node("A2", &[]), node("a", &[])]),
+            Err(GraphError::Duplicate(_))
+        ));
+    }
+
+    #[test]
+    fn closure_includes_dependencies_only() {
+        let changes = vec![
+            node("a", &[]),
+            node("b", &["a"]),
+            node("c", &["b"]),
+            node("d", &[]),
+        ];
+        let g = Graph::new(&changes).unwrap();
+        let got: Vec<usize> = g.closure(&[Address::workspace("b")]).into_iter().collect();
+        assert_eq!(got, vec![0, 1]);
+    }
+
+    #[test]
+    fn scheduler_skips_dependents_of_failures_and_continues_elsewhere() {
+        let changes = vec![
+            node("a", &[]),
+            node("b", &["a"]),
+            node("c", &["b"]),
+            node("d", &[]),
+        ];
+        let g = Graph::new(&changes).unwrap();
+        let mut s = Scheduler::new(&g);
+        assert_eq!(s.next_ready(), Some(0));
+        assert_eq!(s.next_ready(), Some(3));
+        assert_eq!(s.next_ready(), None);
+        assert_eq!(s.fail(0), vec![1, 2]);
+        s.complete(3);
+        assert_eq!(s.next_ready(), None);
+        assert!(s.is_finished());
+        assert_eq!(s.state(2), NodeState::Skipped);
+        assert_eq!(s.state(3), NodeState::Done);
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod credentials;
 pub mod crypto;
 pub mod error;
 pub mod retry;

@@ -19,7 +19,10 @@ use std::sync::Arc;
 pub fn routes() -> axum::Router<Arc<App>> {
     axum::Router::new()
         .route("/groups/{gid}/datasets", get(list))
-        .route("/groups/{gid}/datasets/{did}", get(get_one).delete(delete))
+        .route(
+            "/groups/{gid}/datasets/{did}",
+            get(get_one).delete(delete).patch(update),
+        )
         .route(
             "/groups/{gid}/datasets/{did}/Default.TakeOver",
             post(take_over),
@@ -55,6 +58,10 @@ pub fn routes() -> axum::Router<Arc<App>> {
             get(super::refresh::history).post(super::refresh::refresh),
         )
         .route(
+            "/groups/{gid}/datasets/{did}/refreshes/{rid}",
+            get(super::refresh::detail),
+        )
+        .route(
             "/groups/{gid}/datasets/{did}/refreshSchedule",
             get(super::refresh::get_schedule).patch(super::refresh::patch_schedule),
         )
@@ -78,7 +85,7 @@ pub fn dataset_json(base: &str, d: &Dataset) -> Value {
         "isRefreshable": d.mode == DatasetMode::Import,
         "isEffectiveIdentityRequired": false, "isEffectiveIdentityRolesRequired": false,
         "isOnPremGatewayRequired": d.datasources.iter().any(|s| is_on_prem(&s.datasource_type, &s.connection_details)),
-        "targetStorageMode": "Abf", "createdDate": iso(d.created_ms),
+        "targetStorageMode": d.target_storage_mode.as_deref().unwrap_or("Abf"), "createdDate": iso(d.created_ms),
         "createReportEmbedURL": format!("{base}/reportEmbed?datasetId={}", d.id),
         "qnaEmbedURL": format!("{base}/qnaEmbed?datasetId={}", d.id),
         "upstreamDatasets": [], "users": []})
@@ -452,4 +459,44 @@ pub async fn datasources(
 /// 400 with a status — used by siblings.
 pub fn bad(msg: impl Into<String>) -> ApiError {
     ApiError::coded(StatusCode::BAD_REQUEST, "InvalidRequest", msg)
+}
+
+/// `PATCH groups/{gid}/datasets/{did}`: owner only; `targetStorageMode` (Abf | PremiumFiles)
+/// and `queryScaleOutSettings` are validated and accepted. // documented: 3.2
+pub async fn update(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((gid, did)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let b: Value = json_body(&headers, &body)?;
+    app.with(|w| {
+        let i = find(w, &gid, &did, &caller, Role::Contributor)?;
+        require_owner(w, i, &caller)?;
+        if let Some(m) = b.get("targetStorageMode")
+            && m.as_str()
+                .and_then(|m| crate::util::canon(m, &["Abf", "PremiumFiles"]))
+                .is_none()
+        {
+            return Err(ApiError::invalid(
+                "targetStorageMode must be Abf or PremiumFiles",
+            ));
+        }
+        if let Some(n) = b.pointer("/queryScaleOutSettings/maxReadOnlyReplicas")
+            && !n.as_i64().is_some_and(|n| (-1..=64).contains(&n))
+        {
+            return Err(ApiError::invalid(
+                "maxReadOnlyReplicas must be -1 (automatic) or 0..64",
+            ));
+        }
+        if let Some(m) = b
+            .get("targetStorageMode")
+            .and_then(Value::as_str)
+            .and_then(|m| crate::util::canon(m, &["Abf", "PremiumFiles"]))
+        {
+            w.model.datasets[i].target_storage_mode = Some(m.to_string());
+        }
+        Ok(ok_empty())
+    })
 }

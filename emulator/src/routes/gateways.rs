@@ -32,6 +32,14 @@ pub fn routes() -> axum::Router<Arc<App>> {
                 .delete(delete_datasource),
         )
         .route("/gateways/{gw}/datasources/{ds}/status", get(status))
+        .route(
+            "/gateways/{gw}/datasources/{ds}/users",
+            get(users).post(add_user),
+        )
+        .route(
+            "/gateways/{gw}/datasources/{ds}/users/{user}",
+            axum::routing::delete(delete_user),
+        )
 }
 
 /// `GET gateways`.
@@ -368,5 +376,87 @@ pub async fn create_datasource(
         let v = gateway_ds_json(&ds);
         if let Some(g) = w.model.gateways.iter_mut().find(|g| g.id == gid) { g.datasources.push(ds); }
         Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+    })
+}
+
+/// `GET gateways/{gw}/datasources/{ds}/users`. // documented: 5.8
+pub async fn users(
+    State(app): State<Arc<App>>,
+    _c: Caller,
+    Path((gw, ds)): Path<(String, String)>,
+) -> ApiResult {
+    app.with(|w| {
+        let (d, _) = w
+            .model
+            .gateway_datasource_mut(&gw, &ds)
+            .ok_or_else(ApiError::not_found)?;
+        Ok(collection(
+            &app.base_url,
+            "datasourceUsers",
+            d.users.clone(),
+        ))
+    })
+}
+
+/// `POST gateways/{gw}/datasources/{ds}/users`: grant or update. // documented: 5.8
+pub async fn add_user(
+    State(app): State<Arc<App>>,
+    _c: Caller,
+    Path((gw, ds)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let b: Value = crate::util::json_body(&headers, &body)?;
+    let s = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_string);
+    let identifier = s("identifier")
+        .or(s("emailAddress"))
+        .ok_or_else(|| ApiError::invalid("Send 'identifier' (object id) or 'emailAddress'"))?;
+    let right = s("datasourceAccessRight")
+        .as_deref()
+        .and_then(|r| canon(r, &["None", "Read", "ReadOverrideEffectiveIdentity"]))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "datasourceAccessRight must be Read, ReadOverrideEffectiveIdentity or None",
+            )
+        })?;
+    let ptype = s("principalType").unwrap_or_else(|| "User".into());
+    if ptype.eq_ignore_ascii_case("Group") {
+        return Err(ApiError::invalid(
+            "Adding groups to a gateway datasource is not supported through the API",
+        )); // documented: 5.8
+    }
+    app.with(|w| {
+        let (d, _) = w.model.gateway_datasource_mut(&gw, &ds).ok_or_else(ApiError::not_found)?;
+        d.users.retain(|u| !u.get("identifier").and_then(Value::as_str).is_some_and(|i| eq_ci(i, &identifier)));
+        if right != "None" {
+            let mut u = json!({"identifier": identifier, "datasourceAccessRight": right, "principalType": ptype});
+            if let Some(e) = s("emailAddress") { u["emailAddress"] = json!(e); }
+            d.users.push(u);
+        }
+        Ok(ok_empty())
+    })
+}
+
+/// `DELETE gateways/{gw}/datasources/{ds}/users/{user}`. // documented: 5.8
+pub async fn delete_user(
+    State(app): State<Arc<App>>,
+    _c: Caller,
+    Path((gw, ds, user)): Path<(String, String, String)>,
+) -> ApiResult {
+    app.with(|w| {
+        let (d, _) = w
+            .model
+            .gateway_datasource_mut(&gw, &ds)
+            .ok_or_else(ApiError::not_found)?;
+        let before = d.users.len();
+        d.users.retain(|u| {
+            !u.get("identifier")
+                .and_then(Value::as_str)
+                .is_some_and(|i| eq_ci(i, &user))
+        });
+        if d.users.len() == before {
+            return Err(ApiError::not_found());
+        }
+        Ok(ok_empty())
     })
 }

@@ -19,7 +19,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{any, get, post, put};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -52,6 +52,12 @@ pub fn router(app: Arc<App>) -> Router {
             get(groups::assignment_status),
         )
         .route("/capacities", get(groups::capacities))
+        .route("/datasets", any(my_workspace))
+        .route("/datasets/{*rest}", any(my_workspace))
+        .route("/reports", any(my_workspace))
+        .route("/reports/{*rest}", any(my_workspace))
+        .route("/imports", any(my_workspace))
+        .route("/imports/{*rest}", any(my_workspace))
         .merge(imports::routes())
         .merge(datasets::routes())
         .merge(reports::routes())
@@ -147,4 +153,23 @@ pub fn entity(base: &str, ctx: &str, mut item: Value) -> Response {
         );
     }
     ok(item)
+}
+
+/// My-workspace forms (`/v1.0/myorg/datasets…`): service principals have no My workspace and
+/// get 401 `API is not accessible for application` (guess: 8.2 #1); users get 404 because the
+/// emulator does not model My workspace.
+async fn my_workspace(caller: Caller) -> ApiError {
+    if caller.principal_type == "App" {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            body: Some(json!({"Message": "API is not accessible for application"})),
+            retry_after: None,
+        }
+    } else {
+        ApiError::coded(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "My workspace is not emulated; use /v1.0/myorg/groups/{groupId}/...",
+        )
+    }
 }

@@ -266,3 +266,27 @@ pub async fn patch_schedule(
         Ok(ok_empty())
     })
 }
+
+/// `GET …/refreshes/{refreshId}`: 202 while running, 200 when finished. // documented: 3.15
+pub async fn detail(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((gid, did, rid)): Path<(String, String, String)>,
+) -> ApiResult {
+    app.with(|w| {
+        let i = find(w, &gid, &did, &caller, Role::Viewer)?;
+        let r = w.model.datasets[i].refreshes.iter().find(|r| eq_ci(&r.request_id, &rid)).ok_or_else(ApiError::not_found)?;
+        let done = r.end_ms <= now_ms();
+        let mut v = json!({"startTime": iso(r.start_ms), "type": "Full", "commitMode": "Transactional", "numberOfAttempts": 1,
+            "status": if done { r.final_status.as_str() } else { "Unknown" },
+            "extendedStatus": if done { r.final_status.as_str() } else { "InProgress" }, "objects": [], "messages": []});
+        if done {
+            v["endTime"] = json!(iso(r.end_ms));
+            if let Some(code) = &r.error_code {
+                v["messages"] = json!([{"code": code, "message": code, "type": "Error"}]);
+            }
+        }
+        let status = if done { StatusCode::OK } else { StatusCode::ACCEPTED };
+        Ok((status, axum::Json(v)).into_response())
+    })
+}
