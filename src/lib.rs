@@ -3,6 +3,7 @@
 //! Data flows one way: manifest -> desired model; service -> live model;
 //! (desired, live, ledger) -> plan; plan -> apply -> service + ledger.
 
+pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod diagnostics;
@@ -11,6 +12,7 @@ pub mod ledger;
 pub mod live;
 pub mod logging;
 pub mod manifest;
+pub mod pbix;
 pub mod plan;
 pub mod powerbi;
 pub mod session;

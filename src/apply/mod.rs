@@ -1,0 +1,79 @@
+//! Apply: executes a [`crate::plan::model::Plan`] against the service.
+//!
+//! The executor walks the plan's dependency graph with a bounded number of steps in flight;
+//! each step maps one [`crate::plan::model::Operation`] to client calls, and every success is
+//! written to the ledger at once so that a re-run after a failure or a kill converges.
+
+pub mod checkpoint;
+pub mod executor;
+pub mod output;
+pub mod secrets;
+pub mod steps;
+
+pub use executor::{ApplyOptions, ApplySummary, StepOutcome, execute};
+
+/// Why one step failed: the service's code, message and request id, plus a hint for known
+/// causes, so that a failed pipeline run says what to do next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StepError {
+    pub message: String,
+    pub code: Option<String>,
+    pub request_id: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl StepError {
+    /// An error that did not come from the service.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: None,
+            request_id: None,
+            hint: None,
+        }
+    }
+
+    /// Attach a hint.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl From<crate::powerbi::error::ClientError> for StepError {
+    fn from(e: crate::powerbi::error::ClientError) -> Self {
+        let api = e.api().cloned();
+        let mut out = StepError::new(e.to_string());
+        if let Some(api) = api {
+            out.code = api.code.clone();
+            out.request_id = api.request_id.clone();
+            out.hint = hint_for(&api);
+        } else if let crate::powerbi::error::ClientError::ImportFailed { code, .. } = &e {
+            out.code = Some(code.clone());
+        }
+        out
+    }
+}
+
+/// A hint for service errors whose cause is well known.
+fn hint_for(api: &crate::powerbi::error::ApiError) -> Option<String> {
+    let text = format!(
+        "{} {}",
+        api.code.as_deref().unwrap_or_default(),
+        api.message.as_deref().unwrap_or_default()
+    )
+    .to_lowercase();
+    if text.contains("notauthorized") || text.contains("not the owner") || text.contains("owner") {
+        Some("the deploying principal is probably not the dataset owner: set `takeover: true` on the dataset so pbideploy takes it over first".into())
+    } else if text.contains("invalidencryptionalgorithm") {
+        Some("gateway data sources need credentials encrypted with the gateway's public key (RSA-OAEP); cloud data sources need encryptionAlgorithm None: check the dataset's gateway binding".into())
+    } else if text.contains("selector") {
+        Some("the datasource selector did not match: compare the manifest's `match` with the dataset's actual data sources (`pbideploy plan` lists them)".into())
+    } else if text.contains("gateway") {
+        Some("the dataset may not be bound to a gateway: add a `gateway` section to the dataset in the manifest".into())
+    } else {
+        None
+    }
+}

@@ -1,0 +1,177 @@
+//! What apply prints: a line per step as it starts and ends (with elapsed time), failures
+//! with the service's code, request id and a hint, and the final `Apply complete` line; or,
+//! with `--json`, one JSON event per line for machines.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::StepError;
+use crate::plan::model::{Action, Change};
+
+/// Where output goes (stdout in the CLI, a buffer in tests).
+pub type Sink = Arc<Mutex<dyn Write + Send>>;
+
+/// The apply printer. Cheap to clone.
+#[derive(Clone)]
+pub struct Output {
+    sink: Sink,
+    json: bool,
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Output").field("json", &self.json).finish()
+    }
+}
+
+fn verb(action: Action) -> (&'static str, &'static str) {
+    match action {
+        Action::Create => ("Creating", "Creation complete"),
+        Action::Delete => ("Destroying", "Destruction complete"),
+        Action::Replace => ("Replacing", "Replacement complete"),
+        _ => ("Modifying", "Modifications complete"),
+    }
+}
+
+impl Output {
+    /// Print to `sink`, as text or JSON lines.
+    pub fn new(sink: Sink, json: bool) -> Self {
+        Self { sink, json }
+    }
+
+    /// Print to stdout.
+    pub fn stdout(json: bool) -> Self {
+        Self::new(Arc::new(Mutex::new(std::io::stdout())), json)
+    }
+
+    /// True for `--json`.
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    fn line(&self, text: &str) {
+        let mut guard = match self.sink.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        // Output errors (closed pipe) must not abort an apply half-way.
+        let _ = writeln!(guard, "{text}");
+        let _ = guard.flush();
+    }
+
+    /// A step starts.
+    pub fn started(&self, change: &Change) {
+        if self.json {
+            self.line(&json!({"type": "apply_start", "address": change.address.to_string(), "action": change.action, "kind": change.kind}).to_string());
+        } else {
+            self.line(&format!("{}: {}...", change.address, verb(change.action).0));
+        }
+    }
+
+    /// A step made progress (uploads, polls).
+    pub fn progress(&self, change: &Change, message: &str, elapsed: Duration) {
+        if self.json {
+            self.line(&json!({"type": "apply_progress", "address": change.address.to_string(), "message": message, "elapsed_secs": elapsed.as_secs_f64()}).to_string());
+        } else {
+            self.line(&format!(
+                "{}: {message} [{}s elapsed]",
+                change.address,
+                elapsed.as_secs()
+            ));
+        }
+    }
+
+    /// A step succeeded.
+    pub fn finished(&self, change: &Change, elapsed: Duration, detail: Option<&str>) {
+        if self.json {
+            self.line(&json!({"type": "apply_complete", "address": change.address.to_string(), "action": change.action, "elapsed_secs": elapsed.as_secs_f64(), "detail": detail}).to_string());
+        } else {
+            let extra = detail.map(|d| format!(" [{d}]")).unwrap_or_default();
+            self.line(&format!(
+                "{}: {} after {:.1}s{extra}",
+                change.address,
+                verb(change.action).1,
+                elapsed.as_secs_f64()
+            ));
+        }
+    }
+
+    /// A step failed.
+    pub fn failed(&self, change: &Change, elapsed: Duration, err: &StepError) {
+        if self.json {
+            self.line(&json!({"type": "apply_errored", "address": change.address.to_string(), "elapsed_secs": elapsed.as_secs_f64(), "message": err.message, "code": err.code, "request_id": err.request_id, "hint": err.hint}).to_string());
+            return;
+        }
+        self.line(&format!(
+            "{}: failed after {:.1}s: {}",
+            change.address,
+            elapsed.as_secs_f64(),
+            err.message
+        ));
+        if let Some(code) = &err.code {
+            self.line(&format!("    code: {code}"));
+        }
+        if let Some(id) = &err.request_id {
+            self.line(&format!("    request id: {id}"));
+        }
+        if let Some(hint) = &err.hint {
+            self.line(&format!("    hint: {hint}"));
+        }
+    }
+
+    /// A step was skipped because something it depends on failed.
+    pub fn skipped(&self, change: &Change, because: &str) {
+        if self.json {
+            self.line(&json!({"type": "apply_skipped", "address": change.address.to_string(), "because": because}).to_string());
+        } else {
+            self.line(&format!(
+                "{}: skipped (depends on {because}, which failed)",
+                change.address
+            ));
+        }
+    }
+
+    /// A free-form message (plain text only; JSON mode wraps it).
+    pub fn message(&self, text: &str) {
+        if self.json {
+            self.line(&json!({"type": "message", "message": text}).to_string());
+        } else {
+            self.line(text);
+        }
+    }
+
+    /// The summary and final line.
+    pub fn summary(&self, s: &super::ApplySummary) {
+        if self.json {
+            self.line(&json!({"type": "change_summary", "add": s.added, "change": s.changed, "remove": s.deleted, "failed": s.failed.len(), "skipped": s.skipped.len(), "operation": "apply"}).to_string());
+            return;
+        }
+        self.line("");
+        if s.failed.is_empty() {
+            self.line(&format!(
+                "Apply complete: {} added, {} changed, {} deleted.",
+                s.added, s.changed, s.deleted
+            ));
+        } else {
+            self.line(&format!(
+                "Apply failed: {} done, {} failed, {} skipped.",
+                s.done.len(),
+                s.failed.len(),
+                s.skipped.len()
+            ));
+            for (addr, err) in &s.failed {
+                self.line(&format!("  failed:  {addr}: {}", err.message));
+            }
+            for addr in &s.skipped {
+                self.line(&format!("  skipped: {addr}"));
+            }
+            self.line(&format!(
+                "Completed steps are recorded in the ledger; fix the cause and run apply again. ({} added, {} changed, {} deleted.)",
+                s.added, s.changed, s.deleted
+            ));
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Secret resolution for apply: every secret reference a plan needs is resolved before any
+//! change is made, so a missing variable or file fails the run while the service is untouched.
+//!
+//! Values live in [`SecretString`]s; under GitHub Actions each is masked (`::add-mask::`)
+//! before use. The ledger only ever sees [`credential_fingerprint`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::ledger::fingerprint;
+use crate::plan::model::{CredentialSpec, CredentialValue, Operation, Plan, SecretReference};
+
+/// A secret reference that could not be resolved; names the reference and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error(
+        "the secret {reference} is not set: export the environment variable {name} before running apply"
+    )]
+    MissingEnv { reference: String, name: String },
+    #[error("the secret {reference} cannot be read from {}: {source}; create the file or fix the path", path.display())]
+    File {
+        reference: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the secret {reference} is empty; give it a value")]
+    Empty { reference: String },
+}
+
+/// Resolved secrets by reference. Debug shows only the references.
+#[derive(Default)]
+pub struct Secrets {
+    values: BTreeMap<SecretReference, SecretString>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.values.keys().map(|k| k.to_string()))
+            .finish()
+    }
+}
+
+impl Secrets {
+    /// The value of `reference`, if resolved.
+    pub fn get(&self, reference: &SecretReference) -> Option<&SecretString> {
+        self.values.get(reference)
+    }
+
+    /// Insert a value (tests and callers that resolved elsewhere).
+    pub fn insert(&mut self, reference: SecretReference, value: SecretString) {
+        self.values.insert(reference, value);
+    }
+
+    /// The value of one credential field, plain or secret.
+    pub fn field<'a>(&'a self, value: &'a CredentialValue) -> Option<&'a str> {
+        match value {
+            CredentialValue::Plain(s) => Some(s),
+            CredentialValue::Secret(r) => self.get(r).map(|s| s.expose_secret()),
+        }
+    }
+}
+
+/// Every credential spec the plan's changes use.
+pub fn plan_credentials(plan: &Plan) -> Vec<&CredentialSpec> {
+    plan.changes
+        .iter()
+        .filter_map(|c| match &c.operation {
+            Operation::SetCredentials { credentials, .. }
+            | Operation::CreateGatewayDatasource { credentials, .. } => Some(credentials),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Resolve every secret the plan needs (env vars, files relative to `base_dir`).
+/// `env` looks variables up (the process environment in production).
+pub fn resolve(
+    plan: &Plan,
+    base_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secrets, SecretError> {
+    let mut out = Secrets::default();
+    let github = env("GITHUB_ACTIONS").is_some_and(|v| v == "true");
+    for spec in plan_credentials(plan) {
+        for reference in spec.secret_references() {
+            if out.values.contains_key(reference) {
+                continue;
+            }
+            let value = resolve_one(reference, base_dir, env)?;
+            if github {
+                for line in value.lines().filter(|l| !l.trim().is_empty()) {
+                    println!("::add-mask::{line}");
+                }
+            }
+            out.values
+                .insert(reference.clone(), SecretString::from(value));
+        }
+    }
+    Ok(out)
+}
+
+fn resolve_one(
+    reference: &SecretReference,
+    base_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, SecretError> {
+    let value = match reference {
+        SecretReference::Env(name) => env(name).ok_or_else(|| SecretError::MissingEnv {
+            reference: reference.to_string(),
+            name: name.clone(),
+        })?,
+        SecretReference::File(path) => {
+            let full = base_dir.join(path);
+            let text = std::fs::read_to_string(&full).map_err(|source| SecretError::File {
+                reference: reference.to_string(),
+                path: full.clone(),
+                source,
+            })?;
+            text.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    if value.is_empty() {
+        return Err(SecretError::Empty {
+            reference: reference.to_string(),
+        });
+    }
+    Ok(value)
+}
+
+/// The salted fingerprint of a credential's material (type and every field, secrets
+/// resolved), as the ledger keeps it and as plan compares it. `None` when a secret is missing.
+pub fn credential_fingerprint(
+    salt: &str,
+    spec: &CredentialSpec,
+    secrets: &Secrets,
+) -> Option<String> {
+    let mut material: Vec<(String, String)> = vec![(
+        "credentialType".into(),
+        format!("{:?}", spec.credential_type),
+    )];
+    for (name, value) in &spec.fields {
+        material.push((name.clone(), secrets.field(value)?.to_string()));
+    }
+    let bytes = zeroize::Zeroizing::new(serde_json::to_vec(&material).ok()?);
+    Some(fingerprint(salt, &bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::model::{CredentialType, PrivacyLevel};
+
+    fn spec() -> CredentialSpec {
+        CredentialSpec {
+            credential_type: CredentialType::Basic,
+            fields: vec![
+                ("username".into(), CredentialValue::Plain("u".into())),
+                (
+                    "password".into(),
+                    CredentialValue::Secret(SecretReference::Env("PW".into())),
+                ),
+            ],
+            use_caller_identity: false,
+            privacy_level: PrivacyLevel::Organizational,
+            encrypted_connection: true,
+            sso: false,
+        }
+    }
+
+    #[test]
+    fn fingerprint_changes_with_the_secret_and_never_contains_it() {
+        let mut s = Secrets::default();
+        s.insert(
+            SecretReference::Env("PW".into()),
+            SecretString::from("hunter2"),
+        );
+        let a = credential_fingerprint("salt", &spec(), &s).unwrap();
+        s.insert(
+            SecretReference::Env("PW".into()),
+            SecretString::from("hunter3"),
+        );
+        let b = credential_fingerprint("salt", &spec(), &s).unwrap();
+        assert_ne!(a, b);
+        assert!(!a.contains("hunter"));
+        assert!(!format!("{s:?}").contains("hunter"));
+        assert!(credential_fingerprint("salt", &spec(), &Secrets::default()).is_none());
+    }
+
+    #[test]
+    fn missing_env_and_file_name_the_reference() {
+        let e = resolve_one(
+            &SecretReference::Env("NOPE_X".into()),
+            Path::new("."),
+            &|_| None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("env:NOPE_X"), "{e}");
+        let e = resolve_one(
+            &SecretReference::File("no/such/file".into()),
+            Path::new("/nonexistent"),
+            &|_| None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("file:no/such/file"), "{e}");
+    }
+}
