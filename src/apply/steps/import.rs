@@ -56,11 +56,7 @@ impl Progress for LineProgress {
                 .compare_exchange(last, secs, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            let pct = if self.total == 0 {
-                100
-            } else {
-                sent * 100 / self.total
-            };
+            let pct = (sent * 100).checked_div(self.total).unwrap_or(100);
             self.output.progress(
                 &self.change,
                 &format!("uploaded {} of {} bytes ({pct}%)", sent, self.total),
