@@ -1,8 +1,9 @@
 //! One module per command: each turns parsed arguments into work and a `CommandResult`.
 
 use crate::cli::{Cli, Command};
-use crate::error::{CommandError, CommandResult};
+use crate::error::CommandResult;
 
+pub mod apply;
 pub mod completions;
 pub mod plan;
 pub mod show;
@@ -15,14 +16,8 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Completions(args) => completions::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
-        Command::Apply(_) => not_built("apply"),
+        Command::Apply(args) => apply::run(&args),
         Command::Show(args) => show::run(&args),
         Command::State(cmd) => state::run(&cmd),
     }
-}
-
-fn not_built(name: &str) -> CommandResult {
-    Err(CommandError::internal(format!(
-        "`pbideploy {name}` is not built yet in this version"
-    )))
 }

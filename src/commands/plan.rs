@@ -232,7 +232,7 @@ pub fn client_error(context: &str, e: &ClientError) -> CommandError {
     err
 }
 
-fn session_error(e: SessionError) -> CommandError {
+pub(crate) fn session_error(e: SessionError) -> CommandError {
     match &e {
         SessionError::Client(c) => client_error("cannot connect to the service", c),
         SessionError::Auth(_) => CommandError::service(e.to_string()).hinted(

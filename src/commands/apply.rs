@@ -1,0 +1,149 @@
+//! `pbideploy apply`: plan (or read a saved plan and check it is not stale), show it, ask
+//! for confirmation, resolve secrets before anything changes, then execute the plan with
+//! ledger checkpoints.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use crate::apply::checkpoint::Checkpoint;
+use crate::apply::output::Output;
+use crate::apply::{ApplyOptions, execute, secrets};
+use crate::cli::ApplyArgs;
+use crate::error::{CommandError, CommandResult, ErrorKind};
+use crate::plan::PlanOptions;
+use crate::plan::file::read_plan;
+use crate::plan::model::Plan;
+use crate::session;
+
+use super::plan::{Planned, load_manifest, make_plan, parse_targets, runtime, session_error};
+
+pub fn run(args: &ApplyArgs) -> CommandResult {
+    let loaded = load_manifest(&args.manifest)?;
+    let saved = match &args.plan_file {
+        Some(path) => Some(read_plan(path).map_err(|e| CommandError::user(e.to_string()))?),
+        None => None,
+    };
+    let targets = parse_targets(&args.targets)?;
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let session = session::connect(&loaded, &args.service)
+            .await
+            .map_err(session_error)?;
+        let result = apply_with(args, &loaded, &session, saved, targets).await;
+        session.close().await;
+        result
+    })
+}
+
+async fn apply_with(
+    args: &ApplyArgs,
+    loaded: &crate::manifest::LoadedManifest,
+    session: &session::Session,
+    saved: Option<Plan>,
+    targets: Vec<crate::plan::address::Address>,
+) -> CommandResult {
+    let options = PlanOptions {
+        targets,
+        ..PlanOptions::default()
+    };
+    let Planned {
+        plan: fresh,
+        ledger_store,
+        ..
+    } = make_plan(loaded, session, &args.service, options).await?;
+    let plan = match saved {
+        Some(saved) => {
+            check_not_stale(&saved, &fresh)?;
+            saved
+        }
+        None => fresh,
+    };
+    let out = Output::stdout(args.json);
+    if !plan.has_changes() {
+        out.message("No changes. The service matches the manifest.");
+        return Ok(0);
+    }
+    if !args.json {
+        let color =
+            anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
+        let mut stdout = anstream::stdout();
+        let _ = write!(stdout, "{}", crate::plan::render::render_text(&plan, color));
+    }
+    if args.plan_file.is_none() && !args.auto_approve {
+        confirm()?;
+    }
+    let base_dir = loaded.root.clone();
+    let env = |name: &str| std::env::var(name).ok();
+    let secrets = secrets::resolve(&plan, &base_dir, &env)
+        .map_err(|e| CommandError::user(e.to_string()).hinted("nothing was changed"))?;
+    let checkpoint =
+        Checkpoint::open(Box::new(ledger_store)).map_err(|e| CommandError::user(e.to_string()))?;
+    let options = ApplyOptions {
+        parallelism: usize::from(args.parallelism),
+        wait_refresh: args.wait_refresh,
+        base_dir,
+        ..ApplyOptions::default()
+    };
+    let summary = execute(
+        &plan,
+        session.client.clone(),
+        secrets,
+        Arc::new(checkpoint),
+        out.clone(),
+        options,
+    )
+    .await
+    .map_err(|e| CommandError::internal(e.to_string()))?;
+    if summary.is_success() {
+        Ok(0)
+    } else {
+        Err(CommandError::reported(ErrorKind::PartialApply))
+    }
+}
+
+/// A saved plan is applied only if nothing it was made from has moved since.
+fn check_not_stale(saved: &Plan, fresh: &Plan) -> Result<(), CommandError> {
+    let mut moved = Vec::new();
+    if saved.manifest.sha256 != fresh.manifest.sha256 {
+        moved.push("the manifest changed".to_string());
+    }
+    if saved.pbix != fresh.pbix {
+        moved.push("a PBIX file changed".to_string());
+    }
+    if saved.live_fingerprint != fresh.live_fingerprint {
+        moved.push("the live service state changed".to_string());
+    }
+    if moved.is_empty() {
+        return Ok(());
+    }
+    Err(CommandError::user(format!(
+        "the saved plan is stale: {} since it was made",
+        moved.join(", ")
+    ))
+    .hinted("run `pbideploy plan --out FILE` again, review it, and apply the new file"))
+}
+
+fn confirm() -> Result<(), CommandError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            CommandError::user("apply needs confirmation, and stdin is not a terminal").hinted(
+                "review the plan, then run again with --auto-approve (or apply a saved plan file)",
+            ),
+        );
+    }
+    let mut stderr = std::io::stderr();
+    let _ = write!(
+        stderr,
+        "\nApply these changes? Only 'yes' will be accepted: "
+    );
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| CommandError::user(format!("cannot read the answer: {e}")))?;
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(CommandError::user("apply cancelled: nothing was changed"))
+    }
+}

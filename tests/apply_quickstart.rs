@@ -1,0 +1,127 @@
+//! The README's main command: apply the quickstart to the built-in local service, twice, then
+//! plan. The first apply creates everything, the second has nothing to do, plan shows no changes.
+
+use std::path::Path;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn run(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = cargo_bin_cmd!("pbideploy")
+        .current_dir(dir)
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("PBIDEPLOY_SERVICE_URL")
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn quickstart_applies_then_converges() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
+    std::fs::copy(
+        root.join("quickstart.yaml"),
+        tmp.path().join("quickstart.yaml"),
+    )
+    .unwrap();
+    copy_dir(&root.join("pbix"), &tmp.path().join("pbix"));
+    let apply = [
+        "apply",
+        "--service",
+        "local",
+        "--auto-approve",
+        "-f",
+        "quickstart.yaml",
+    ];
+
+    let (code, out) = run(tmp.path(), &apply);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("Apply complete: 3 added, 3 changed, 0 deleted."),
+        "{out}"
+    );
+    assert!(tmp.path().join(".pbideploy/local/state.json").is_file());
+    assert!(
+        tmp.path()
+            .join("quickstart.default.pbideploy-state.json")
+            .is_file()
+    );
+
+    let (code, out) = run(tmp.path(), &apply);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("No changes. The service matches the manifest."),
+        "{out}"
+    );
+    assert!(!out.contains("Creating..."), "{out}");
+
+    let (code, out) = run(
+        tmp.path(),
+        &[
+            "plan",
+            "--service",
+            "local",
+            "-f",
+            "quickstart.yaml",
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("No changes."), "{out}");
+
+    // Two applies left exactly one dataset and one report of each name (no duplicates).
+    let text = std::fs::read_to_string(tmp.path().join(".pbideploy/local/state.json")).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let count = |kind: &str, name: &str| {
+        state[kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|item| item["name"] == name)
+            .count()
+    };
+    assert_eq!(
+        count("reports", "Sales Summary"),
+        1,
+        "one report, no duplicate"
+    );
+    assert_eq!(count("datasets", "Sales"), 1, "one dataset, no duplicate");
+}
+
+#[test]
+fn apply_without_a_terminal_refuses_without_auto_approve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
+    std::fs::copy(
+        root.join("quickstart.yaml"),
+        tmp.path().join("quickstart.yaml"),
+    )
+    .unwrap();
+    copy_dir(&root.join("pbix"), &tmp.path().join("pbix"));
+    let (code, out) = run(
+        tmp.path(),
+        &["apply", "--service", "local", "-f", "quickstart.yaml"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("--auto-approve"), "{out}");
+    assert!(!out.contains("Creating..."), "{out}");
+}
