@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::ledger::fingerprint;
 use crate::plan::model::{CredentialSpec, CredentialValue, Operation, Plan, SecretReference};
 
 /// A secret reference that could not be resolved; names the reference and how to fix it.
@@ -130,22 +129,21 @@ fn resolve_one(
     Ok(value)
 }
 
-/// The salted fingerprint of a credential's material (type and every field, secrets
-/// resolved), as the ledger keeps it and as plan compares it. `None` when a secret is missing.
+/// The salted fingerprint of a credential's secrets, as the ledger keeps it and as plan
+/// compares it: the very function plan uses ([`crate::plan::build::credential_fingerprint`]),
+/// over the secret fields in the spec's order. `None` when a secret is missing.
 pub fn credential_fingerprint(
     salt: &str,
     spec: &CredentialSpec,
     secrets: &Secrets,
 ) -> Option<String> {
-    let mut material: Vec<(String, String)> = vec![(
-        "credentialType".into(),
-        format!("{:?}", spec.credential_type),
-    )];
-    for (name, value) in &spec.fields {
-        material.push((name.clone(), secrets.field(value)?.to_string()));
+    let mut values = Vec::new();
+    for (_, value) in &spec.fields {
+        if let CredentialValue::Secret(reference) = value {
+            values.push(secrets.get(reference)?.clone());
+        }
     }
-    let bytes = zeroize::Zeroizing::new(serde_json::to_vec(&material).ok()?);
-    Some(fingerprint(salt, &bytes))
+    Some(crate::plan::build::credential_fingerprint(salt, &values))
 }
 
 #[cfg(test)]
@@ -187,6 +185,21 @@ mod tests {
         assert!(!a.contains("hunter"));
         assert!(!format!("{s:?}").contains("hunter"));
         assert!(credential_fingerprint("salt", &spec(), &Secrets::default()).is_none());
+    }
+
+    #[test]
+    fn apply_records_the_fingerprint_plan_compares() {
+        let mut s = Secrets::default();
+        s.insert(
+            SecretReference::Env("PW".into()),
+            SecretString::from("hunter2"),
+        );
+        let plan_side =
+            crate::plan::build::credential_fingerprint("salt", &[SecretString::from("hunter2")]);
+        assert_eq!(
+            credential_fingerprint("salt", &spec(), &s).as_deref(),
+            Some(plan_side.as_str())
+        );
     }
 
     #[test]
