@@ -125,3 +125,56 @@ fn apply_without_a_terminal_refuses_without_auto_approve() {
     assert!(out.contains("--auto-approve"), "{out}");
     assert!(!out.contains("Creating..."), "{out}");
 }
+
+#[test]
+fn a_saved_plan_is_applied_exactly_and_refused_once_stale() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
+    std::fs::copy(
+        root.join("quickstart.yaml"),
+        tmp.path().join("quickstart.yaml"),
+    )
+    .unwrap();
+    copy_dir(&root.join("pbix"), &tmp.path().join("pbix"));
+    let plan = [
+        "plan",
+        "--service",
+        "local",
+        "-f",
+        "quickstart.yaml",
+        "--out",
+        "plan.json",
+    ];
+    let apply_saved = [
+        "apply",
+        "plan.json",
+        "--service",
+        "local",
+        "-f",
+        "quickstart.yaml",
+    ];
+
+    let (code, out) = run(tmp.path(), &plan);
+    assert_eq!(code, 0, "{out}");
+    // The manifest changes after the plan was saved: the plan is stale and nothing is applied.
+    let manifest = tmp.path().join("quickstart.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text}\n# edited after planning\n")).unwrap();
+    let (code, out) = run(tmp.path(), &apply_saved);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("stale"), "{out}");
+    assert!(out.contains("the manifest changed"), "{out}");
+    assert!(!out.contains("Creating..."), "{out}");
+
+    // A fresh saved plan applies without a prompt (the plan file is the approval).
+    let (code, out) = run(tmp.path(), &plan);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(tmp.path(), &apply_saved);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Apply complete: 3 added"), "{out}");
+
+    // Applying the same file again: the live state moved, so it is stale now.
+    let (code, out) = run(tmp.path(), &apply_saved);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("the live service state changed"), "{out}");
+}
