@@ -6,6 +6,7 @@ use crate::model::Model;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
@@ -92,12 +93,20 @@ impl App {
     /// Builds the state from the config: the state file when it exists, else the tenant seed.
     pub fn new(config: &EmulatorConfig, base_url: String) -> Result<Self, ConfigError> {
         let seed = seed_model(config.tenant.as_ref())?;
+        // A restarted emulator must not hand out the ids it handed out before (they are in the
+        // loaded state): the generator is seeded from `--seed` and the state it resumes from,
+        // so runs stay deterministic for the same seed and state.
+        let mut rng_seed = config.seed;
         let model = match &config.state_file {
             Some(path) if path.exists() => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
                     path: path.display().to_string(),
                     source,
                 })?;
+                let digest = sha2::Sha256::digest(text.as_bytes());
+                let mut first = [0u8; 8];
+                first.copy_from_slice(&digest[..8]);
+                rng_seed ^= u64::from_le_bytes(first);
                 serde_json::from_str(&text).map_err(|source| ConfigError::Parse {
                     path: path.display().to_string(),
                     what: "state file",
@@ -125,7 +134,7 @@ impl App {
         let app = Self {
             world: Mutex::new(World {
                 model,
-                rng: ChaCha8Rng::seed_from_u64(config.seed),
+                rng: ChaCha8Rng::seed_from_u64(rng_seed),
                 buckets: HashMap::new(),
                 knobs: knobs.clone(),
             }),

@@ -188,6 +188,9 @@ async fn state_file_survives_restart() {
     )
     .await;
     assert_eq!(v["name"], "Persisted");
+    // A restarted emulator hands out fresh ids, not the ones already in its state.
+    let g2 = create_group(&c, &url, &tok, "After restart").await;
+    assert_ne!(g, g2, "an id from before the restart was handed out again");
     emu.shutdown().await;
 }
 
