@@ -134,9 +134,11 @@ fn output(args: &PlanArgs, plan: &Plan) -> Result<(), CommandError> {
     match args.format {
         PlanFormat::Text => {
             let color = out.current_choice() != anstream::ColorChoice::Never;
-            write!(out, "{}", render::text(plan, color)).map_err(write_err)?;
+            write!(out, "{}", crate::plan::render::render_text(plan, color)).map_err(write_err)?;
         }
-        PlanFormat::Markdown => write!(out, "{}", render::markdown(plan)).map_err(write_err)?,
+        PlanFormat::Markdown => {
+            write!(out, "{}", crate::plan::render::render_markdown(plan)).map_err(write_err)?
+        }
         PlanFormat::Json => writeln!(out, "{}", render::json(plan)?).map_err(write_err)?,
     }
     if let Some(path) = &args.out {
@@ -154,7 +156,10 @@ fn output(args: &PlanArgs, plan: &Plan) -> Result<(), CommandError> {
     if let Ok(summary) = std::env::var("GITHUB_STEP_SUMMARY")
         && !summary.trim().is_empty()
     {
-        append(Path::new(&summary), &render::markdown(plan))?;
+        append(
+            Path::new(&summary),
+            &crate::plan::render::render_markdown(plan),
+        )?;
     }
     Ok(())
 }

@@ -1,21 +1,11 @@
-//! The plan command's output seam: forwards to `plan::render` (text, Markdown, JSON) and
-//! `plan::file` (saved plans), mapping their errors to command errors.
+//! The plan command's error mapping for the renderers and saved plans that can fail (JSON,
+//! plan files); text and Markdown are called directly from `crate::plan::render`.
 
 use std::path::Path;
 
 use crate::error::CommandError;
 use crate::plan::model::Plan;
 use crate::plan::{file, render};
-
-/// Terraform-style text (colour codes when `color`; print through `anstream`).
-pub fn text(plan: &Plan, color: bool) -> String {
-    render::render_text(plan, color)
-}
-
-/// Markdown for a pull-request comment or a job summary.
-pub fn markdown(plan: &Plan) -> String {
-    render::render_markdown(plan)
-}
 
 /// The plan as JSON (schemas/plan.schema.json).
 pub fn json(plan: &Plan) -> Result<String, CommandError> {
