@@ -18,7 +18,7 @@ use tokio::sync::Mutex;
 use crate::cli::{AuthMethod, ServiceArgs};
 use crate::live::model::LivePrincipal;
 use crate::manifest::{Cloud, LoadedManifest, Service};
-use crate::powerbi::auth::{AccessToken, AuthError, TokenFuture, TokenProvider};
+use crate::powerbi::auth::{AccessToken, AuthError, TokenFuture, TokenProvider, VarSource};
 use crate::powerbi::client::{ClientConfig, PowerBiClient};
 use crate::powerbi::error::ClientError;
 
@@ -160,7 +160,8 @@ pub async fn connect(
         Some(other) => Err(SessionError::UnknownService(other.to_string())),
         None => {
             let endpoints = resolve_endpoints(&manifest.service, args.service_url.as_deref());
-            connect_remote(endpoints, manifest.service.cloud, args.auth).await
+            let tenant = manifest.service.tenant_id.as_deref();
+            connect_remote(endpoints, manifest.service.cloud, tenant, args.auth).await
         }
     }
 }
@@ -205,6 +206,7 @@ fn env_var(name: &str) -> Option<String> {
 async fn connect_remote(
     endpoints: Endpoints,
     cloud: Option<Cloud>,
+    tenant: Option<&str>,
     auth: Option<AuthMethod>,
 ) -> Result<Session, SessionError> {
     use crate::powerbi::auth::{self as select, AuthSettings, Method, ProcessEnv};
@@ -220,12 +222,49 @@ async fn connect_remote(
         cloud: select::Cloud::from_name(cloud_name).unwrap_or_default(),
         ..AuthSettings::default()
     };
-    let provider = select::provider_from_env(&settings, &ProcessEnv)?;
+    let env = ManifestDefaults::new(&ProcessEnv, &endpoints, tenant);
+    let provider = select::provider_from_env(&settings, &env)?;
     let mut ids = Vec::new();
     if let Some(c) = env_var("AZURE_CLIENT_ID") {
         ids.push(c);
     }
     finish(endpoints, provider, ids).await
+}
+
+/// The process environment with the manifest's `service` settings as defaults: the token
+/// providers read `AZURE_TENANT_ID` and `AZURE_AUTHORITY_HOST`, and a manifest that names its
+/// tenant (`service.tenantId`) or authority (`service.authorityUrl`) should not need them. A
+/// variable set in the environment wins, as `AZURE_AUTHORITY_HOST` already does for endpoints.
+struct ManifestDefaults<'a> {
+    env: &'a dyn VarSource,
+    defaults: Vec<(&'static str, String)>,
+}
+
+impl<'a> ManifestDefaults<'a> {
+    fn new(env: &'a dyn VarSource, endpoints: &Endpoints, tenant: Option<&str>) -> Self {
+        let mut defaults = vec![("AZURE_AUTHORITY_HOST", endpoints.authority_url.clone())];
+        if let Some(t) = tenant.filter(|t| !t.trim().is_empty()) {
+            if let Some(other) = env.var("AZURE_TENANT_ID").filter(|v| v != t) {
+                tracing::warn!(
+                    "AZURE_TENANT_ID ({other}) differs from the manifest's service.tenantId ({t}); \
+                     using AZURE_TENANT_ID"
+                );
+            }
+            defaults.push(("AZURE_TENANT_ID", t.to_string()));
+        }
+        Self { env, defaults }
+    }
+}
+
+impl VarSource for ManifestDefaults<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.env.var(name).or_else(|| {
+            self.defaults
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
 }
 
 /// Builds the client and learns the principal's identities from its first token.
@@ -382,6 +421,33 @@ impl TokenProvider for ClientSecretProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn manifest_tenant_and_authority_are_defaults_under_the_environment() {
+        let endpoints = Endpoints {
+            api_url: "https://api.powerbi.com".into(),
+            authority_url: "https://login.example".into(),
+            scope: String::new(),
+        };
+        let empty: std::collections::HashMap<String, String> = Default::default();
+        let env = ManifestDefaults::new(&empty, &endpoints, Some("contoso.onmicrosoft.com"));
+        assert_eq!(
+            env.var("AZURE_TENANT_ID").as_deref(),
+            Some("contoso.onmicrosoft.com")
+        );
+        assert_eq!(
+            env.var("AZURE_AUTHORITY_HOST").as_deref(),
+            Some("https://login.example")
+        );
+        assert_eq!(env.var("AZURE_CLIENT_ID"), None);
+
+        let set: std::collections::HashMap<String, String> =
+            [("AZURE_TENANT_ID".to_string(), "fabrikam".to_string())].into();
+        let env = ManifestDefaults::new(&set, &endpoints, Some("contoso"));
+        assert_eq!(env.var("AZURE_TENANT_ID").as_deref(), Some("fabrikam"));
+        let env = ManifestDefaults::new(&empty, &endpoints, None);
+        assert_eq!(env.var("AZURE_TENANT_ID"), None);
+    }
 
     #[test]
     fn service_url_and_manifest_override_cloud_defaults() {
