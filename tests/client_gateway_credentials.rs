@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use pbideploy::powerbi::auth::{AuthSettings, provider_from_env};
 use pbideploy::powerbi::client::{ClientConfig, PowerBiClient};
 use pbideploy::powerbi::credentials::Credential;
-use pbideploy::powerbi::crypto::encrypt_credentials;
 use pbideploy::powerbi::types::{
     CreateGatewayDatasourceRequest, CredentialDetails, CredentialType, EncryptedConnection,
     EncryptionAlgorithm, PrivacyLevel,
@@ -49,21 +48,20 @@ async fn client_encrypted_credentials_are_accepted_by_both_gateways() {
         let listed = gateways.iter().find(|g| g.name == name).unwrap();
         let gateway = client.get_gateway(&listed.id).await.unwrap();
         let key = gateway.public_key.unwrap();
-        let plaintext = Credential::Basic {
+        let credential = Credential::Basic {
             username: "svc".to_string(),
             password: SecretString::from(PASSWORD),
-        }
-        .to_json();
-        let encrypted = encrypt_credentials(&plaintext, &key.modulus, &key.exponent).unwrap();
-        let details = CredentialDetails {
-            credential_type: CredentialType::Basic,
-            credentials: Some(SecretString::from(encrypted)),
-            encrypted_connection: EncryptedConnection::Encrypted,
-            encryption_algorithm: EncryptionAlgorithm::RsaOaep,
-            privacy_level: PrivacyLevel::Organizational,
-            use_caller_aad_identity: None,
-            use_end_user_oauth2_credentials: None,
         };
+        let details = CredentialDetails::gateway(
+            credential.credential_type(),
+            &credential.to_json(),
+            &key,
+            EncryptedConnection::Encrypted,
+            PrivacyLevel::Organizational,
+        )
+        .unwrap();
+        assert_eq!(details.encryption_algorithm, EncryptionAlgorithm::RsaOaep);
+        assert_eq!(details.credential_type, CredentialType::Basic);
         let request = CreateGatewayDatasourceRequest {
             datasource_type: "Sql".to_string(),
             connection_details: format!(r#"{{"server":"{server}","database":"db"}}"#),

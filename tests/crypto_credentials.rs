@@ -7,10 +7,11 @@ use base64::engine::general_purpose::STANDARD;
 use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockModeDecrypt, KeyIvInit};
 use hmac::{Hmac, KeyInit, Mac};
-use pbideploy::powerbi::credentials::{
-    Credential, CredentialDetails, EncryptedConnection, GatewayPublicKey, PrivacyLevel,
-};
+use pbideploy::powerbi::credentials::Credential;
 use pbideploy::powerbi::crypto::{CryptoError, encrypt_credentials};
+use pbideploy::powerbi::types::{
+    CredentialDetails, EncryptedConnection, GatewayPublicKey, PrivacyLevel, UpdateDatasourceRequest,
+};
 use rsa::PrivateKey;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::PublicKeyParts;
@@ -237,20 +238,25 @@ fn gateway_credential_details_encrypt_and_say_rsa_oaep() {
         password: SecretString::from("pä\"ss".to_owned()),
     };
     let details = CredentialDetails::gateway(
-        &cred,
+        cred.credential_type(),
+        &cred.to_json(),
         &gateway_key,
         EncryptedConnection::Encrypted,
         PrivacyLevel::None,
     )
     .unwrap();
-    let v = serde_json::to_value(details.as_update_body()).unwrap();
+    let shown = format!("{details:?}");
+    let v = serde_json::to_value(UpdateDatasourceRequest {
+        credential_details: details,
+    })
+    .unwrap();
     let d = &v["credentialDetails"];
     assert_eq!(d["encryptionAlgorithm"], "RSA-OAEP");
     assert_eq!(d["credentialType"], "Windows");
     assert_eq!(d["encryptedConnection"], "Encrypted");
     let plain = decrypt(&key.private, d["credentials"].as_str().unwrap());
     assert_eq!(plain, cred.to_json().as_str());
-    assert!(!format!("{details:?}").contains("pä"));
+    assert!(!shown.contains("pä"), "{shown}");
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Data source credentials: the `credentials` JSON string and the `credentialDetails` body.
+//! Data source credentials: the `credentials` JSON string and constructors of the wire
+//! [`CredentialDetails`] (cloud, gateway-encrypted, caller identity).
 //!
 //! The credentials string is built with serde_json, never by string formatting, so quotes,
 //! backslashes and non-ASCII in passwords are always escaped correctly (Microsoft's Java and
@@ -7,10 +8,13 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
-use serde::ser::SerializeStruct;
 use zeroize::Zeroizing;
 
 use super::crypto::{CryptoError, encrypt_credentials};
+use super::types::{
+    CredentialDetails, CredentialType, EncryptedConnection, EncryptionAlgorithm, GatewayPublicKey,
+    PrivacyLevel,
+};
 
 /// The secret material of one data source credential, by `credentialType`.
 pub enum Credential {
@@ -42,12 +46,12 @@ impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Basic { username, .. } | Self::Windows { username, .. } => f
-                .debug_struct(self.credential_type())
+                .debug_struct(self.credential_type().as_str())
                 .field("username", username)
                 .field("password", &"(redacted)")
                 .finish(),
             Self::Anonymous => f.write_str("Anonymous"),
-            _ => write!(f, "{}((redacted))", self.credential_type()),
+            _ => write!(f, "{}((redacted))", self.credential_type().as_str()),
         }
     }
 }
@@ -67,14 +71,14 @@ struct CredentialData<'a> {
 impl Credential {
     /// The wire `credentialType` value.
     #[must_use]
-    pub fn credential_type(&self) -> &'static str {
+    pub fn credential_type(&self) -> CredentialType {
         match self {
-            Self::Basic { .. } => "Basic",
-            Self::Windows { .. } => "Windows",
-            Self::Key(_) => "Key",
-            Self::OAuth2(_) => "OAuth2",
-            Self::Sas(_) => "SAS",
-            Self::Anonymous => "Anonymous",
+            Self::Basic { .. } => CredentialType::Basic,
+            Self::Windows { .. } => CredentialType::Windows,
+            Self::Key(_) => CredentialType::Key,
+            Self::OAuth2(_) => CredentialType::OAuth2,
+            Self::Sas(_) => CredentialType::Sas,
+            Self::Anonymous => CredentialType::Anonymous,
         }
     }
 
@@ -108,93 +112,47 @@ impl Credential {
                 name: "token",
                 value: token.expose_secret(),
             }],
-            Self::Anonymous => return Zeroizing::new(r#"{"credentialData":""}"#.to_owned()),
+            Self::Anonymous => return anonymous_json(),
         };
-        // Serializing a struct of strings cannot fail; fall back to an empty list defensively.
-        let json = serde_json::to_string(&CredentialData {
-            credential_data: pairs,
-        })
+        credential_data_json(pairs.iter().map(|p| (p.name, p.value)))
+    }
+}
+
+/// The credentials JSON of an `Anonymous` credential: `{"credentialData":""}`, as documented.
+#[must_use]
+pub fn anonymous_json() -> Zeroizing<String> {
+    Zeroizing::new(r#"{"credentialData":""}"#.to_owned())
+}
+
+/// `{"credentialData":[{"name":…,"value":…},…]}` built by serde_json (so every character is
+/// escaped correctly), in a zeroizing buffer because it holds the secrets in clear.
+pub fn credential_data_json<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Zeroizing<String> {
+    let credential_data: Vec<NameValue<'_>> = pairs
+        .into_iter()
+        .map(|(name, value)| NameValue { name, value })
+        .collect();
+    // Serializing a struct of strings cannot fail; fall back to an empty list defensively.
+    let json = serde_json::to_string(&CredentialData { credential_data })
         .unwrap_or_else(|_| r#"{"credentialData":[]}"#.to_owned());
-        Zeroizing::new(json)
-    }
-}
-
-/// `encryptedConnection`: whether the connection *to the data source* is encrypted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EncryptedConnection {
-    /// `Encrypted` (required for Create Datasource).
-    Encrypted,
-    /// `NotEncrypted`.
-    NotEncrypted,
-}
-
-impl EncryptedConnection {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Encrypted => "Encrypted",
-            Self::NotEncrypted => "NotEncrypted",
-        }
-    }
-}
-
-/// `privacyLevel` of the data source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrivacyLevel {
-    /// `None`.
-    None,
-    /// `Public`.
-    Public,
-    /// `Organizational`.
-    Organizational,
-    /// `Private`.
-    Private,
-}
-
-impl PrivacyLevel {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "None",
-            Self::Public => "Public",
-            Self::Organizational => "Organizational",
-            Self::Private => "Private",
-        }
-    }
-}
-
-/// The gateway public key (`publicKey` of `GET gateways/{id}`), both parts standard base64.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GatewayPublicKey {
-    /// Base64 of the big-endian modulus.
-    pub modulus: String,
-    /// Base64 of the big-endian exponent (usually `AQAB`).
-    pub exponent: String,
-}
-
-/// A `credentialDetails` object, ready to send. Its `Debug` never shows the credentials;
-/// its `Serialize` writes the wire form (camelCase, optional flags omitted when unset).
-pub struct CredentialDetails {
-    credential_type: &'static str,
-    credentials: Option<Zeroizing<String>>,
-    encrypted_connection: EncryptedConnection,
-    encryption_algorithm: &'static str,
-    privacy_level: PrivacyLevel,
-    use_caller_aad_identity: Option<bool>,
-    use_end_user_oauth2_credentials: Option<bool>,
+    Zeroizing::new(json)
 }
 
 impl CredentialDetails {
     /// For a cloud data source: the credentials JSON in clear, `encryptionAlgorithm: "None"`.
     #[must_use]
     pub fn cloud(
-        credential: &Credential,
+        credential_type: CredentialType,
+        json: &str,
         encrypted_connection: EncryptedConnection,
         privacy_level: PrivacyLevel,
     ) -> Self {
         Self {
-            credential_type: credential.credential_type(),
-            credentials: Some(credential.to_json()),
+            credential_type,
+            credentials: Some(SecretString::from(json.to_owned())),
             encrypted_connection,
-            encryption_algorithm: "None",
+            encryption_algorithm: EncryptionAlgorithm::None,
             privacy_level,
             use_caller_aad_identity: None,
             use_end_user_oauth2_credentials: None,
@@ -207,21 +165,17 @@ impl CredentialDetails {
     /// # Errors
     /// [`CryptoError`] when the gateway key is unusable.
     pub fn gateway(
-        credential: &Credential,
+        credential_type: CredentialType,
+        json: &str,
         key: &GatewayPublicKey,
         encrypted_connection: EncryptedConnection,
         privacy_level: PrivacyLevel,
     ) -> Result<Self, CryptoError> {
-        let plaintext = credential.to_json();
-        let ciphertext = encrypt_credentials(&plaintext, &key.modulus, &key.exponent)?;
+        let ciphertext = encrypt_credentials(json, &key.modulus, &key.exponent)?;
         Ok(Self {
-            credential_type: credential.credential_type(),
-            credentials: Some(Zeroizing::new(ciphertext)),
-            encrypted_connection,
-            encryption_algorithm: "RSA-OAEP",
-            privacy_level,
-            use_caller_aad_identity: None,
-            use_end_user_oauth2_credentials: None,
+            credentials: Some(SecretString::from(ciphertext)),
+            encryption_algorithm: EncryptionAlgorithm::RsaOaep,
+            ..Self::cloud(credential_type, "", encrypted_connection, privacy_level)
         })
     }
 
@@ -232,13 +186,14 @@ impl CredentialDetails {
         privacy_level: PrivacyLevel,
     ) -> Self {
         Self {
-            credential_type: "OAuth2",
             credentials: None,
-            encrypted_connection,
-            encryption_algorithm: "None",
-            privacy_level,
             use_caller_aad_identity: Some(true),
-            use_end_user_oauth2_credentials: None,
+            ..Self::cloud(
+                CredentialType::OAuth2,
+                "",
+                encrypted_connection,
+                privacy_level,
+            )
         }
     }
 
@@ -248,74 +203,6 @@ impl CredentialDetails {
         self.use_end_user_oauth2_credentials = Some(value);
         self
     }
-
-    /// The wire `credentialType`.
-    #[must_use]
-    pub fn credential_type(&self) -> &'static str {
-        self.credential_type
-    }
-
-    /// The wire `encryptionAlgorithm` (`None` or `RSA-OAEP`).
-    #[must_use]
-    pub fn encryption_algorithm(&self) -> &'static str {
-        self.encryption_algorithm
-    }
-
-    /// The PATCH body of Update Datasource: `{"credentialDetails": {...}}`.
-    #[must_use]
-    pub fn as_update_body(&self) -> UpdateDatasourceBody<'_> {
-        UpdateDatasourceBody {
-            credential_details: self,
-        }
-    }
-}
-
-impl std::fmt::Debug for CredentialDetails {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CredentialDetails")
-            .field("credential_type", &self.credential_type)
-            .field(
-                "credentials",
-                &self.credentials.as_ref().map(|_| "(redacted)"),
-            )
-            .field("encrypted_connection", &self.encrypted_connection)
-            .field("encryption_algorithm", &self.encryption_algorithm)
-            .field("privacy_level", &self.privacy_level)
-            .field("use_caller_aad_identity", &self.use_caller_aad_identity)
-            .field(
-                "use_end_user_oauth2_credentials",
-                &self.use_end_user_oauth2_credentials,
-            )
-            .finish()
-    }
-}
-
-impl Serialize for CredentialDetails {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("CredentialDetails", 7)?;
-        s.serialize_field("credentialType", self.credential_type)?;
-        if let Some(credentials) = &self.credentials {
-            s.serialize_field("credentials", credentials.as_str())?;
-        }
-        s.serialize_field("encryptedConnection", self.encrypted_connection.as_str())?;
-        s.serialize_field("encryptionAlgorithm", self.encryption_algorithm)?;
-        s.serialize_field("privacyLevel", self.privacy_level.as_str())?;
-        if let Some(v) = self.use_caller_aad_identity {
-            s.serialize_field("useCallerAADIdentity", &v)?;
-        }
-        if let Some(v) = self.use_end_user_oauth2_credentials {
-            s.serialize_field("useEndUserOAuth2Credentials", &v)?;
-        }
-        s.end()
-    }
-}
-
-/// `{"credentialDetails": {...}}`, the body of `PATCH gateways/{g}/datasources/{d}`.
-#[derive(Debug, Serialize)]
-pub struct UpdateDatasourceBody<'a> {
-    /// The details.
-    #[serde(rename = "credentialDetails")]
-    pub credential_details: &'a CredentialDetails,
 }
 
 #[cfg(test)]
@@ -379,9 +266,17 @@ mod tests {
             username: "john".into(),
             password: secret("*****"),
         };
-        let d = CredentialDetails::cloud(&c, EncryptedConnection::Encrypted, PrivacyLevel::None)
-            .with_end_user_oauth2(false);
-        let body = serde_json::to_string(&d.as_update_body()).unwrap();
+        let d = CredentialDetails::cloud(
+            c.credential_type(),
+            &c.to_json(),
+            EncryptedConnection::Encrypted,
+            PrivacyLevel::None,
+        )
+        .with_end_user_oauth2(false);
+        let body = serde_json::to_string(&super::super::types::UpdateDatasourceRequest {
+            credential_details: d,
+        })
+        .unwrap();
         assert_eq!(
             body,
             r#"{"credentialDetails":{"credentialType":"Basic","credentials":"{\"credentialData\":[{\"name\":\"username\",\"value\":\"john\"},{\"name\":\"password\",\"value\":\"*****\"}]}","encryptedConnection":"Encrypted","encryptionAlgorithm":"None","privacyLevel":"None","useEndUserOAuth2Credentials":false}}"#
@@ -406,7 +301,12 @@ mod tests {
             username: "john".into(),
             password: secret("hunter2"),
         };
-        let d = CredentialDetails::cloud(&c, EncryptedConnection::Encrypted, PrivacyLevel::None);
+        let d = CredentialDetails::cloud(
+            c.credential_type(),
+            &c.to_json(),
+            EncryptedConnection::Encrypted,
+            PrivacyLevel::None,
+        );
         let shown = format!("{c:?} {d:?} {:?}", Credential::Key(secret("hunter2")));
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("john"));

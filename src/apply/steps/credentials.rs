@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use super::{StepResult, dataset_address, record};
@@ -16,10 +15,10 @@ use crate::ledger::CredentialEntry;
 use crate::plan::model::{
     CredentialSpec, CredentialType as SpecType, DatasourceRef, GatewayRef, ItemRef,
 };
-use crate::powerbi::crypto::encrypt_credentials;
+use crate::powerbi::credentials::{anonymous_json, credential_data_json};
 use crate::powerbi::types::{
     CreateGatewayDatasourceRequest, CredentialDetails, CredentialType, Datasource,
-    EncryptedConnection, EncryptionAlgorithm, Gateway, GatewayPublicKey, PrivacyLevel,
+    EncryptedConnection, Gateway, GatewayPublicKey, PrivacyLevel,
 };
 
 /// Same type and every listed connection detail equal (case-insensitive).
@@ -94,20 +93,18 @@ fn credentials_json(
     spec: &CredentialSpec,
 ) -> Result<Zeroizing<String>, StepError> {
     if spec.credential_type == SpecType::Anonymous {
-        return Ok(Zeroizing::new(r#"{"credentialData":""}"#.to_string()));
+        return Ok(anonymous_json());
     }
-    let mut data = Vec::new();
+    let mut pairs = Vec::new();
     for (name, value) in &spec.fields {
         let v = ctx.secrets.field(value).ok_or_else(|| {
             StepError::new(format!(
                 "the secret for credential field {name:?} was not resolved"
             ))
         })?;
-        data.push(serde_json::json!({"name": name, "value": v}));
+        pairs.push((name.as_str(), v));
     }
-    let json = serde_json::to_string(&serde_json::json!({ "credentialData": data }))
-        .map_err(|e| StepError::new(format!("cannot build the credentials: {e}")))?;
-    Ok(Zeroizing::new(json))
+    Ok(credential_data_json(pairs))
 }
 
 /// The `credentialDetails` for a spec: plain for cloud sources, encrypted with `key` for
@@ -117,44 +114,27 @@ fn details(
     spec: &CredentialSpec,
     key: Option<&GatewayPublicKey>,
 ) -> Result<CredentialDetails, StepError> {
-    let kind = match spec.credential_type {
-        SpecType::SAS => CredentialType::Sas,
-        other => CredentialType::parse(&format!("{other:?}")),
-    };
-    let (kind, credentials, algorithm) = if spec.use_caller_identity {
-        (CredentialType::OAuth2, None, EncryptionAlgorithm::None)
+    let connection = if spec.encrypted_connection {
+        EncryptedConnection::Encrypted
     } else {
+        EncryptedConnection::NotEncrypted
+    };
+    let privacy = PrivacyLevel::parse(&format!("{:?}", spec.privacy_level));
+    let details = if spec.use_caller_identity {
+        CredentialDetails::caller_identity(connection, privacy)
+    } else {
+        let kind = match spec.credential_type {
+            SpecType::SAS => CredentialType::Sas,
+            other => CredentialType::parse(&format!("{other:?}")),
+        };
         let json = credentials_json(ctx, spec)?;
         match key {
-            Some(k) => {
-                let enc = encrypt_credentials(&json, &k.modulus, &k.exponent)
-                    .map_err(|e| StepError::new(format!("cannot encrypt the credentials: {e}")))?;
-                (
-                    kind,
-                    Some(SecretString::from(enc)),
-                    EncryptionAlgorithm::RsaOaep,
-                )
-            }
-            None => (
-                kind,
-                Some(SecretString::from(json.as_str().to_string())),
-                EncryptionAlgorithm::None,
-            ),
+            Some(k) => CredentialDetails::gateway(kind, &json, k, connection, privacy)
+                .map_err(|e| StepError::new(format!("cannot encrypt the credentials: {e}")))?,
+            None => CredentialDetails::cloud(kind, &json, connection, privacy),
         }
     };
-    Ok(CredentialDetails {
-        credential_type: kind,
-        credentials,
-        encrypted_connection: if spec.encrypted_connection {
-            EncryptedConnection::Encrypted
-        } else {
-            EncryptedConnection::NotEncrypted
-        },
-        encryption_algorithm: algorithm,
-        privacy_level: PrivacyLevel::parse(&format!("{:?}", spec.privacy_level)),
-        use_caller_aad_identity: spec.use_caller_identity.then_some(true),
-        use_end_user_oauth2_credentials: Some(spec.sso),
-    })
+    Ok(details.with_end_user_oauth2(spec.sso))
 }
 
 /// `PATCH gateways/{gw}/datasources/{ds}` for every data source of the dataset the rule
