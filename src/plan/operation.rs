@@ -197,8 +197,6 @@ pub struct ImportSpec {
 pub enum Operation {
     /// `POST groups?workspaceV2=True`.
     CreateWorkspace { workspace: String },
-    /// `DELETE groups/{id}` (prune).
-    DeleteWorkspace { workspace: String },
     /// `POST groups/{id}/AssignToCapacity` then poll; `None` = back to shared capacity.
     AssignCapacity {
         workspace: String,

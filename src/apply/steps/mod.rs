@@ -20,7 +20,6 @@ pub type StepResult = Result<Option<String>, StepError>;
 pub async fn run(ctx: &StepContext, change: &Change) -> StepResult {
     match &change.operation {
         Operation::CreateWorkspace { workspace } => workspace::create(ctx, workspace).await,
-        Operation::DeleteWorkspace { workspace } => workspace::delete(ctx, workspace).await,
         Operation::AssignCapacity {
             workspace,
             capacity_id,

@@ -9,8 +9,6 @@ use crate::apply::executor::StepContext;
 use crate::ledger::{LedgerEntry, WorkspaceEntry};
 use crate::plan::address::Address;
 use crate::plan::model::{Principal, WorkspaceRole};
-use crate::powerbi::client::RequestBody;
-use crate::powerbi::retry::Idempotency;
 use crate::powerbi::types::{
     CapacityAssignmentState, GroupUser, GroupUserAccessRight, PrincipalType,
 };
@@ -34,27 +32,6 @@ pub async fn create(ctx: &StepContext, name: &str) -> StepResult {
         );
     })?;
     Ok(Some(format!("id={id}, {detail}")))
-}
-
-/// `DELETE groups/{id}`; a workspace already gone counts as deleted.
-pub async fn delete(ctx: &StepContext, name: &str) -> StepResult {
-    if let Some(id) = ctx.resolver.find_workspace(name).await? {
-        // The client has no typed Delete Group yet; the raw call is the same request.
-        ctx.client
-            .send_unit(
-                reqwest::Method::DELETE,
-                &["groups", &id],
-                RequestBody::Empty,
-                Idempotency::Idempotent,
-            )
-            .await?;
-    }
-    ctx.resolver.forget(name);
-    record(ctx, |l| {
-        let addr = Address::workspace(name);
-        l.entries.retain(|a, _| !a.starts_with(&addr));
-    })?;
-    Ok(None)
 }
 
 /// `POST AssignToCapacity`, then poll the assignment status until it completes.
