@@ -7,6 +7,7 @@
 pub mod checkpoint;
 pub mod executor;
 pub mod output;
+pub mod progress;
 pub mod secrets;
 pub mod steps;
 

@@ -2,10 +2,11 @@
 //! with the service's code, request id and a hint, and the final `Apply complete` line; or,
 //! with `--json`, one JSON event per line for machines.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use indicatif::{MultiProgress, ProgressDrawTarget};
 use serde_json::json;
 
 use super::StepError;
@@ -19,6 +20,10 @@ pub type Sink = Arc<Mutex<dyn Write + Send>>;
 pub struct Output {
     sink: Sink,
     json: bool,
+    /// Progress bars (text output on a terminal only); lines are printed above them.
+    bars: Option<MultiProgress>,
+    /// Interval of plain progress lines; `None` = each kind's default.
+    progress_interval: Option<Duration>,
 }
 
 impl std::fmt::Debug for Output {
@@ -39,12 +44,46 @@ fn verb(action: Action) -> (&'static str, &'static str) {
 impl Output {
     /// Print to `sink`, as text or JSON lines.
     pub fn new(sink: Sink, json: bool) -> Self {
-        Self { sink, json }
+        Self {
+            sink,
+            json,
+            bars: None,
+            progress_interval: None,
+        }
     }
 
-    /// Print to stdout.
+    /// Print to stdout; progress bars when it is a terminal and the output is text.
     pub fn stdout(json: bool) -> Self {
-        Self::new(Arc::new(Mutex::new(std::io::stdout())), json)
+        let mut out = Self::new(Arc::new(Mutex::new(std::io::stdout())), json);
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        if !json && !dumb && std::io::stdout().is_terminal() {
+            out.bars = Some(MultiProgress::with_draw_target(ProgressDrawTarget::stdout()));
+        }
+        out
+    }
+
+    /// Progress bars drawn nowhere (tests of the bar path).
+    #[cfg(test)]
+    pub(crate) fn with_hidden_bars(mut self) -> Self {
+        self.bars = Some(MultiProgress::with_draw_target(ProgressDrawTarget::hidden()));
+        self
+    }
+
+    /// Plain progress lines at this interval instead of the defaults (tests).
+    #[cfg(test)]
+    pub(crate) fn with_progress_interval(mut self, every: Duration) -> Self {
+        self.progress_interval = Some(every);
+        self
+    }
+
+    /// The progress bars, when they are shown.
+    pub(crate) fn bars(&self) -> Option<&MultiProgress> {
+        self.bars.as_ref()
+    }
+
+    /// The interval of plain progress lines, when overridden.
+    pub(crate) fn progress_interval(&self) -> Option<Duration> {
+        self.progress_interval
     }
 
     /// True for `--json`.
@@ -53,13 +92,19 @@ impl Output {
     }
 
     fn line(&self, text: &str) {
-        let mut guard = match self.sink.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
+        let write = || {
+            let mut guard = match self.sink.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            // Output errors (closed pipe) must not abort an apply half-way.
+            let _ = writeln!(guard, "{text}");
+            let _ = guard.flush();
         };
-        // Output errors (closed pipe) must not abort an apply half-way.
-        let _ = writeln!(guard, "{text}");
-        let _ = guard.flush();
+        match &self.bars {
+            Some(bars) => bars.suspend(write),
+            None => write(),
+        }
     }
 
     /// A step starts.

@@ -176,7 +176,7 @@ pub async fn refresh(ctx: &StepContext, change: &Change, item: &ItemRef) -> Step
     }
     let start = Instant::now();
     let mut delay = Duration::from_millis(500);
-    let mut last_line = 0;
+    let mut waiting = crate::apply::progress::Waiting::new(&ctx.output, change, "refresh running");
     loop {
         let history = ctx.client.refresh_history(&ws, &ds.id, Some(1)).await?;
         match history.first().and_then(|r| r.status.clone()) {
@@ -202,11 +202,7 @@ pub async fn refresh(ctx: &StepContext, change: &Change, item: &ItemRef) -> Step
                 ctx.options.refresh_timeout
             )));
         }
-        if start.elapsed().as_secs() >= last_line + 10 {
-            last_line = start.elapsed().as_secs();
-            ctx.output
-                .progress(change, "refresh running", start.elapsed());
-        }
+        waiting.tick();
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(10));
     }

@@ -4,9 +4,6 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
@@ -14,11 +11,9 @@ use super::{StepResult, dataset_address, record, report_address};
 use crate::apply::StepError;
 use crate::apply::checkpoint::{update_dataset, update_report};
 use crate::apply::executor::StepContext;
-use crate::apply::output::Output;
 use crate::pbix::{DatasetTarget, retarget_to_temp};
 use crate::plan::model::{Change, ChangeKind, ImportSpec, ItemRef};
 use crate::powerbi::types::{Import, ImportOptions};
-use crate::powerbi::upload::Progress;
 
 /// SHA-256 (hex) of a file, read in chunks.
 pub fn file_sha256(path: &Path) -> Result<String, std::io::Error> {
@@ -33,41 +28,6 @@ pub fn file_sha256(path: &Path) -> Result<String, std::io::Error> {
         hasher.update(&buf[..n]);
     }
     Ok(hex::encode(hasher.finalize()))
-}
-
-/// Upload progress as plain periodic lines (at most one every 5 seconds).
-struct LineProgress {
-    output: Output,
-    change: Change,
-    start: Instant,
-    sent: AtomicU64,
-    last_line: AtomicU64,
-    total: u64,
-}
-
-impl Progress for LineProgress {
-    fn advance(&self, bytes: u64) {
-        let sent = self.sent.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        let secs = self.start.elapsed().as_secs();
-        let last = self.last_line.load(Ordering::Relaxed);
-        if secs >= last + 5
-            && self
-                .last_line
-                .compare_exchange(last, secs, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            let pct = (sent * 100).checked_div(self.total).unwrap_or(100);
-            self.output.progress(
-                &self.change,
-                &format!("uploaded {} of {} bytes ({pct}%)", sent, self.total),
-                self.start.elapsed(),
-            );
-        }
-    }
-
-    fn restart(&self) {
-        self.sent.store(0, Ordering::Relaxed);
-    }
 }
 
 /// Import a PBIX (dataset or report) and record the ids it produced.
@@ -113,14 +73,7 @@ pub async fn import(ctx: &StepContext, change: &Change, spec: &ImportSpec) -> St
     let mut options = ImportOptions::create_or_overwrite(format!("{name}.pbix"));
     options.skip_report = !is_report && spec.skip_report;
     let total = std::fs::metadata(upload).map(|m| m.len()).unwrap_or(0);
-    let progress: Arc<dyn Progress> = Arc::new(LineProgress {
-        output: ctx.output.clone(),
-        change: change.clone(),
-        start: Instant::now(),
-        sent: AtomicU64::new(0),
-        last_line: AtomicU64::new(0),
-        total,
-    });
+    let progress = crate::apply::progress::upload(&ctx.output, change, total);
     let import_id = ctx
         .client
         .import_pbix(&ws, upload, &options, Some(progress))
