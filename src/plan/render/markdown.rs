@@ -38,7 +38,7 @@ pub fn render_markdown_with_limit(plan: &Plan, limit: usize) -> String {
     sanitize::guard_lines(&out)
 }
 
-/// The changes (no-ops left out) of one workspace, or of items outside any workspace.
+/// The changes (no-ops left out) of one workspace, or of gateway items (outside any workspace).
 struct Group<'a> {
     title: String,
     changes: Vec<&'a Change>,
@@ -64,7 +64,8 @@ fn group_by_workspace(plan: &Plan) -> Vec<Group<'_>> {
     for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         let title = match change.address.workspace_name() {
             Some(ws) => ws.to_string(),
-            None => "(outside workspaces)".to_string(),
+            // Gateway data sources: shared by every workspace whose datasets bind to them.
+            None => "(gateways)".to_string(),
         };
         match groups.iter_mut().find(|g| g.title == title) {
             Some(g) => g.changes.push(change),
