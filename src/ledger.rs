@@ -113,6 +113,10 @@ pub struct CredentialEntry {
     /// The references used, e.g. `env:SQL_PASSWORD` (never values).
     pub references: Vec<String>,
     pub applied_at: Option<String>,
+    /// The settings applied that are not secret ([`crate::plan::operation::CredentialSpec::settings`]);
+    /// absent in ledgers written before they were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// What the last apply did to a report.

@@ -230,9 +230,12 @@ impl AttrDiff {
         self
     }
 
-    /// True when before and after are the same known value.
+    /// True when before and after are the same known value and there is no note (a note such
+    /// as `rotated` says that equal-looking sensitive values differ).
     pub fn is_unchanged(&self) -> bool {
-        self.before == self.after && !matches!(self.after, Some(AttrValue::KnownAfterApply))
+        self.before == self.after
+            && self.note.is_none()
+            && !matches!(self.after, Some(AttrValue::KnownAfterApply))
     }
 }
 

@@ -147,6 +147,35 @@ pub struct CredentialSpec {
 }
 
 impl CredentialSpec {
+    /// The settings that are not secret, as the plan shows them and the ledger records them:
+    /// `credential_type`, each plain field (e.g. `username`), `privacy_level`,
+    /// `encrypted_connection`, `sso` and `caller_identity`. Comparing these with the ledger
+    /// finds a changed privacy level or user name, which the secret's fingerprint cannot.
+    pub fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::json;
+        let mut m = serde_json::Map::new();
+        m.insert(
+            "credential_type".into(),
+            json!(format!("{:?}", self.credential_type)),
+        );
+        for (name, value) in &self.fields {
+            if let CredentialValue::Plain(v) = value {
+                m.insert(name.clone(), json!(v));
+            }
+        }
+        m.insert(
+            "privacy_level".into(),
+            json!(format!("{:?}", self.privacy_level)),
+        );
+        m.insert(
+            "encrypted_connection".into(),
+            json!(self.encrypted_connection),
+        );
+        m.insert("sso".into(), json!(self.sso));
+        m.insert("caller_identity".into(), json!(self.use_caller_identity));
+        m
+    }
+
     /// The secret references this credential needs, for error messages and plan display.
     pub fn secret_references(&self) -> Vec<&SecretReference> {
         self.fields

@@ -202,6 +202,7 @@ pub async fn set_credentials(
                     fingerprint: fp,
                     references,
                     applied_at: None,
+                    settings: Some(spec.settings()),
                 },
             );
         });

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{Ctx, PlanError, change};
-use crate::ledger::DatasetEntry;
+use crate::ledger::{CredentialEntry, DatasetEntry};
 use crate::live::model::{CredentialStatus, LiveDataset};
 use crate::plan::address::Address;
 use crate::plan::desired::{
@@ -589,15 +589,18 @@ fn plan_credentials(
                 vec![],
             );
         }
-        let (secret_before, secret_after, reason) = credential_reason(
+        let changed = changed_settings(cred, applied);
+        let Some((reason, secret)) = credential_reason(
             ctx,
             &addr,
             cred,
-            applied.map(|a| a.fingerprint.as_str()),
+            applied,
+            &changed,
             reset,
             failing.as_deref(),
-        );
-        let Some(reason) = reason else { continue };
+        ) else {
+            continue;
+        };
         let c = change(
             addr,
             ChangeKind::Credentials,
@@ -609,91 +612,116 @@ fn plan_credentials(
                 datasource: cred.matches.clone(),
                 credentials: cred.spec.clone(),
             },
-            credential_attrs(cred, secret_before, secret_after),
+            credential_attrs(cred, applied, secret),
         );
         out.push(ctx.push(c));
     }
     out
 }
 
-/// Decide whether to (re)apply a credential; returns the secret's before/after and the reason.
+/// The non-secret settings that differ from those the ledger recorded (none when the ledger
+/// predates recording them).
+fn changed_settings(cred: &DesiredCredential, applied: Option<&CredentialEntry>) -> Vec<String> {
+    let Some(recorded) = applied.and_then(|a| a.settings.as_ref()) else {
+        return Vec::new();
+    };
+    cred.spec
+        .settings()
+        .into_iter()
+        .filter(|(k, v)| recorded.get(k) != Some(v))
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// Decide whether to (re)apply a credential; returns the reason and the secret attribute.
 fn credential_reason(
     ctx: &mut Ctx<'_>,
     addr: &Address,
     cred: &DesiredCredential,
-    applied: Option<&str>,
+    applied: Option<&CredentialEntry>,
+    changed: &[String],
     reset: bool,
     failing: Option<&str>,
-) -> (Option<AttrValue>, AttrValue, Option<String>) {
-    let before = applied.map(|_| AttrValue::Sensitive);
-    let rotated = match (&cred.fingerprint, applied) {
-        (CredentialFingerprint::Known(f), Some(a)) => Some(f != a),
-        _ => None,
+) -> Option<(String, AttrDiff)> {
+    let secret = |before, after| AttrDiff::new("secret", before, Some(after)).sensitive();
+    let Some(applied) = applied else {
+        let attr = secret(None, AttrValue::Sensitive);
+        return Some(("credentials never applied by pbideploy".into(), attr));
     };
-    if applied.is_some()
-        && cred.fingerprint == CredentialFingerprint::NotAvailable
-        && !reset
-        && failing.is_none()
-    {
-        ctx.note(
-            addr,
-            DriftKind::CredentialNotChecked,
-            "the secret is not available here, so a rotation cannot be detected (not checked)"
-                .into(),
-            vec![],
-        );
-        return (before, AttrValue::NotChecked, None);
+    let was = Some(AttrValue::Sensitive);
+    let CredentialFingerprint::Known(now) = &cred.fingerprint else {
+        let attr = secret(was, AttrValue::NotChecked);
+        if !changed.is_empty() {
+            let why = format!("credential settings changed ({})", changed.join(", "));
+            return Some((why, attr));
+        }
+        if !reset && failing.is_none() {
+            ctx.note(
+                addr,
+                DriftKind::CredentialNotChecked,
+                "the secret is not available here, so a rotation cannot be detected (not checked)"
+                    .into(),
+                vec![],
+            );
+            return None;
+        }
+        return Some((other_reason(reset, failing), attr));
+    };
+    if *now != applied.fingerprint {
+        let attr = secret(was, AttrValue::Sensitive).with_note("rotated");
+        return Some(("the secret was rotated (fingerprint differs)".into(), attr));
     }
-    let reason = if applied.is_none() {
-        Some("credentials never applied by pbideploy".to_string())
-    } else if rotated == Some(true) {
-        Some("the secret was rotated (fingerprint differs)".to_string())
-    } else if let Some(code) = failing {
-        Some(format!(
-            "the service reports the credentials failing ({code})"
-        ))
-    } else if reset {
-        Some(
-            "earlier steps (import, takeover, re-pointing or binding) reset the credentials"
-                .to_string(),
-        )
-    } else {
-        None
-    };
-    (before, AttrValue::Sensitive, reason)
+    let attr = secret(was, AttrValue::Sensitive);
+    if !changed.is_empty() {
+        let why = format!("credential settings changed ({})", changed.join(", "));
+        return Some((why, attr));
+    }
+    (reset || failing.is_some()).then(|| (other_reason(reset, failing), attr))
 }
 
+/// Why credentials whose secret and settings did not change are applied again.
+fn other_reason(reset: bool, failing: Option<&str>) -> String {
+    match failing {
+        Some(code) => format!("the service reports the credentials failing ({code})"),
+        None if reset => {
+            "earlier steps (import, takeover, re-pointing or binding) reset the credentials".into()
+        }
+        None => "credentials applied again".into(),
+    }
+}
+
+/// The credential's attributes: its settings (before = what the ledger recorded), the secret,
+/// and the secret references.
 fn credential_attrs(
     cred: &DesiredCredential,
-    before: Option<AttrValue>,
-    after: AttrValue,
+    applied: Option<&CredentialEntry>,
+    secret: AttrDiff,
 ) -> Vec<AttrDiff> {
+    let recorded = applied.and_then(|a| a.settings.as_ref());
+    let mut attrs: Vec<AttrDiff> = cred
+        .spec
+        .settings()
+        .into_iter()
+        .map(|(name, want)| match (applied, recorded) {
+            (None, _) => AttrDiff::values(&name, None, want),
+            // A ledger from before settings were recorded: assume they were applied as now.
+            (Some(_), None) => AttrDiff::unchanged(&name, want),
+            (Some(_), Some(r)) => AttrDiff::values(&name, r.get(&name).cloned(), want),
+        })
+        .collect();
+    attrs.insert(1, secret);
     let refs: Vec<String> = cred
         .spec
         .secret_references()
         .iter()
         .map(ToString::to_string)
         .collect();
-    vec![
-        AttrDiff::values(
-            "credential_type",
-            None,
-            json!(format!("{:?}", cred.spec.credential_type)),
-        ),
-        AttrDiff::new("secret", before, Some(after)).sensitive(),
-        AttrDiff::values("secret_references", None, json!(refs)),
-        AttrDiff::values(
-            "privacy_level",
-            None,
-            json!(format!("{:?}", cred.spec.privacy_level)),
-        ),
-        AttrDiff::values(
-            "encrypted_connection",
-            None,
-            json!(cred.spec.encrypted_connection),
-        ),
-        AttrDiff::values("sso", None, json!(cred.spec.sso)),
-    ]
+    attrs.push(AttrDiff::values(
+        "secret_references",
+        applied.map(|a| json!(a.references)),
+        json!(refs),
+    ));
+    attrs
 }
 
 fn plan_schedule(

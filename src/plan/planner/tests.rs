@@ -192,6 +192,7 @@ fn converged() -> (LiveState, Ledger) {
                     fingerprint: fingerprint(SALT, b"pw1"),
                     references: vec!["env:SQL_PW".into()],
                     applied_at: None,
+                    settings: None,
                 },
             )]),
             ..Default::default()
@@ -546,6 +547,94 @@ fn rotated_secret_is_planned_with_sensitive_values_only() {
         !json.contains(&fingerprint(SALT, b"pw2")),
         "fingerprints stay out of plans"
     );
+}
+
+/// The converged ledger with the credential's settings recorded as `settings` returns them.
+fn with_recorded_settings(
+    ledger: &mut Ledger,
+    edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+) {
+    let mut settings = cred(CredentialFingerprint::NotAvailable).spec.settings();
+    edit(&mut settings);
+    let addr = Address::workspace("Sales").dataset("Model");
+    let Some(LedgerEntry::Dataset(entry)) = ledger.entries.get_mut(&addr) else {
+        panic!("no dataset entry")
+    };
+    for c in entry.credentials.values_mut() {
+        c.settings = Some(settings.clone());
+    }
+}
+
+#[test]
+fn rotated_secret_is_shown_as_changed_not_folded() {
+    let (live, ledger) = converged();
+    let mut d = desired();
+    d.workspaces[0].datasets[0].credentials = vec![cred(CredentialFingerprint::Known(
+        fingerprint(SALT, b"pw2"),
+    ))];
+    let p = run(&d, &live, &ledger);
+    let c = &p.changes[position(&p, ChangeKind::Credentials)];
+    let secret = c.attrs.iter().find(|a| a.name == "secret").unwrap();
+    assert!(!secret.is_unchanged(), "{secret:?}");
+    assert_eq!(secret.note.as_deref(), Some("rotated"));
+    let text = crate::plan::render::render_text(&p, false);
+    assert!(text.contains("~ secret"), "{text}");
+}
+
+#[test]
+fn changed_privacy_level_is_planned_with_before_and_after() {
+    let (live, mut ledger) = converged();
+    with_recorded_settings(&mut ledger, |s| {
+        s.insert("privacy_level".into(), serde_json::json!("Private"));
+    });
+    let mut d = desired();
+    d.workspaces[0].datasets[0].credentials = vec![cred(CredentialFingerprint::Known(
+        fingerprint(SALT, b"pw1"),
+    ))];
+    let p = run(&d, &live, &ledger);
+    let c = &p.changes[position(&p, ChangeKind::Credentials)];
+    assert_eq!(c.reason, "credential settings changed (privacy_level)");
+    let attr = c.attrs.iter().find(|a| a.name == "privacy_level").unwrap();
+    assert_eq!(
+        attr.before,
+        Some(AttrValue::Value(serde_json::json!("Private")))
+    );
+    assert_eq!(
+        attr.after,
+        Some(AttrValue::Value(serde_json::json!("Organizational")))
+    );
+    let secret = c.attrs.iter().find(|a| a.name == "secret").unwrap();
+    assert!(secret.is_unchanged(), "the secret itself did not change");
+}
+
+#[test]
+fn recorded_settings_that_match_plan_nothing_even_without_the_secret() {
+    let (live, mut ledger) = converged();
+    with_recorded_settings(&mut ledger, |_| {});
+    for fp in [
+        CredentialFingerprint::Known(fingerprint(SALT, b"pw1")),
+        CredentialFingerprint::NotAvailable,
+    ] {
+        let mut d = desired();
+        d.workspaces[0].datasets[0].credentials = vec![cred(fp)];
+        let p = run(&d, &live, &ledger);
+        assert!(p.changes.is_empty(), "{:?}", kinds(&p));
+    }
+}
+
+#[test]
+fn changed_user_name_is_planned_even_when_the_secret_is_not_available() {
+    let (live, mut ledger) = converged();
+    with_recorded_settings(&mut ledger, |s| {
+        s.insert("username".into(), serde_json::json!("old-user"));
+    });
+    let mut d = desired();
+    d.workspaces[0].datasets[0].credentials = vec![cred(CredentialFingerprint::NotAvailable)];
+    let p = run(&d, &live, &ledger);
+    let c = &p.changes[position(&p, ChangeKind::Credentials)];
+    assert_eq!(c.reason, "credential settings changed (username)");
+    let secret = c.attrs.iter().find(|a| a.name == "secret").unwrap();
+    assert_eq!(secret.after, Some(AttrValue::NotChecked));
 }
 
 #[test]

@@ -1,0 +1,153 @@
+//! Plan with gateways and credentials, end to end on the local service: the first plan shows
+//! the gateway data source, the binding and the credentials as `(sensitive value)`; after an
+//! apply, the same secret plans nothing, a rotated secret plans exactly the credential update
+//! (the secret shown as changed), a changed privacy level plans it with before and after, and
+//! a missing secret is `not checked` instead of an error. No secret value is ever printed or
+//! written.
+
+use std::path::Path;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+
+const FIRST: &str = "Sentinel-First-7f3a";
+const SECOND: &str = "Sentinel-Second-91bc";
+
+fn manifest(privacy: &str) -> String {
+    format!(
+        r#"apiVersion: pbideploy/v1
+workspaces:
+  - name: Inventory
+    create: true
+    datasets:
+      - name: Inventory
+        pbix: pbix/inventory-dq.pbix
+        datasources:
+          - match:
+              type: Sql
+              connectionDetails: {{server: sql01, database: Inventory}}
+            set:
+              connectionDetails: {{server: sql01.corp.contoso.com, database: Inventory}}
+        gateway:
+          name: Local Gateway
+          createDatasources: true
+        credentials:
+          - match:
+              type: Sql
+              connectionDetails: {{server: sql01.corp.contoso.com}}
+            type: Basic
+            username: svc_powerbi
+            password: {{env: INVENTORY_SQL_PASSWORD}}
+            privacyLevel: {privacy}
+            encryptedConnection: Encrypted
+        refresh:
+          onApply: never
+"#
+    )
+}
+
+/// Runs pbideploy in `dir` with the password variable set to `secret` (or unset).
+fn run(dir: &Path, secret: Option<&str>, args: &[&str]) -> (i32, String) {
+    let mut cmd = cargo_bin_cmd!("pbideploy");
+    cmd.current_dir(dir)
+        .args(args)
+        .args(["--service", "local", "-f", "m.yaml", "--color", "never"])
+        .env_remove("INVENTORY_SQL_PASSWORD")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_ACTIONS");
+    if let Some(s) = secret {
+        cmd.env("INVENTORY_SQL_PASSWORD", s);
+    }
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for s in [FIRST, SECOND] {
+        assert!(!text.contains(s), "a secret was printed: {text}");
+    }
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn plan(dir: &Path, secret: Option<&str>) -> (i32, String) {
+    run(dir, secret, &["plan", "--detailed-exitcode"])
+}
+
+#[test]
+fn credentials_are_planned_rotated_and_not_checked_without_leaking() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("pbix")).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/pbix/inventory-dq.pbix"),
+        root.join("pbix/inventory-dq.pbix"),
+    )
+    .unwrap();
+    std::fs::write(root.join("m.yaml"), manifest("Organizational")).unwrap();
+
+    // Empty tenant, no secret (a pull-request build): a full plan, not an error.
+    let (code, out) = plan(root, None);
+    assert_eq!(code, 2, "{out}");
+    for want in [
+        "gateway[\"Local Gateway\"].datasource[\"Sql database=Inventory;server=sql01.corp.contoso.com\"] will be created",
+        ".gateway_binding will be updated in-place",
+        "(credentials never applied by pbideploy)",
+        "+ secret               = (sensitive value)",
+        "env:INVENTORY_SQL_PASSWORD",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+
+    let (code, out) = run(root, Some(FIRST), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+
+    let (code, out) = plan(root, Some(FIRST));
+    assert_eq!((code, out.trim()), (0, "No changes. The service matches the manifest."));
+
+    // Rotation: exactly the credential update, the secret shown as changed.
+    let (code, out) = plan(root, Some(SECOND));
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("(the secret was rotated (fingerprint differs))"), "{out}");
+    assert!(out.contains("~ secret"), "{out}");
+    assert!(out.contains("Plan: 0 to add, 1 to change, 0 to delete."), "{out}");
+
+    // Without the secret: not checked, nothing to do.
+    let (code, out) = plan(root, None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("not checked"), "{out}");
+
+    // A settings change is seen through the ledger, with the old and new value.
+    std::fs::write(root.join("m.yaml"), manifest("Private")).unwrap();
+    let (code, out) = plan(root, None);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("credential settings changed (privacy_level)"), "{out}");
+    assert!(out.contains("\"Organizational\" -> \"Private\""), "{out}");
+
+    // The secret never reaches the ledger or the local service's own files either.
+    for entry in walk(root) {
+        if entry.extension().is_some_and(|e| e == "pbix") {
+            continue;
+        }
+        let bytes = std::fs::read(&entry).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        if entry.ends_with("state.json") {
+            continue; // the emulator's state holds decrypted credentials by design
+        }
+        for s in [FIRST, SECOND] {
+            assert!(!text.contains(s), "{} holds a secret", entry.display());
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
