@@ -91,6 +91,7 @@ fn credentials_are_planned_rotated_and_not_checked_without_leaking() {
     for want in [
         "gateway[\"Local Gateway\"].datasource[\"Sql database=Inventory;server=sql01.corp.contoso.com\"] will be created",
         ".gateway_binding will be updated in-place",
+        "+ gateway = \"Local Gateway (1f69e798-5852-4fdd-ab01-33bb14b6e934)\"",
         "(credentials never applied by pbideploy)",
         "+ secret               = (sensitive value)",
         "env:INVENTORY_SQL_PASSWORD",
@@ -102,14 +103,23 @@ fn credentials_are_planned_rotated_and_not_checked_without_leaking() {
     assert_eq!(code, 0, "{out}");
 
     let (code, out) = plan(root, Some(FIRST));
-    assert_eq!((code, out.trim()), (0, "No changes. The service matches the manifest."));
+    assert_eq!(
+        (code, out.trim()),
+        (0, "No changes. The service matches the manifest.")
+    );
 
     // Rotation: exactly the credential update, the secret shown as changed.
     let (code, out) = plan(root, Some(SECOND));
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("(the secret was rotated (fingerprint differs))"), "{out}");
+    assert!(
+        out.contains("(the secret was rotated (fingerprint differs))"),
+        "{out}"
+    );
     assert!(out.contains("~ secret"), "{out}");
-    assert!(out.contains("Plan: 0 to add, 1 to change, 0 to delete."), "{out}");
+    assert!(
+        out.contains("Plan: 0 to add, 1 to change, 0 to delete."),
+        "{out}"
+    );
 
     // Without the secret: not checked, nothing to do.
     let (code, out) = plan(root, None);
@@ -120,7 +130,10 @@ fn credentials_are_planned_rotated_and_not_checked_without_leaking() {
     std::fs::write(root.join("m.yaml"), manifest("Private")).unwrap();
     let (code, out) = plan(root, None);
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("credential settings changed (privacy_level)"), "{out}");
+    assert!(
+        out.contains("credential settings changed (privacy_level)"),
+        "{out}"
+    );
     assert!(out.contains("\"Organizational\" -> \"Private\""), "{out}");
 
     // The secret never reaches the ledger or the local service's own files either.

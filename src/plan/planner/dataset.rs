@@ -476,6 +476,7 @@ fn plan_gateway(
         });
     };
     let gw_id = gw.id.clone();
+    let gw_label = format!("{} ({})", gw.name, gw.id);
     let mut bind_deps = deps.to_vec();
     if want.create_datasources {
         for source in expected_sources(ds, step) {
@@ -533,10 +534,22 @@ fn plan_gateway(
     if bound && !created && !repointed {
         return Ok(None);
     }
+    // Shown as `name (id)`: a reviewer knows gateways by name.
     let before = step
         .live
         .filter(|_| !step.imported)
-        .and_then(|l| l.datasources.iter().find_map(|d| d.gateway_id.clone()));
+        .and_then(|l| l.datasources.iter().find_map(|d| d.gateway_id.as_deref()))
+        .map(|id| {
+            match ctx
+                .live
+                .gateways
+                .iter()
+                .find(|g| g.id.eq_ignore_ascii_case(id))
+            {
+                Some(g) => format!("{} ({id})", g.name),
+                None => id.to_string(),
+            }
+        });
     let c = change(
         step.addr.child("gateway_binding"),
         ChangeKind::GatewayBinding,
@@ -554,7 +567,7 @@ fn plan_gateway(
         vec![AttrDiff::values(
             "gateway",
             before.map(|b| json!(b)),
-            json!(gw_id),
+            json!(gw_label),
         )],
     );
     Ok(Some(ctx.push(c)))
