@@ -10,7 +10,17 @@ use super::{Ledger, LedgerError};
 
 /// Proof that the caller holds the ledger's exclusive lock; released on drop.
 pub struct LedgerLock {
-    _file: File,
+    file: File,
+}
+
+impl Drop for LedgerLock {
+    /// Unlock explicitly instead of relying on close: an `flock` lock belongs to the open file
+    /// description, and a child forked by another thread (before its exec closes the
+    /// descriptor) shares it, so closing our descriptor alone could leave the lock held for a
+    /// moment after we drop it. Unlocking releases it for every copy at once.
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
 }
 
 impl std::fmt::Debug for LedgerLock {
@@ -114,7 +124,7 @@ impl LedgerStore for FileStore {
                 source,
             })?;
         match file.try_lock() {
-            Ok(()) => Ok(LedgerLock { _file: file }),
+            Ok(()) => Ok(LedgerLock { file }),
             Err(TryLockError::WouldBlock) => Err(LedgerError::Locked { lock_path: shown }),
             Err(TryLockError::Error(source)) => Err(LedgerError::Lock {
                 lock_path: shown,
