@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+use crate::pbix::DetailPiece;
+
 /// Everything the emulated service knows.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -125,6 +127,9 @@ pub struct DatasourceSeed {
     pub datasource_type: String,
     /// Connection details object.
     pub connection_details: Map<String, Value>,
+    /// Details computed from parameters (see [`DatasetDatasource::parameter_details`]).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameter_details: BTreeMap<String, Vec<DetailPiece>>,
 }
 
 /// An issued access token.
@@ -219,6 +224,10 @@ pub struct DatasetDatasource {
     pub datasource_id: String,
     /// Gateway id (a real gateway or the owner's cloud gateway).
     pub gateway_id: String,
+    /// Details whose M value is built from parameters: `Update Parameters` recomputes them.
+    /// `Update Datasources` writes literals into the M, so it clears them (a guess).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameter_details: BTreeMap<String, Vec<DetailPiece>>,
 }
 
 /// A refresh schedule.
@@ -249,6 +258,32 @@ impl Default for RefreshSchedule {
     }
 }
 
+/// A DirectQuery / LiveConnection refresh schedule: a frequency in minutes, or days and
+/// times (documented: powerbi-api.md 3.17).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DirectQuerySchedule {
+    /// Minutes between cache refreshes (15, 30, 60, 120, 180), when set.
+    pub frequency: Option<u32>,
+    /// Days.
+    pub days: Vec<String>,
+    /// Times HH:mm.
+    pub times: Vec<String>,
+    /// Windows time zone id.
+    pub local_time_zone_id: String,
+}
+
+impl Default for DirectQuerySchedule {
+    fn default() -> Self {
+        Self {
+            frequency: None,
+            days: Vec::new(),
+            times: Vec::new(),
+            local_time_zone_id: "UTC".into(),
+        }
+    }
+}
+
 /// A refresh history entry.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -275,6 +310,8 @@ pub enum DatasetMode {
     Import,
     /// Live connection to Analysis Services.
     LiveConnection,
+    /// A model with DirectQuery tables.
+    DirectQuery,
 }
 
 /// A dataset.
@@ -303,6 +340,8 @@ pub struct Dataset {
     pub bound_gateway_id: Option<String>,
     /// Refresh schedule.
     pub refresh_schedule: RefreshSchedule,
+    /// DirectQuery / LiveConnection cache refresh schedule.
+    pub direct_query_schedule: DirectQuerySchedule,
     /// Refresh history, newest first.
     pub refreshes: Vec<Refresh>,
     /// Whether parameters/datasources changed since the last refresh.

@@ -393,14 +393,15 @@ async fn requests_and_responses_of_every_served_operation_match_swagger() {
     )
     .await;
 
-    // An on-premises datasource with credentials encrypted for the gateway key.
+    // An on-premises datasource with credentials encrypted for the gateway key; the
+    // Database parameter set above re-pointed the dataset's source to SalesArchive.
     let pem = emu.snapshot()["gateways"][0]["privateKeyPem"]
         .as_str()
         .unwrap()
         .to_string();
     let key = pbideploy_emulator::crypto::GatewayKeyPair::from_pkcs8_pem(&pem).unwrap();
     let plain = r#"{"credentialData":[{"name":"username","value":"CORP\\svc"},{"name":"password","value":"p"}]}"#;
-    let create = json!({"dataSourceType": "Sql", "connectionDetails": "{\"server\":\"sqlprod01\",\"database\":\"Sales\"}",
+    let create = json!({"dataSourceType": "Sql", "connectionDetails": "{\"server\":\"sqlprod01\",\"database\":\"SalesArchive\"}",
         "dataSourceName": "conf", "credentialDetails": {"credentialType": "Windows", "credentials": common::encrypt(&key, plain),
         "encryptedConnection": "Encrypted", "encryptionAlgorithm": "RSA-OAEP", "privacyLevel": "None"}});
     let created = run

@@ -23,10 +23,21 @@ fn fixture(name: &str) -> Option<PathBuf> {
     }
 }
 
+/// The datasources without their parameter pieces (pinned by their own test).
+fn plain(list: &[PbixDatasource]) -> Vec<PbixDatasource> {
+    list.iter()
+        .map(|d| PbixDatasource {
+            parameter_details: Default::default(),
+            ..d.clone()
+        })
+        .collect()
+}
+
 fn ds(kind: &str, details: serde_json::Value) -> PbixDatasource {
     PbixDatasource {
         datasource_type: kind.to_string(),
         connection_details: details.as_object().unwrap().clone(),
+        ..PbixDatasource::default()
     }
 }
 
@@ -63,7 +74,7 @@ fn ssas_live_connection() {
         }
     );
     assert_eq!(
-        view.datasources,
+        plain(&view.datasources),
         vec![ds(
             "AnalysisServices",
             json!({"server": ".\\tab17", "database": "TableFunctionsDetailRows"})
@@ -80,7 +91,7 @@ fn directquery_parameters_resolve_into_sql_source() {
     assert_eq!(view.kind, PbixKind::Model);
     assert!(view.model_readable);
     assert_eq!(
-        view.datasources,
+        plain(&view.datasources),
         vec![ds(
             "Sql",
             json!({"server": "localhost\\v2017", "database": "AdventureWorksDW2014"})
@@ -119,7 +130,7 @@ fn data_profiling_demo_has_one_deduplicated_odata_source() {
     assert_eq!(view.kind, PbixKind::Model);
     assert!(view.model_readable);
     assert_eq!(
-        view.datasources,
+        plain(&view.datasources),
         vec![ds(
             "OData",
             json!({"url": "http://services.odata.org/V4/Northwind/Northwind.svc/"})
@@ -162,7 +173,7 @@ fn template_is_rejected_but_analysable() {
     )
     .unwrap();
     assert_eq!(
-        view.datasources,
+        plain(&view.datasources),
         vec![ds(
             "Web",
             json!({"url": "https://raw.githubusercontent.com/CSSEGISandData/COVID-19/master/csse_covid_19_data/csse_covid_19_daily_reports"})
@@ -222,7 +233,7 @@ fn synthetic_schema_pbix_with_parameters_and_sql() {
     assert_eq!(view.kind, PbixKind::Model);
     assert!(view.model_readable);
     assert_eq!(
-        view.datasources,
+        plain(&view.datasources),
         vec![
             ds(
                 "Sql",
@@ -258,7 +269,7 @@ fn synthetic_schema_pbix_with_explicit_datasource_and_bom() {
     write_zip(&path, &[("DataModelSchema", bytes)]);
     let view = inspect_pbix(&path).unwrap();
     assert_eq!(
-        view.datasources,
+        plain(&view.datasources),
         vec![
             ds("OData", json!({"url": "https://odata.example.com/"})),
             ds("File", json!({"path": "C:\\data\\x.xlsx"})),

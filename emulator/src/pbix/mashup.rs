@@ -5,11 +5,11 @@
 //! cannot resolve to text make the call invisible, as documented in `pbix-format.md` §6.3
 //! (the mapping is **[inferred]**).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
-use super::{PbixDatasource, PbixParameter};
+use super::{DetailPiece, PbixDatasource, PbixParameter, join_pieces};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Tok {
@@ -255,8 +255,7 @@ pub(crate) fn parameters(queries: &[Query]) -> Vec<PbixParameter> {
         let (value, Some(meta)) = split_meta(&q.tokens) else {
             continue;
         };
-        let is_param = matches!(meta.get("IsParameterQuery").map(Vec::as_slice), Some([Tok::Ident(t)]) if t == "true");
-        if !is_param {
+        if !is_parameter_query(&q.tokens) {
             continue;
         }
         let param_type = match meta.get("Type").map(Vec::as_slice) {
@@ -317,37 +316,54 @@ struct Env<'a> {
 }
 
 impl Env<'_> {
-    /// Resolves an argument to text: a literal, `a & b` concatenation, or a name bound
-    /// to one (parameters resolve to their current value). Depth-limited against cycles.
-    fn resolve(&self, toks: &[Tok], depth: u32) -> Option<String> {
+    /// Resolves an argument to text pieces: literals, `a & b` concatenation, and names bound
+    /// to one; a name bound to a parameter query becomes a [`DetailPiece::Param`] carrying
+    /// its current value, so the service view can recompute the detail when the parameter
+    /// changes. Depth-limited against cycles.
+    fn pieces(&self, toks: &[Tok], depth: u32) -> Option<Vec<DetailPiece>> {
         if depth > 16 {
             return None;
         }
         let parts = split_top(toks, '&');
         if parts.len() > 1 {
-            let mut out = String::new();
+            let mut out = Vec::new();
             for p in parts {
-                out.push_str(&self.resolve(p, depth + 1)?);
+                out.extend(self.pieces(p, depth + 1)?);
             }
             return Some(out);
         }
         let (value, _) = split_meta(toks);
         if let [Tok::Punct('('), inner @ .., Tok::Punct(')')] = value {
-            return self.resolve(inner, depth + 1);
+            return self.pieces(inner, depth + 1);
         }
         match value {
             [Tok::Ident(name)] => {
-                let bound = self
-                    .locals
-                    .get(name)
-                    .map(Vec::as_slice)
-                    .or_else(|| self.globals.get(name.as_str()).copied())?;
-                self.resolve(bound, depth + 1)
+                if let Some(bound) = self.locals.get(name) {
+                    return self.pieces(bound, depth + 1);
+                }
+                let bound = self.globals.get(name.as_str()).copied()?;
+                let resolved = self.pieces(bound, depth + 1)?;
+                if is_parameter_query(bound) {
+                    Some(vec![DetailPiece::Param {
+                        name: name.clone(),
+                        value: join_pieces(&resolved, |_| None),
+                    }])
+                } else {
+                    Some(resolved)
+                }
             }
-            [Tok::Str(_)] => literal_text(value),
+            [Tok::Str(_)] => literal_text(value).map(|t| vec![DetailPiece::Text(t)]),
             _ => None,
         }
     }
+}
+
+/// Whether a member's value carries `meta [IsParameterQuery=true, ...]`.
+fn is_parameter_query(toks: &[Tok]) -> bool {
+    let (_, meta) = split_meta(toks);
+    meta.is_some_and(|m| {
+        matches!(m.get("IsParameterQuery").map(Vec::as_slice), Some([Tok::Ident(t)]) if t == "true")
+    })
 }
 
 /// Collects `name = expr` bindings of every `let ... in` inside `toks`.
@@ -406,20 +422,34 @@ pub(crate) fn datasources(queries: &[Query]) -> Vec<PbixDatasource> {
             };
             let args = split_top(&q.tokens[i + 2..close], ',');
             let mut details = Map::new();
+            let mut parameter_details = BTreeMap::new();
             let resolved = names.iter().zip(args.iter()).all(|(name, arg)| {
-                env.resolve(arg, 0)
-                    .map(|v| details.insert((*name).to_string(), Value::String(v)))
-                    .is_some()
+                let Some(pieces) = env.pieces(arg, 0) else {
+                    return false;
+                };
+                let text = join_pieces(&pieces, |_| None);
+                details.insert((*name).to_string(), Value::String(text));
+                if pieces
+                    .iter()
+                    .any(|p| matches!(p, DetailPiece::Param { .. }))
+                {
+                    parameter_details.insert((*name).to_string(), pieces);
+                }
+                true
             });
             if !resolved || details.len() < names.len() {
                 continue;
             }
             if *kind == "AzureBlobs" {
                 normalise_blob_account(&mut details);
+                // guess: the account is rewritten to `{account, domain}`; a parameter-built
+                // blob URL is not tracked through that rewrite.
+                parameter_details.clear();
             }
             let ds = PbixDatasource {
                 datasource_type: (*kind).to_string(),
                 connection_details: details,
+                parameter_details,
             };
             if !out.contains(&ds) {
                 out.push(ds);

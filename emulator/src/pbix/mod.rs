@@ -16,10 +16,12 @@
 mod mashup;
 mod schema;
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Cursor, Read, Seek};
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
 use zip::ZipArchive;
 
 /// The service's view of an imported PBIX.
@@ -34,6 +36,10 @@ pub struct PbixServiceView {
     pub datasources: Vec<PbixDatasource>,
     /// M parameters (`IsParameterQuery=true`), in file order.
     pub parameters: Vec<PbixParameter>,
+    /// Whether the model keeps a table in DirectQuery (a TMSL partition or the model's
+    /// `defaultMode` is `directQuery`): such a dataset has a DirectQuery refresh schedule
+    /// instead of an import one (documented: powerbi-api.md 3.16/3.17).
+    pub direct_query: bool,
 }
 
 /// What an import of the file creates.
@@ -59,12 +65,47 @@ pub enum PbixKind {
 }
 
 /// A datasource as `Get Datasources` reports it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PbixDatasource {
     /// e.g. `Sql`, `OData`, `Web`, `File`, `AnalysisServices`.
     pub datasource_type: String,
     /// e.g. `{server, database}` or `{url}`.
     pub connection_details: serde_json::Map<String, serde_json::Value>,
+    /// The details whose M value is built from parameters, as pieces: the service
+    /// re-evaluates them when a parameter changes (`Update Parameters` re-points the
+    /// source; documented: powerbi-api.md 3.12 recommends parameters for re-pointing).
+    pub parameter_details: BTreeMap<String, Vec<DetailPiece>>,
+}
+
+/// One piece of a connection detail's M value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DetailPiece {
+    /// Literal text.
+    Text(String),
+    /// A parameter reference and the value it had when the PBIX was read.
+    Param {
+        /// The parameter (shared query) name.
+        name: String,
+        /// Its value at import.
+        value: String,
+    },
+}
+
+/// The detail's text: literal pieces as they are, parameters through `current` (by name),
+/// falling back to the value they had at import.
+pub fn join_pieces(pieces: &[DetailPiece], current: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    for p in pieces {
+        match p {
+            DetailPiece::Text(t) => out.push_str(t),
+            DetailPiece::Param { name, value } => match current(name) {
+                Some(v) => out.push_str(&v),
+                None => out.push_str(value),
+            },
+        }
+    }
+    out
 }
 
 /// An M parameter as `Get Parameters` reports it.
@@ -182,6 +223,7 @@ pub fn inspect_pbix_with(
             .map_err(|reason| malformed("DataModelSchema", reason))?;
         let queries = schema::queries(&text).map_err(|r| malformed("DataModelSchema", r))?;
         let mut view = model_view(&queries);
+        view.direct_query = schema::is_direct_query(&text);
         view.datasources
             .extend(schema::explicit_datasources(&text).unwrap_or_default());
         dedupe(&mut view.datasources);
@@ -201,6 +243,7 @@ pub fn inspect_pbix_with(
             model_readable: false,
             datasources: Vec::new(),
             parameters: Vec::new(),
+            direct_query: false,
         });
     }
     Err(PbixError::NoModel)
@@ -215,6 +258,7 @@ fn live_view(kind: PbixKind) -> PbixServiceView {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
                 .collect(),
+            ..PbixDatasource::default()
         }],
         _ => Vec::new(),
     };
@@ -223,6 +267,7 @@ fn live_view(kind: PbixKind) -> PbixServiceView {
         model_readable: true,
         datasources,
         parameters: Vec::new(),
+        direct_query: false,
     }
 }
 
@@ -250,6 +295,7 @@ fn model_view(queries: &[mashup::Query]) -> PbixServiceView {
         model_readable: true,
         datasources: mashup::datasources(queries),
         parameters: mashup::parameters(queries),
+        direct_query: false,
     }
 }
 

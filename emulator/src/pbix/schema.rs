@@ -56,6 +56,24 @@ pub(crate) fn queries(text: &str) -> Result<Vec<Query>, String> {
     Ok(out)
 }
 
+/// Whether any table is held in DirectQuery: a partition's `mode`, or the model's
+/// `defaultMode` for partitions that set none (TMSL; `dual` counts as import here, a guess).
+pub(crate) fn is_direct_query(text: &str) -> bool {
+    let Ok(model) = model(text) else {
+        return false;
+    };
+    let default_dq = model["defaultMode"].as_str() == Some("directQuery");
+    let mut partitions = model["tables"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|t| t["partitions"].as_array().into_iter().flatten());
+    partitions.any(|p| match p["mode"].as_str() {
+        Some(m) => m == "directQuery",
+        None => default_dq,
+    })
+}
+
 /// Explicit `model.dataSources[]`: structured (`connectionDetails.protocol` + `address`)
 /// or provider (`connectionString` with Data Source / Initial Catalog) **[inferred]**.
 pub(crate) fn explicit_datasources(text: &str) -> Result<Vec<PbixDatasource>, String> {
@@ -83,6 +101,7 @@ pub(crate) fn explicit_datasources(text: &str) -> Result<Vec<PbixDatasource>, St
             out.push(PbixDatasource {
                 datasource_type: kind.to_string(),
                 connection_details: map,
+                ..PbixDatasource::default()
             });
         }
     }

@@ -90,6 +90,9 @@ pub async fn update_datasources(
             s.connection_details = cd;
             s.gateway_id.clear();
             s.datasource_id.clear();
+            // guess: the new details are written into the M as literals, so a later
+            // parameter change no longer moves this source.
+            s.parameter_details.clear();
         }
         w.model.datasets[i].pending_refresh = true;
         bind_cloud(w, i);

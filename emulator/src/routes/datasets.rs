@@ -63,7 +63,11 @@ pub fn routes() -> axum::Router<Arc<App>> {
         )
         .route(
             "/groups/{gid}/datasets/{did}/refreshSchedule",
-            get(super::refresh::get_schedule).patch(super::refresh::patch_schedule),
+            get(super::schedule::get_schedule).patch(super::schedule::patch_schedule),
+        )
+        .route(
+            "/groups/{gid}/datasets/{did}/directQueryRefreshSchedule",
+            get(super::schedule::get_dq_schedule).patch(super::schedule::patch_dq_schedule),
         )
 }
 
@@ -196,6 +200,7 @@ pub fn upsert_from_import(w: &mut World, gid: &str, name: &str, p: &PendingImpor
         .map(|s| DatasetDatasource {
             datasource_type: s.datasource_type.clone(),
             connection_details: s.connection_details.clone(),
+            parameter_details: s.parameter_details.clone(),
             ..DatasetDatasource::default()
         })
         .collect();
@@ -438,8 +443,38 @@ pub async fn update_parameters(
             }
         }
         d.pending_refresh = true;
+        if repoint_from_parameters(d) {
+            bind_cloud(w, i);
+        }
         Ok(ok_empty())
     })
+}
+
+/// Recomputes the details built from parameters; a source whose details change is a new
+/// datasource, without its gateway binding or credentials (as after `Update Datasources`).
+/// Returns whether any changed. // documented: 3.12 (parameters re-point sources); guess:
+/// the binding is dropped the same way as for Update Datasources.
+fn repoint_from_parameters(d: &mut crate::model::Dataset) -> bool {
+    let params = d.parameters.clone();
+    let current = |name: &str| {
+        params
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.current_value.clone())
+    };
+    let mut changed = false;
+    for s in &mut d.datasources {
+        for (key, pieces) in &s.parameter_details {
+            let text = Value::String(crate::pbix::join_pieces(pieces, current));
+            if s.connection_details.get(key) != Some(&text) {
+                s.connection_details.insert(key.clone(), text);
+                s.gateway_id.clear();
+                s.datasource_id.clear();
+                changed = true;
+            }
+        }
+    }
+    changed
 }
 
 /// `GET …/datasources`. // documented: 3.7

@@ -393,10 +393,14 @@ fn plan(
             p.datasources = vec![DatasourceSeed {
                 datasource_type: "AnalysisServices".into(),
                 connection_details: cd,
+                ..DatasourceSeed::default()
             }];
         }
         PbixKind::Model => {
             p.create_dataset = true;
+            if view.direct_query {
+                p.mode = DatasetMode::DirectQuery;
+            }
             let seed = (!view.model_readable)
                 .then(|| m.tenant.pbix_views.get(&sha.to_lowercase()).cloned())
                 .flatten();
@@ -412,6 +416,7 @@ fn plan(
                         .map(|d| DatasourceSeed {
                             datasource_type: d.datasource_type.clone(),
                             connection_details: d.connection_details.clone(),
+                            parameter_details: d.parameter_details.clone(),
                         })
                         .collect();
                     p.parameters = view

@@ -10,6 +10,7 @@ pub mod imports;
 pub mod odata;
 pub mod refresh;
 pub mod reports;
+pub mod schedule;
 
 use crate::app::App;
 use crate::auth::Caller;
@@ -43,6 +44,7 @@ const SEGMENTS: &[&str] = &[
     "parameters",
     "refreshes",
     "refreshSchedule",
+    "directQueryRefreshSchedule",
     "status",
     "capacities",
     "createTemporaryUploadLocation",

@@ -1,7 +1,7 @@
-//! Refreshes (POST + history) and the refresh schedule. // documented: 3.13, 3.14, 3.16
+//! Refreshes (POST, history, details). // documented: 3.13, 3.14, 3.15
 
-use super::datasets::{find, require_owner};
-use super::{Role, collection, ok, ok_empty};
+use super::datasets::find;
+use super::{Role, collection};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
@@ -16,15 +16,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 const NOTIFY: &[&str] = &["NoNotification", "MailOnFailure", "MailOnCompletion"];
-const DAYS: &[&str] = &[
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
 
 /// `POST …/refreshes` (classic). // documented: 3.13, 8.2 #9
 pub async fn refresh(
@@ -123,147 +114,6 @@ pub async fn history(
             v
         }).collect();
         Ok(collection(&app.base_url, "refreshes", items))
-    })
-}
-
-/// `GET …/refreshSchedule`. // documented: 3.16
-pub async fn get_schedule(
-    State(app): State<Arc<App>>,
-    caller: Caller,
-    Path((gid, did)): Path<(String, String)>,
-) -> ApiResult {
-    app.with(|w| {
-        let i = find(w, &gid, &did, &caller, Role::Viewer)?;
-        let mut v =
-            serde_json::to_value(&w.model.datasets[i].refresh_schedule).unwrap_or(Value::Null);
-        v["@odata.context"] = json!(format!(
-            "{}/v1.0/myorg/$metadata#Microsoft.PowerBI.ServiceContracts.Api.RefreshSchedule",
-            app.base_url
-        ));
-        Ok(ok(v))
-    })
-}
-
-/// `PATCH …/refreshSchedule` with `{"value": {partial}}`. // documented: 3.16 (rules); guess: :00/:30 only
-pub async fn patch_schedule(
-    State(app): State<Arc<App>>,
-    caller: Caller,
-    Path((gid, did)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let b: Value = json_body(&headers, &body)?;
-    let patch = b
-        .get("value")
-        .and_then(Value::as_object)
-        .cloned()
-        .ok_or_else(|| {
-            ApiError::invalid("The body must wrap the schedule in 'value': {\"value\": {...}}")
-        })?;
-    app.with(|w| {
-        let i = find(w, &gid, &did, &caller, Role::Contributor)?;
-        require_owner(w, i, &caller)?;
-        if w.model.datasets[i].mode != DatasetMode::Import {
-            return Err(ApiError::invalid(
-                "Only Import-mode datasets have a refresh schedule; use directQueryRefreshSchedule",
-            ));
-        }
-        if patch.get("enabled") == Some(&Value::Bool(false)) && patch.len() > 1 {
-            return Err(ApiError::invalid(
-                "A request that disables the schedule must contain nothing else",
-            ));
-        }
-        let premium = w
-            .model
-            .group(&w.model.datasets[i].group_id)
-            .is_some_and(|g| g.capacity_id.is_some());
-        let mut s = w.model.datasets[i].refresh_schedule.clone();
-        let strings = |k: &str| -> Result<Option<Vec<String>>, ApiError> {
-            match patch.get(k) {
-                None => Ok(None),
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .map(|x| {
-                        x.as_str().map(str::to_string).ok_or_else(|| {
-                            ApiError::invalid(format!("'{k}' must be a list of strings"))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Some),
-                Some(_) => Err(ApiError::invalid(format!(
-                    "'{k}' must be a list of strings"
-                ))),
-            }
-        };
-        if let Some(days) = strings("days")? {
-            s.days = days
-                .iter()
-                .map(|d| {
-                    canon(d, DAYS)
-                        .map(str::to_string)
-                        .ok_or_else(|| ApiError::invalid(format!("Invalid day '{d}'")))
-                })
-                .collect::<Result<_, _>>()?;
-        }
-        if let Some(times) = strings("times")? {
-            let limit = if premium { 48 } else { 8 };
-            if times.len() > limit {
-                return Err(ApiError::invalid(format!(
-                    "At most {limit} refresh times per day are allowed on this capacity"
-                )));
-            }
-            for t in &times {
-                let ok = t.len() == 5
-                    && t.as_bytes()[2] == b':'
-                    && t[..2].parse::<u8>().is_ok_and(|h| h < 24)
-                    && (&t[3..] == "00" || &t[3..] == "30");
-                if !ok {
-                    return Err(ApiError::invalid(format!(
-                        "Invalid time '{t}': use HH:mm on the hour or half hour"
-                    )));
-                }
-            }
-            s.times = times;
-        }
-        if let Some(e) = patch.get("enabled") {
-            s.enabled = e
-                .as_bool()
-                .ok_or_else(|| ApiError::invalid("'enabled' must be a boolean"))?;
-        }
-        if let Some(tz) = patch.get("localTimeZoneId") {
-            s.local_time_zone_id = tz
-                .as_str()
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| {
-                    ApiError::invalid("'localTimeZoneId' must be a Windows time zone id")
-                })?
-                .to_string();
-        }
-        if let Some(n) = patch
-            .get("notifyOption")
-            .or_else(|| patch.get("NotifyOption"))
-        {
-            let n = n
-                .as_str()
-                .and_then(|n| canon(n, NOTIFY))
-                .ok_or_else(|| ApiError::invalid("Invalid notifyOption"))?;
-            if caller.principal_type == "App" && n != "NoNotification" {
-                return Err(ApiError::invalid(format!(
-                    "Invalid NotifyOption value '{n}' for app only owner requests"
-                )));
-            }
-            s.notify_option = n.into();
-        }
-        if s.enabled && s.days.is_empty() {
-            return Err(ApiError::invalid(
-                "At least one day must be set to enable the schedule",
-            ));
-        }
-        if s.enabled && s.times.is_empty() {
-            s.times = vec!["00:00".into()];
-        } // documented: no times ⇒ one default time
-        w.model.datasets[i].refresh_schedule = s;
-        Ok(ok_empty())
     })
 }
 
