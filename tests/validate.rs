@@ -144,7 +144,7 @@ fn shared_dataset_reports_resolve_to_the_other_workspace() {
     let report = &m.workspaces[1].reports[0];
     assert_eq!(report.target.workspace, "Sales Data");
     assert_eq!(report.target.dataset, "Sales");
-    assert_eq!((report.span.line, report.span.column), (36, 9));
+    assert_eq!((report.span.line, report.span.column), (35, 9));
     let cred = &m.workspaces[0].datasets[0].credentials[0];
     assert!(
         cred.password

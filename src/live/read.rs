@@ -347,6 +347,39 @@ async fn read_dataset_details(
     Ok(())
 }
 
+/// The schedule of the kind the manifest asks for: a DirectQuery one when it sets a
+/// frequency, else the import one.
+async fn read_schedule(
+    client: &PowerBiClient,
+    g: &str,
+    d: &str,
+    direct_query: bool,
+) -> Result<RefreshSchedule, ClientError> {
+    if direct_query {
+        let s = client.get_direct_query_refresh_schedule(g, d).await?;
+        let days = s.days.unwrap_or_default();
+        return Ok(RefreshSchedule {
+            enabled: s.frequency.is_some() || !days.is_empty(),
+            days,
+            times: s.times.unwrap_or_default(),
+            time_zone: s.local_time_zone_id.unwrap_or_else(|| "UTC".into()),
+            notify_option: "NoNotification".into(),
+            frequency: s.frequency,
+        });
+    }
+    let s = client.get_refresh_schedule(g, d).await?;
+    Ok(RefreshSchedule {
+        enabled: s.enabled.unwrap_or(false),
+        days: s.days.unwrap_or_default(),
+        times: s.times.unwrap_or_default(),
+        time_zone: s.local_time_zone_id.unwrap_or_else(|| "UTC".into()),
+        notify_option: s
+            .notify_option
+            .map_or_else(|| "NoNotification".into(), |n| n.as_str().to_string()),
+        frequency: None,
+    })
+}
+
 #[derive(Default)]
 struct Details {
     parameters: BTreeMap<String, String>,
@@ -399,16 +432,11 @@ async fn read_details(
             .map_err(ctx(label("bound gateway data sources")))
     };
     let schedule = async {
-        if want.schedule.is_none() {
+        let Some(want) = &want.schedule else {
             return Ok(None);
-        }
-        match client.get_refresh_schedule(g, d).await {
-            Ok(s) => Ok(Some(RefreshSchedule {
-                enabled: s.enabled.unwrap_or(false),
-                days: s.days.unwrap_or_default(),
-                times: s.times.unwrap_or_default(),
-                time_zone: s.local_time_zone_id.unwrap_or_else(|| "UTC".into()),
-            })),
+        };
+        match read_schedule(client, g, d, want.frequency.is_some()).await {
+            Ok(s) => Ok(Some(s)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(ctx(label("refresh schedule"))(e)),
         }

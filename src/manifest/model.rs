@@ -414,10 +414,10 @@ pub struct Schedule {
 #[serde(transparent)]
 pub struct ScheduleTime(#[schemars(regex(pattern = r"^([01][0-9]|2[0-3]):(00|30)$"))] pub String);
 
-/// A DirectQuery refresh frequency in minutes.
+/// A DirectQuery refresh frequency in minutes: the service takes 15, 30, 60, 120 or 180.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(transparent)]
-pub struct Frequency(#[schemars(range(min = 15, max = 180))] pub u32);
+pub struct Frequency(#[schemars(extend("enum" = [15, 30, 60, 120, 180]))] pub u32);
 
 fn default_time_zone() -> String {
     "UTC".to_owned()

@@ -214,6 +214,8 @@ fn dataset(
             days: s.days.iter().map(|d| format!("{d:?}")).collect(),
             times: s.times.iter().map(|t| t.0.clone()).collect(),
             time_zone: s.time_zone.clone(),
+            notify_option: format!("{:?}", s.notify_option),
+            frequency: s.frequency.map(|f| f.0),
         }),
     })
 }

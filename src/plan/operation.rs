@@ -188,7 +188,8 @@ impl CredentialSpec {
     }
 }
 
-/// A refresh schedule, in the service's vocabulary.
+/// A refresh schedule, in the service's vocabulary. With `frequency` it is a DirectQuery /
+/// LiveConnection schedule (`directQueryRefreshSchedule`), else an import one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshSchedule {
     pub enabled: bool,
@@ -198,6 +199,66 @@ pub struct RefreshSchedule {
     pub times: Vec<String>,
     /// A Windows time-zone id, e.g. `UTC`.
     pub time_zone: String,
+    /// Import schedules: `NoNotification` or `MailOnFailure` (service principals may only
+    /// use `NoNotification`).
+    #[serde(default = "no_notification")]
+    pub notify_option: String,
+    /// DirectQuery schedules: minutes between cache refreshes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency: Option<u32>,
+}
+
+fn no_notification() -> String {
+    "NoNotification".to_string()
+}
+
+const WEEK: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+impl RefreshSchedule {
+    /// Whether the live schedule `have` already is this one, as the service stores it: a
+    /// disabled schedule matches any disabled one (the service keeps its old days and times),
+    /// days and times compare as sets, names case-insensitively; a DirectQuery schedule
+    /// compares its frequency and time zone.
+    pub fn matches(&self, have: &RefreshSchedule) -> bool {
+        let tz = self.time_zone.eq_ignore_ascii_case(&have.time_zone);
+        if let Some(f) = self.frequency {
+            return have.frequency == Some(f) && tz;
+        }
+        if !self.enabled {
+            return !have.enabled && have.frequency.is_none();
+        }
+        have.enabled
+            && have.frequency.is_none()
+            && tz
+            && self.notify_option.eq_ignore_ascii_case(&have.notify_option)
+            && day_set(&self.days) == day_set(&have.days)
+            && time_set(&self.times) == time_set(&have.times)
+    }
+}
+
+fn day_set(days: &[String]) -> Vec<usize> {
+    let mut v: Vec<usize> = days
+        .iter()
+        .filter_map(|d| WEEK.iter().position(|w| w.eq_ignore_ascii_case(d)))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn time_set(times: &[String]) -> Vec<&str> {
+    let mut v: Vec<&str> = times.iter().map(String::as_str).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// How the executor imports a PBIX.
@@ -308,4 +369,55 @@ pub struct DatasourceUpdate {
     pub matches: DatasourceRef,
     /// The new connection details.
     pub connection_details: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod schedule_tests {
+    use super::RefreshSchedule;
+
+    fn import(days: &[&str], times: &[&str]) -> RefreshSchedule {
+        RefreshSchedule {
+            enabled: true,
+            days: days.iter().map(|d| d.to_string()).collect(),
+            times: times.iter().map(|t| t.to_string()).collect(),
+            time_zone: "UTC".into(),
+            notify_option: "NoNotification".into(),
+            frequency: None,
+        }
+    }
+
+    #[test]
+    fn days_and_times_compare_as_sets_and_names_ignore_case() {
+        let want = import(&["Monday", "Friday"], &["06:00", "12:30"]);
+        assert!(want.matches(&import(&["friday", "Monday"], &["12:30", "06:00"])));
+        assert!(!want.matches(&import(&["Monday"], &["06:00", "12:30"])));
+        assert!(!want.matches(&import(&["Monday", "Friday"], &["06:00"])));
+        let mut tz = import(&["Monday", "Friday"], &["06:00", "12:30"]);
+        tz.time_zone = "W. Europe Standard Time".into();
+        assert!(!want.matches(&tz));
+        let mut mail = want.clone();
+        mail.notify_option = "MailOnFailure".into();
+        assert!(!mail.matches(&want));
+    }
+
+    #[test]
+    fn a_disabled_schedule_matches_any_disabled_one() {
+        let mut want = import(&[], &[]);
+        want.enabled = false;
+        let mut have = import(&["Sunday"], &["05:00"]);
+        have.enabled = false;
+        assert!(want.matches(&have));
+        assert!(!want.matches(&import(&["Sunday"], &["05:00"])));
+    }
+
+    #[test]
+    fn a_direct_query_schedule_compares_its_frequency() {
+        let mut want = import(&[], &[]);
+        want.frequency = Some(30);
+        let mut have = want.clone();
+        assert!(want.matches(&have));
+        have.frequency = Some(60);
+        assert!(!want.matches(&have));
+        assert!(!want.matches(&import(&["Monday"], &["06:00"])));
+    }
 }

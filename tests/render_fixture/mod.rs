@@ -309,6 +309,8 @@ pub fn rich() -> Plan {
                     days: vec!["Monday".into()],
                     times: vec!["06:00".into(), "18:00".into()],
                     time_zone: "UTC".into(),
+                    notify_option: "NoNotification".into(),
+                    frequency: None,
                 },
             },
         ),

@@ -12,7 +12,8 @@ use crate::apply::executor::StepContext;
 use crate::plan::model::{Change, DatasourceUpdate, GatewayRef, ItemRef, RefreshSchedule};
 use crate::powerbi::types::{
     BindToGatewayRequest, ConnectionDetails, Datasource, DatasourceUpdate as WireUpdate,
-    NotifyOption, RefreshRequest, RefreshSchedule as WireSchedule, RefreshStatus, UpdateParameter,
+    DirectQueryRefreshSchedule, NotifyOption, RefreshRequest, RefreshSchedule as WireSchedule,
+    RefreshStatus, UpdateParameter,
 };
 
 /// `DELETE datasets/{id}`; a dataset already gone counts as deleted.
@@ -208,27 +209,42 @@ pub async fn refresh(ctx: &StepContext, change: &Change, item: &ItemRef) -> Step
     }
 }
 
-/// `PATCH refreshSchedule` with the whole schedule.
-pub async fn set_schedule(ctx: &StepContext, item: &ItemRef, s: &RefreshSchedule) -> StepResult {
-    let (ws, ds) = ctx.resolver.dataset(item).await?;
-    let wire = if s.enabled {
-        WireSchedule {
-            days: Some(s.days.clone()),
-            times: Some(s.times.clone()),
-            enabled: Some(true),
-            local_time_zone_id: Some(s.time_zone.clone()),
-            notify_option: Some(NotifyOption::NoNotification),
-        }
-    } else {
-        // The service wants a disable request alone.
-        WireSchedule {
+/// The import schedule PATCH body: the whole schedule, or `enabled: false` alone (the
+/// service refuses anything beside it).
+fn import_schedule(s: &RefreshSchedule) -> WireSchedule {
+    if !s.enabled {
+        return WireSchedule {
             enabled: Some(false),
             ..WireSchedule::default()
-        }
-    };
-    ctx.client
-        .update_refresh_schedule(&ws, &ds.id, &wire)
-        .await?;
+        };
+    }
+    WireSchedule {
+        days: Some(s.days.clone()),
+        times: Some(s.times.clone()),
+        enabled: Some(true),
+        local_time_zone_id: Some(s.time_zone.clone()),
+        notify_option: Some(NotifyOption::parse(&s.notify_option)),
+    }
+}
+
+/// `PATCH refreshSchedule` with the whole schedule, or `directQueryRefreshSchedule` with the
+/// frequency for a DirectQuery schedule.
+pub async fn set_schedule(ctx: &StepContext, item: &ItemRef, s: &RefreshSchedule) -> StepResult {
+    let (ws, ds) = ctx.resolver.dataset(item).await?;
+    if let Some(frequency) = s.frequency {
+        let wire = DirectQueryRefreshSchedule {
+            frequency: Some(frequency),
+            local_time_zone_id: Some(s.time_zone.clone()),
+            ..DirectQueryRefreshSchedule::default()
+        };
+        ctx.client
+            .update_direct_query_refresh_schedule(&ws, &ds.id, &wire)
+            .await?;
+    } else {
+        ctx.client
+            .update_refresh_schedule(&ws, &ds.id, &import_schedule(s))
+            .await?;
+    }
     let addr = dataset_address(item);
     record(ctx, |l| {
         update_dataset(l, &addr, &ds.id, |e| e.schedule = Some(s.clone()))

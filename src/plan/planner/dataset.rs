@@ -745,10 +745,16 @@ fn plan_schedule(
 ) -> Option<Address> {
     let want = ds.schedule.as_ref()?;
     let have = step.live.and_then(|l| l.refresh_schedule.as_ref());
-    if have == Some(want) {
+    if have.is_some_and(|h| want.matches(h)) {
         return None;
     }
-    let show = |s: &crate::plan::model::RefreshSchedule| json!({"enabled": s.enabled, "days": s.days, "times": s.times, "time_zone": s.time_zone});
+    let show = |s: &crate::plan::model::RefreshSchedule| match s.frequency {
+        Some(f) => json!({"frequency_minutes": f, "time_zone": s.time_zone}),
+        None if !s.enabled => json!({"enabled": false}),
+        None => {
+            json!({"enabled": true, "days": s.days, "times": s.times, "time_zone": s.time_zone, "notify": s.notify_option})
+        }
+    };
     let c = change(
         step.addr.child("refresh_schedule"),
         ChangeKind::RefreshSchedule,

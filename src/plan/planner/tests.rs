@@ -47,6 +47,8 @@ fn schedule() -> RefreshSchedule {
         days: vec!["Monday".into()],
         times: vec!["07:00".into()],
         time_zone: "UTC".into(),
+        notify_option: "NoNotification".into(),
+        frequency: None,
     }
 }
 

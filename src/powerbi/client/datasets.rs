@@ -8,10 +8,10 @@ use super::{PowerBiClient, RequestBody, json_body, request_id_of};
 use crate::powerbi::error::ClientError;
 use crate::powerbi::retry::Idempotency;
 use crate::powerbi::types::{
-    BindToGatewayRequest, Dataset, Datasource, DatasourceUpdate, Gateway, GatewayDatasource,
-    MashupParameter, Refresh, RefreshAccepted, RefreshRequest, RefreshSchedule,
-    RefreshSchedulePatch, SetAllConnectionsRequest, UpdateDatasourcesRequest, UpdateParameter,
-    UpdateParametersRequest,
+    BindToGatewayRequest, Dataset, Datasource, DatasourceUpdate, DirectQueryRefreshSchedule,
+    Gateway, GatewayDatasource, MashupParameter, Refresh, RefreshAccepted, RefreshRequest,
+    RefreshSchedule, SchedulePatch, SetAllConnectionsRequest, UpdateDatasourcesRequest,
+    UpdateParameter, UpdateParametersRequest,
 };
 
 impl PowerBiClient {
@@ -263,12 +263,49 @@ impl PowerBiClient {
         dataset_id: &str,
         changes: &RefreshSchedule,
     ) -> Result<(), ClientError> {
-        let body = RefreshSchedulePatch { value: changes };
+        let body = SchedulePatch { value: changes };
         self.dataset_action(
             Method::PATCH,
             group_id,
             dataset_id,
             Some("refreshSchedule"),
+            json_body(&body),
+        )
+        .await
+    }
+
+    /// `GET …/directQueryRefreshSchedule` (DirectQuery and LiveConnection datasets).
+    pub async fn get_direct_query_refresh_schedule(
+        &self,
+        group_id: &str,
+        dataset_id: &str,
+    ) -> Result<DirectQueryRefreshSchedule, ClientError> {
+        self.get_json(
+            &[
+                "groups",
+                group_id,
+                "datasets",
+                dataset_id,
+                "directQueryRefreshSchedule",
+            ],
+            &[],
+        )
+        .await
+    }
+
+    /// `PATCH …/directQueryRefreshSchedule` with only the fields set in `changes`.
+    pub async fn update_direct_query_refresh_schedule(
+        &self,
+        group_id: &str,
+        dataset_id: &str,
+        changes: &DirectQueryRefreshSchedule,
+    ) -> Result<(), ClientError> {
+        let body = SchedulePatch { value: changes };
+        self.dataset_action(
+            Method::PATCH,
+            group_id,
+            dataset_id,
+            Some("directQueryRefreshSchedule"),
             json_body(&body),
         )
         .await

@@ -234,10 +234,25 @@ pub struct RefreshSchedule {
     pub notify_option: Option<NotifyOption>,
 }
 
-/// The `{"value": …}` wrapper of the refresh schedule PATCH.
+/// A DirectQuery / LiveConnection refresh schedule: `frequency` minutes (15, 30, 60, 120,
+/// 180) or days + times, not both; also the partial body of its PATCH.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DirectQueryRefreshSchedule {
+    #[serde(alias = "Frequency", skip_serializing_if = "Option::is_none")]
+    pub frequency: Option<u32>,
+    #[serde(alias = "Days", skip_serializing_if = "Option::is_none")]
+    pub days: Option<Vec<String>>,
+    #[serde(alias = "Times", skip_serializing_if = "Option::is_none")]
+    pub times: Option<Vec<String>>,
+    #[serde(alias = "LocalTimeZoneId", skip_serializing_if = "Option::is_none")]
+    pub local_time_zone_id: Option<String>,
+}
+
+/// The `{"value": …}` wrapper of both schedule PATCHes.
 #[derive(Debug, Clone, Serialize)]
-pub struct RefreshSchedulePatch<'a> {
-    pub value: &'a RefreshSchedule,
+pub struct SchedulePatch<'a, T> {
+    pub value: &'a T,
 }
 
 #[cfg(test)]
@@ -261,7 +276,7 @@ mod tests {
             enabled: Some(false),
             ..Default::default()
         };
-        let body = serde_json::to_string(&RefreshSchedulePatch { value: &s }).unwrap();
+        let body = serde_json::to_string(&SchedulePatch { value: &s }).unwrap();
         assert_eq!(body, r#"{"value":{"enabled":false}}"#);
         let s: RefreshSchedule =
             serde_json::from_str(r#"{"days":["Sunday"],"NotifyOption":"mailOnFailure"}"#).unwrap();
