@@ -25,6 +25,73 @@ pub struct Knobs {
     pub throttle_rps: f64,
     /// Fault probability 0..1.
     pub fault_rate: f64,
+    /// Targeted faults: the next requests that match fail, whatever the dice say.
+    pub fail_next: Vec<FailRule>,
+}
+
+/// Fail the next `count` requests whose method is `method` (any when empty) and whose whole
+/// path matches the glob `path` (`*` is any run of characters; case-insensitive), with
+/// `status`; tests use it to fail one chosen step.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FailRule {
+    /// HTTP method, e.g. `POST`; empty matches any.
+    pub method: String,
+    /// A path glob, e.g. `*/Default.UpdateParameters`.
+    pub path: String,
+    /// The status to answer: 500 and 503 are the service's error bodies, others a 400-style one.
+    pub status: u16,
+    /// How many matching requests fail (then the rule is gone).
+    pub count: u32,
+}
+
+impl FailRule {
+    /// Whether the request matches.
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        (self.method.is_empty() || self.method.eq_ignore_ascii_case(method))
+            && glob(&self.path.to_ascii_lowercase(), &path.to_ascii_lowercase())
+    }
+}
+
+/// Whole-string match where `*` stands for any run of characters.
+fn glob(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod glob_tests {
+    use super::glob;
+
+    #[test]
+    fn stars_match_any_run_and_the_rest_must_match_whole() {
+        assert!(glob("*/groups", "/v1.0/myorg/groups"));
+        assert!(!glob("*/groups", "/v1.0/myorg/groups/1/imports"));
+        assert!(glob(
+            "*/gateways/*/datasources/*",
+            "/v1.0/myorg/gateways/g/datasources/d"
+        ));
+        assert!(!glob(
+            "*/gateways/*/datasources/*",
+            "/v1.0/myorg/gateways/g"
+        ));
+        assert!(glob("/exact", "/exact") && !glob("/exact", "/exact/more"));
+        assert!(glob("*", "") && glob("a*a", "aa") && !glob("a*a", "a"));
+    }
 }
 
 /// One logged request (never a body).
@@ -121,6 +188,7 @@ impl App {
             import_delay_ms: config.import_delay_ms,
             throttle_rps: config.throttle_rps,
             fault_rate: config.fault_rate,
+            fail_next: Vec::new(),
         };
         let data_dir = std::env::temp_dir().join(format!(
             "pbideploy-emulator-{}-{}",

@@ -50,6 +50,19 @@ pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
             return (principal, Fate::Serve, 0);
         }
         let mut fate = Fate::Serve;
+        if let Some(rule) = w
+            .knobs
+            .fail_next
+            .iter_mut()
+            .find(|r| !is_token && r.matches(&method, &path))
+        {
+            rule.count -= 1;
+            fate = Fate::Fail(
+                StatusCode::from_u16(rule.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            );
+            w.knobs.fail_next.retain(|r| r.count > 0);
+            return (principal, fate, k.latency_ms + jitter);
+        }
         if k.throttle_rps > 0.0 && !is_token {
             // documented: 7.1 (429 + Retry-After); guess: the budget is a token bucket of one second's worth
             let key = principal.clone().unwrap_or_else(|| "anonymous".into());
@@ -83,6 +96,10 @@ pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
     let mut resp = match fate {
         Fate::Serve => next.run(req).await,
         Fate::Throttle(secs) => ApiError::throttled(secs).into_response(),
+        Fate::Fail(status) if status.is_client_error() => {
+            ApiError::coded(status, "InvalidRequest", "Refused by an emulator fail rule")
+                .into_response()
+        }
         Fate::Fail(status) => ApiError::internal(status).into_response(),
         Fate::Drop => dropped_connection(),
     };

@@ -1,6 +1,6 @@
 //! The control API: reset, state snapshot, request log, run-time faults.
 
-use crate::app::{App, Knobs};
+use crate::app::{App, FailRule, Knobs};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -36,7 +36,8 @@ async fn get_faults(State(app): State<Arc<App>>) -> Response {
 }
 
 /// `POST /_emulator/faults` with any of latencyMs, jitterMs, importDelayMs, throttleRps,
-/// faultRate; fields left out keep their value.
+/// faultRate, tokenLifetimeSecs, and `failNext` (a list of [`FailRule`]s to add); fields left
+/// out keep their value.
 async fn faults(State(app): State<Arc<App>>, Json(body): Json<Value>) -> Response {
     let knobs = app.with(|w| {
         let k = &mut w.knobs;
@@ -60,8 +61,22 @@ async fn faults(State(app): State<Arc<App>>, Json(body): Json<Value>) -> Respons
         if let Some(v) = f("tokenLifetimeSecs") {
             w.model.tenant.token_lifetime_secs = v as u64;
         }
-        w.knobs.clone()
+        if let Some(rules) = body.get("failNext") {
+            match serde_json::from_value::<Vec<FailRule>>(rules.clone()) {
+                Ok(rules) => k
+                    .fail_next
+                    .extend(rules.into_iter().filter(|r| r.count > 0)),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(w.knobs.clone())
     });
-    let knobs: Knobs = knobs;
-    Json(knobs).into_response()
+    match knobs {
+        Ok(knobs) => Json::<Knobs>(knobs).into_response(),
+        Err(e) => (
+            axum::http::StatusCode::BAD_REQUEST,
+            Json(json!({"error": format!("failNext: {e}")})),
+        )
+            .into_response(),
+    }
 }
