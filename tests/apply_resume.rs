@@ -246,11 +246,21 @@ async fn a_failure_at_each_step_kind_is_recovered_by_the_next_apply() {
 
         let (code, out) = run(&url, dir.path(), &apply).await;
         assert_eq!(code, 0, "{op}: the re-run must finish the work:\n{out}");
+        let before = emu.app().log.lock().unwrap().len();
         let (code, out) = run(&url, dir.path(), &apply).await;
         assert_eq!(code, 0, "{op}:\n{out}");
         assert!(
             out.contains("No changes."),
             "{op}: a third apply must have nothing to do:\n{out}"
+        );
+        let writes: Vec<String> = emu.app().log.lock().unwrap()[before..]
+            .iter()
+            .filter(|r| r.method != "GET" && !r.path.ends_with("/oauth2/v2.0/token"))
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        assert!(
+            writes.is_empty(),
+            "{op}: an apply with nothing to do sent writes: {writes:?}"
         );
         assert_no_duplicates(&emu.snapshot(), op);
         emu.shutdown().await;
