@@ -1,61 +1,14 @@
-//! Resume after a failure at each step kind: for every kind of step the first plan holds, a
-//! fresh emulator refuses that step's request once; apply fails that step (and what depends on
+//! Resume after a failure at each step kind: for every kind of step the first plan of
+//! `tests/fixtures/rich.yaml` holds, a fresh emulator refuses that step's request once; apply fails that step (and what depends on
 //! it) cleanly, and the next apply finishes the work, after which a third apply has nothing to
 //! do and the service holds exactly one dataset and one report of each name.
 
+mod emulator_cli;
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
-use assert_cmd::cargo::cargo_bin_cmd;
-use pbideploy_emulator::{EmulatorConfig, RunningEmulator};
+use emulator_cli::{LEDGER, emulator, json_plan, rich_workdir, run};
 use serde_json::{Value, json};
-
-const CLIENT_ID: &str = "pbideploy-resume";
-
-/// A manifest with every step kind the planner makes for new content: workspace, capacity,
-/// access, imports, parameters, re-pointing, a gateway data source, binding, cloud and
-/// gateway credentials, refresh, both schedule kinds, a thin report and its rebind.
-const MANIFEST: &str = r#"
-apiVersion: pbideploy/v1
-workspaces:
-  - name: Resume
-    create: true
-    capacity: 0F084DF7-C13D-451B-AF5F-ED0C466403B2
-    access:
-      - principal: bi-admins@contoso.com
-        principalType: Group
-        role: Admin
-    datasets:
-      - name: Sales
-        pbix: pbix/sales.pbix
-        parameters: {Server: sql-test.contoso.com, Database: Sales}
-        credentials:
-          - match: {type: Sql}
-            type: Basic
-            username: reader
-            password: {env: RESUME_SQL_PASSWORD}
-        refresh:
-          onApply: whenChanged
-          schedule: {days: [Monday], times: ["06:00"]}
-      - name: Inventory
-        pbix: pbix/inventory-dq.pbix
-        datasources:
-          - match: {type: Sql, connectionDetails: {server: sql01, database: Inventory}}
-            set: {connectionDetails: {server: sql01.corp.contoso.com, database: Inventory}}
-        gateway: {name: Local Gateway, createDatasources: true}
-        credentials:
-          - match: {type: Sql}
-            type: Basic
-            username: svc
-            password: {env: RESUME_SQL_PASSWORD}
-        refresh:
-          onApply: never
-          schedule: {frequency: 30}
-    reports:
-      - name: Sales Summary
-        pbix: pbix/sales-summary.pbix
-        dataset: Sales
-"#;
 
 /// The request each operation type starts with, as (method, path glob).
 fn first_request(op: &str) -> Option<(&'static str, &'static str)> {
@@ -77,73 +30,11 @@ fn first_request(op: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn workdir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("pbix")).unwrap();
-    for f in ["sales.pbix", "sales-summary.pbix", "inventory-dq.pbix"] {
-        std::fs::copy(
-            repo().join("manifests/pbix").join(f),
-            dir.path().join("pbix").join(f),
-        )
-        .unwrap();
-    }
-    std::fs::write(dir.path().join("pbideploy.yaml"), MANIFEST).unwrap();
-    dir
-}
-
-async fn run(url: &str, dir: &Path, args: &[&str]) -> (i32, String) {
-    let url = url.to_string();
-    let dir = dir.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let out = cargo_bin_cmd!("pbideploy")
-            .current_dir(&dir)
-            .args(&args)
-            .args(["--service-url", &url, "--color", "never"])
-            .env("AZURE_TENANT_ID", "resume")
-            .env("AZURE_CLIENT_ID", CLIENT_ID)
-            .env("AZURE_CLIENT_SECRET", "resume-secret")
-            .env("AZURE_AUTHORITY_HOST", &url)
-            .env("RESUME_SQL_PASSWORD", "resume-pw")
-            .env_remove("PBIDEPLOY_ACCESS_TOKEN")
-            .env_remove("PBIDEPLOY_ENV")
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("GITHUB_STEP_SUMMARY")
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code().unwrap_or(-1), text)
-    })
-    .await
-    .unwrap()
-}
-
-async fn emulator() -> RunningEmulator {
-    pbideploy_emulator::start(EmulatorConfig::default())
-        .await
-        .unwrap()
-}
-
 /// The operation types of the plan for the manifest against an empty tenant.
 async fn planned_operations() -> BTreeSet<String> {
     let emu = emulator().await;
-    let dir = workdir();
-    let (code, out) = run(&emu.url(), dir.path(), &["plan", "--format", "json"]).await;
-    assert_eq!(code, 0, "{out}");
-    let json_start = out.find('{').unwrap();
-    let plan: Value = serde_json::Deserializer::from_str(&out[json_start..])
-        .into_iter::<Value>()
-        .next()
-        .unwrap()
-        .unwrap();
+    let dir = rich_workdir();
+    let plan = json_plan(&emu.url(), dir.path()).await;
     emu.shutdown().await;
     plan["changes"]
         .as_array()
@@ -196,7 +87,7 @@ async fn a_failure_at_each_step_kind_is_recovered_by_the_next_apply() {
         };
         let emu = emulator().await;
         let url = emu.url();
-        let dir = workdir();
+        let dir = rich_workdir();
         let rule =
             json!({"failNext": [{"method": method, "path": path, "status": 400, "count": 1}]});
         let r = reqwest::Client::new()
@@ -237,7 +128,7 @@ async fn a_failure_at_each_step_kind_is_recovered_by_the_next_apply() {
             out.contains("request id"),
             "{op}: the request id is shown:\n{out}"
         );
-        let ledger = dir.path().join("pbideploy.default.pbideploy-state.json");
+        let ledger = dir.path().join(LEDGER);
         if ledger.exists() {
             let text = std::fs::read_to_string(&ledger).unwrap();
             serde_json::from_str::<Value>(&text)

@@ -365,10 +365,22 @@ pub enum Operation {
 /// service reports it as the selector (the API requires an exact match).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatasourceUpdate {
-    /// Same type and every listed connection detail equal (case-insensitive); other details free.
+    /// The manifest rule's `match`: same type and every listed connection detail equal
+    /// (case-insensitive); other details free. The ledger records updates under it.
     pub matches: DatasourceRef,
     /// The new connection details.
     pub connection_details: BTreeMap<String, String>,
+    /// The live data source to re-point when it is not `matches` any more: an earlier apply
+    /// re-pointed it to the details it has now, and the manifest changed the target since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<DatasourceRef>,
+}
+
+impl DatasourceUpdate {
+    /// What selects the live data sources to re-point.
+    pub fn selects(&self) -> &DatasourceRef {
+        self.selector.as_ref().unwrap_or(&self.matches)
+    }
 }
 
 #[cfg(test)]

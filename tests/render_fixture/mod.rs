@@ -213,6 +213,7 @@ pub fn rich() -> Plan {
                 updates: vec![DatasourceUpdate {
                     matches: sql("srv-prod"),
                     connection_details: BTreeMap::from([("server".into(), "srv-prod-2".into())]),
+                    selector: None,
                 }],
             },
         ),

@@ -91,12 +91,13 @@ pub async fn update_datasources(
     for u in updates {
         let hits: Vec<&Datasource> = actual
             .iter()
-            .filter(|a| matches(&u.matches, &datasource_ref(a)))
+            .filter(|a| matches(u.selects(), &datasource_ref(a)))
             .collect();
         if hits.is_empty() {
             return Err(StepError::new(format!(
                 "no data source of dataset {:?} matches {}",
-                item.name, u.matches
+                item.name,
+                u.selects()
             ))
             .with_hint(format!(
                 "the datasource selector did not match; the dataset's data sources are: {}",

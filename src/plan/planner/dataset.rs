@@ -82,11 +82,12 @@ pub(super) fn plan_dataset(
         takeover = Some(a);
     }
     let mut settings = Vec::new();
-    if let Some(a) = plan_parameters(ctx, ds, &step, &deps)? {
-        settings.push(a);
-    }
-    let repointed = plan_datasources(ctx, ds, &step, &deps);
-    settings.extend(repointed.iter().cloned());
+    let parameters = plan_parameters(ctx, ds, &step, &deps)?;
+    let datasources = plan_datasources(ctx, ds, &step, &deps);
+    settings.extend(parameters.iter().chain(datasources.iter()).cloned());
+    // A parameter change re-points the data sources built from it (a new server is a new
+    // data source, without binding or credentials), like an explicit re-pointing.
+    let repointed = datasources.or(parameters);
     if let Some(a) = plan_connections(ctx, ds, &step, &deps) {
         settings.push(a);
     }
@@ -339,53 +340,25 @@ fn plan_datasources(
     let mut updates = Vec::new();
     let mut attrs = Vec::new();
     for rule in &ds.datasources {
-        let needed = match step.live {
-            Some(l) if !step.imported => {
-                let hits = l
-                    .datasources
-                    .iter()
-                    .filter(|d| ds_matches(&rule.matches, &d.datasource))
-                    .count();
-                if hits == 0 {
-                    let target = DatasourceRef {
-                        datasource_type: rule.matches.datasource_type.clone(),
-                        connection_details: rule.connection_details.clone(),
-                    };
-                    if !l
-                        .datasources
-                        .iter()
-                        .any(|d| ds_matches(&target, &d.datasource))
-                    {
-                        ctx.note(
-                            &step.addr,
-                            DriftKind::Note,
-                            format!(
-                                "datasource rule `{}` matches none of the dataset's data sources",
-                                rule.matches
-                            ),
-                            vec![],
-                        );
-                    }
-                }
-                hits > 0
-            }
-            _ => true,
+        let target = DatasourceRef {
+            datasource_type: rule.matches.datasource_type.clone(),
+            connection_details: rule.connection_details.clone(),
         };
-        if needed {
-            let target = DatasourceRef {
-                datasource_type: rule.matches.datasource_type.clone(),
-                connection_details: rule.connection_details.clone(),
-            };
-            attrs.push(AttrDiff::values(
-                &format!("datasource[{}]", updates.len()),
-                Some(json!(rule.matches.to_string())),
-                json!(target.to_string()),
-            ));
-            updates.push(DatasourceUpdate {
-                matches: rule.matches.clone(),
-                connection_details: rule.connection_details.clone(),
-            });
-        }
+        let Some(selector) = datasource_to_repoint(ctx, rule, &target, step) else {
+            continue;
+        };
+        attrs.push(AttrDiff::values(
+            &format!("datasource[{}]", updates.len()),
+            Some(json!(
+                selector.as_ref().unwrap_or(&rule.matches).to_string()
+            )),
+            json!(target.to_string()),
+        ));
+        updates.push(DatasourceUpdate {
+            matches: rule.matches.clone(),
+            connection_details: rule.connection_details.clone(),
+            selector,
+        });
     }
     if updates.is_empty() {
         return None;
@@ -403,6 +376,57 @@ fn plan_datasources(
         attrs,
     );
     Some(ctx.push(c))
+}
+
+/// Whether a re-pointing rule has work to do, and what selects the live source: `Some(None)`
+/// when the rule's `match` still finds it (or an import brings the PBIX's sources back),
+/// `Some(Some(previous))` when an earlier apply re-pointed it (the ledger says to what) and
+/// the manifest's target changed since, `None` when it already points at the target.
+fn datasource_to_repoint(
+    ctx: &mut Ctx<'_>,
+    rule: &crate::plan::desired::DatasourceRule,
+    target: &DatasourceRef,
+    step: &Step<'_>,
+) -> Option<Option<DatasourceRef>> {
+    let live = match step.live {
+        Some(l) if !step.imported => l,
+        _ => return Some(None),
+    };
+    let is_live = |r: &DatasourceRef| {
+        live.datasources
+            .iter()
+            .any(|d| ds_matches(r, &d.datasource))
+    };
+    if is_live(&rule.matches) {
+        return Some(None);
+    }
+    if is_live(target) {
+        return None;
+    }
+    let previous = step
+        .entry
+        .and_then(|e| {
+            e.datasource_updates
+                .iter()
+                .find(|(m, _)| m == &rule.matches)
+        })
+        .map(|(_, details)| DatasourceRef {
+            datasource_type: rule.matches.datasource_type.clone(),
+            connection_details: details.clone(),
+        })
+        .filter(|p| is_live(p));
+    if previous.is_none() {
+        ctx.note(
+            &step.addr,
+            DriftKind::Note,
+            format!(
+                "datasource rule `{}` matches none of the dataset's data sources",
+                rule.matches
+            ),
+            vec![],
+        );
+    }
+    previous.map(Some)
 }
 
 fn plan_connections(

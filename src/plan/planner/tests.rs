@@ -489,6 +489,60 @@ fn parameter_change_and_outside_edit() {
 }
 
 #[test]
+fn a_parameter_change_sets_the_credentials_again_after_it() {
+    // The parameter may build a data source's server: the source it yields is a new one,
+    // without credentials, so they are set again after the parameters.
+    let (mut live, ledger) = converged();
+    dataset_mut(&mut live)
+        .parameters
+        .insert("Env".into(), "test".into());
+    let p = run(&desired(), &live, &ledger);
+    assert!(position(&p, ChangeKind::Parameters) < position(&p, ChangeKind::Credentials));
+    assert!(position(&p, ChangeKind::Credentials) < position(&p, ChangeKind::Refresh));
+}
+
+#[test]
+fn a_changed_repointing_target_re_points_from_the_target_applied_before() {
+    // The last apply re-pointed dev-sql to prod-sql (ledger); the manifest now says prod-sql-2.
+    let (live, mut ledger) = converged();
+    let addr = Address::workspace("Sales").dataset("Model");
+    let Some(LedgerEntry::Dataset(e)) = ledger.entries.get_mut(&addr) else {
+        panic!()
+    };
+    e.datasource_updates = vec![(src("dev-sql"), src("prod-sql").connection_details)];
+    let mut d = desired();
+    d.workspaces[0].datasets[0].datasources[0].connection_details =
+        src("prod-sql-2").connection_details;
+    d.workspaces[0].datasets[0].credentials[0].matches = src("prod-sql-2");
+    let p = run(&d, &live, &ledger);
+    let c = &p.changes[position(&p, ChangeKind::Datasources)];
+    let Operation::UpdateDatasources { updates, .. } = &c.operation else {
+        panic!()
+    };
+    assert_eq!(
+        updates[0].matches,
+        src("dev-sql"),
+        "recorded under the rule"
+    );
+    assert_eq!(
+        updates[0].selects(),
+        &src("prod-sql"),
+        "selects the live source"
+    );
+    // Without the ledger's record the rule finds nothing to re-point: a note, no change.
+    e_clear(&mut ledger, &addr);
+    let p = run(&d, &live, &ledger);
+    assert!(!p.changes.iter().any(|c| c.kind == ChangeKind::Datasources));
+    assert!(has_drift(&p, DriftKind::Note));
+}
+
+fn e_clear(ledger: &mut Ledger, addr: &Address) {
+    if let Some(LedgerEntry::Dataset(e)) = ledger.entries.get_mut(addr) {
+        e.datasource_updates.clear();
+    }
+}
+
+#[test]
 fn unknown_parameter_names_the_available_ones() {
     let (live, ledger) = converged();
     let mut d = desired();
