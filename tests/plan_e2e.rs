@@ -249,6 +249,22 @@ async fn matching_tenant_has_no_changes_and_single_edits_give_single_changes() {
         out.stdout, out.stderr
     );
     assert!(out.stdout.contains("No changes."), "{}", out.stdout);
+    // The manifest manages parameters only: nothing else of the dataset is read (no users,
+    // data sources, bound gateway sources, gateways or schedules).
+    let unmanaged = [
+        "/users",
+        "/datasources",
+        "GetBoundGatewayDatasources",
+        "/gateways",
+        "Schedule",
+    ];
+    for r in requests(&url).await {
+        let path = r["path"].as_str().unwrap_or_default();
+        assert!(
+            !unmanaged.iter().any(|u| path.contains(u)),
+            "plan read something the manifest does not manage: {path}"
+        );
+    }
 
     // A parameter value.
     std::fs::write(
