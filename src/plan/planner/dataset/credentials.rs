@@ -1,0 +1,176 @@
+//! Data source credentials: never applied, rotated, settings changed, failing, or reset by an
+//! earlier step (import, take over, re-pointing, binding).
+
+use serde_json::json;
+
+use super::{Step, ds_matches};
+use crate::ledger::CredentialEntry;
+use crate::live::model::CredentialStatus;
+use crate::plan::address::Address;
+use crate::plan::desired::{CredentialFingerprint, DesiredCredential, DesiredDataset};
+use crate::plan::model::{Action, AttrDiff, AttrValue, ChangeKind, DriftKind, Operation};
+use crate::plan::planner::{Ctx, change};
+
+pub(super) fn plan_credentials(
+    ctx: &mut Ctx<'_>,
+    ds: &DesiredDataset,
+    step: &Step<'_>,
+    deps: &[Address],
+    reset: bool,
+) -> Vec<Address> {
+    let mut out = Vec::new();
+    for cred in &ds.credentials {
+        let key = cred.matches.to_string();
+        let addr = step.addr.keyed("credentials", &key);
+        let applied = step.entry.and_then(|e| e.credentials.get(&key));
+        let failing = step.live.filter(|_| !step.imported).and_then(|l| {
+            l.datasources
+                .iter()
+                .filter(|d| ds_matches(&cred.matches, &d.datasource))
+                .find_map(|d| match &d.credential_status {
+                    CredentialStatus::Failing(code) => Some(code.clone()),
+                    _ => None,
+                })
+        });
+        if let Some(code) = &failing {
+            ctx.note(
+                &addr,
+                DriftKind::CredentialFailing,
+                format!("the data source's credentials are failing in the service ({code})"),
+                vec![],
+            );
+        }
+        let changed = changed_settings(cred, applied);
+        let Some((reason, secret)) = credential_reason(
+            ctx,
+            &addr,
+            cred,
+            applied,
+            &changed,
+            reset,
+            failing.as_deref(),
+        ) else {
+            continue;
+        };
+        let c = change(
+            addr,
+            ChangeKind::Credentials,
+            Action::Update,
+            reason,
+            deps.to_vec(),
+            Operation::SetCredentials {
+                dataset: step.item.clone(),
+                datasource: cred.matches.clone(),
+                credentials: cred.spec.clone(),
+            },
+            credential_attrs(cred, applied, secret),
+        );
+        out.push(ctx.push(c));
+    }
+    out
+}
+
+/// The non-secret settings that differ from those the ledger recorded (none when the ledger
+/// predates recording them).
+fn changed_settings(cred: &DesiredCredential, applied: Option<&CredentialEntry>) -> Vec<String> {
+    let Some(recorded) = applied.and_then(|a| a.settings.as_ref()) else {
+        return Vec::new();
+    };
+    cred.spec
+        .settings()
+        .into_iter()
+        .filter(|(k, v)| recorded.get(k) != Some(v))
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// Decide whether to (re)apply a credential; returns the reason and the secret attribute.
+fn credential_reason(
+    ctx: &mut Ctx<'_>,
+    addr: &Address,
+    cred: &DesiredCredential,
+    applied: Option<&CredentialEntry>,
+    changed: &[String],
+    reset: bool,
+    failing: Option<&str>,
+) -> Option<(String, AttrDiff)> {
+    let secret = |before, after| AttrDiff::new("secret", before, Some(after)).sensitive();
+    let Some(applied) = applied else {
+        let attr = secret(None, AttrValue::Sensitive);
+        return Some(("credentials never applied by pbideploy".into(), attr));
+    };
+    let was = Some(AttrValue::Sensitive);
+    let CredentialFingerprint::Known(now) = &cred.fingerprint else {
+        let attr = secret(was, AttrValue::NotChecked);
+        if !changed.is_empty() {
+            let why = format!("credential settings changed ({})", changed.join(", "));
+            return Some((why, attr));
+        }
+        if !reset && failing.is_none() {
+            ctx.note(
+                addr,
+                DriftKind::CredentialNotChecked,
+                "the secret is not available here, so a rotation cannot be detected (not checked)"
+                    .into(),
+                vec![],
+            );
+            return None;
+        }
+        return Some((other_reason(reset, failing), attr));
+    };
+    if *now != applied.fingerprint {
+        let attr = secret(was, AttrValue::Sensitive).with_note("rotated");
+        return Some(("the secret was rotated (fingerprint differs)".into(), attr));
+    }
+    let attr = secret(was, AttrValue::Sensitive);
+    if !changed.is_empty() {
+        let why = format!("credential settings changed ({})", changed.join(", "));
+        return Some((why, attr));
+    }
+    (reset || failing.is_some()).then(|| (other_reason(reset, failing), attr))
+}
+
+/// Why credentials whose secret and settings did not change are applied again.
+fn other_reason(reset: bool, failing: Option<&str>) -> String {
+    match failing {
+        Some(code) => format!("the service reports the credentials failing ({code})"),
+        None if reset => {
+            "earlier steps (import, takeover, re-pointing or binding) reset the credentials".into()
+        }
+        None => "credentials applied again".into(),
+    }
+}
+
+/// The credential's attributes: its settings (before = what the ledger recorded), the secret,
+/// and the secret references.
+fn credential_attrs(
+    cred: &DesiredCredential,
+    applied: Option<&CredentialEntry>,
+    secret: AttrDiff,
+) -> Vec<AttrDiff> {
+    let recorded = applied.and_then(|a| a.settings.as_ref());
+    let mut attrs: Vec<AttrDiff> = cred
+        .spec
+        .settings()
+        .into_iter()
+        .map(|(name, want)| match (applied, recorded) {
+            (None, _) => AttrDiff::values(&name, None, want),
+            // A ledger from before settings were recorded: assume they were applied as now.
+            (Some(_), None) => AttrDiff::unchanged(&name, want),
+            (Some(_), Some(r)) => AttrDiff::values(&name, r.get(&name).cloned(), want),
+        })
+        .collect();
+    attrs.insert(1, secret);
+    let refs: Vec<String> = cred
+        .spec
+        .secret_references()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    attrs.push(AttrDiff::values(
+        "secret_references",
+        applied.map(|a| json!(a.references)),
+        json!(refs),
+    ));
+    attrs
+}

@@ -1,0 +1,291 @@
+//! One dataset: import -> take over -> parameters -> data sources / connections -> gateway
+//! data sources + binding -> credentials -> refresh (and the schedule).
+
+mod credentials;
+mod gateway;
+mod refresh;
+mod sources;
+
+use credentials::plan_credentials;
+use gateway::plan_gateway;
+use refresh::{plan_refresh, plan_schedule};
+use sources::{plan_connections, plan_datasources, plan_parameters};
+
+use serde_json::json;
+
+use super::{Ctx, PlanError, change};
+use crate::ledger::DatasetEntry;
+use crate::live::model::LiveDataset;
+use crate::plan::address::Address;
+use crate::plan::desired::{DesiredDataset, DesiredWorkspace};
+use crate::plan::model::{
+    Action, AttrDiff, AttrValue, ChangeKind, DatasourceRef, DriftKind, ImportSpec, ItemRef,
+    Operation,
+};
+
+/// True when `actual` has the type of `rule` and every detail `rule` lists (case-insensitive).
+/// An empty rule type (the manifest's `match` without `type`) matches any type.
+pub(crate) fn ds_matches(rule: &DatasourceRef, actual: &DatasourceRef) -> bool {
+    (rule.datasource_type.is_empty()
+        || rule
+            .datasource_type
+            .eq_ignore_ascii_case(&actual.datasource_type))
+        && rule.connection_details.iter().all(|(k, v)| {
+            actual
+                .connection_details
+                .iter()
+                .any(|(ak, av)| ak.eq_ignore_ascii_case(k) && av.eq_ignore_ascii_case(v))
+        })
+}
+
+/// What the dataset's steps share.
+struct Step<'a> {
+    addr: Address,
+    item: ItemRef,
+    live: Option<&'a LiveDataset>,
+    entry: Option<&'a DatasetEntry>,
+    /// A (re-)import is planned: the PBIX's own settings come back.
+    imported: bool,
+}
+
+pub(super) fn plan_dataset(
+    ctx: &mut Ctx<'_>,
+    ws: &DesiredWorkspace,
+    ds: &DesiredDataset,
+    prereqs: &[Address],
+) -> Result<(), PlanError> {
+    let addr = Address::workspace(&ws.name).dataset(&ds.name);
+    let found = ctx
+        .live
+        .workspace(&ws.name)
+        .map(|w| w.datasets_named(&ds.name))
+        .unwrap_or_default();
+    if found.len() > 1 {
+        return Err(PlanError::Duplicate {
+            address: addr,
+            count: found.len(),
+        });
+    }
+    let mut step = Step {
+        item: ItemRef {
+            workspace: ws.name.clone(),
+            name: ds.name.clone(),
+        },
+        live: found.first().copied(),
+        entry: ctx.ledger.dataset(&addr),
+        imported: false,
+        addr,
+    };
+    let mut deps: Vec<Address> = prereqs.to_vec();
+    let mut dataset_changes: Vec<Address> = Vec::new();
+    if let Some(a) = plan_import(ctx, ws, ds, &mut step, &deps) {
+        step.imported = true;
+        deps = vec![a.clone()];
+        dataset_changes.push(a);
+    }
+    let mut takeover = None;
+    if let Some(a) = plan_takeover(ctx, ds, &step, &deps) {
+        deps = vec![a.clone()];
+        dataset_changes.push(a.clone());
+        takeover = Some(a);
+    }
+    let mut settings = Vec::new();
+    let parameters = plan_parameters(ctx, ds, &step, &deps)?;
+    let datasources = plan_datasources(ctx, ds, &step, &deps);
+    settings.extend(parameters.iter().chain(datasources.iter()).cloned());
+    // A parameter change re-points the data sources built from it (a new server is a new
+    // data source, without binding or credentials), like an explicit re-pointing.
+    let repointed = datasources.or(parameters);
+    if let Some(a) = plan_connections(ctx, ds, &step, &deps) {
+        settings.push(a);
+    }
+    dataset_changes.extend(settings.iter().cloned());
+    if !settings.is_empty() {
+        deps = settings;
+    }
+    let binding = plan_gateway(ctx, ds, &step, &deps, repointed.is_some())?;
+    if let Some(a) = &binding {
+        dataset_changes.push(a.clone());
+        deps = vec![a.clone()];
+    }
+    let reset = step.imported || takeover.is_some() || repointed.is_some() || binding.is_some();
+    let creds = plan_credentials(ctx, ds, &step, &deps, reset);
+    dataset_changes.extend(creds.iter().cloned());
+    if !creds.is_empty() {
+        deps = creds;
+    }
+    let mut all_deps = deps.clone();
+    if let Some(a) = plan_schedule(ctx, ds, &step, &deps) {
+        dataset_changes.push(a.clone());
+        all_deps.push(a);
+    }
+    plan_refresh(ctx, ds, &step, all_deps, !dataset_changes.is_empty());
+    Ok(())
+}
+
+fn plan_import(
+    ctx: &mut Ctx<'_>,
+    ws: &DesiredWorkspace,
+    ds: &DesiredDataset,
+    step: &mut Step<'_>,
+    deps: &[Address],
+) -> Option<Address> {
+    let addr = step.addr.clone();
+    let mut hash_attr = AttrDiff::values(
+        "pbix_sha256",
+        step.entry.map(|e| json!(e.pbix_sha256)),
+        json!(ds.pbix_sha256),
+    );
+    let (action, reason) = match (step.live, step.entry) {
+        (None, None) => (Action::Create, "not in the service".to_string()),
+        (None, Some(_)) => {
+            ctx.note(&addr, DriftKind::DeletedInService, "the ledger records this dataset but it is no longer in the service; it will be imported again".into(), vec![]);
+            (
+                Action::Create,
+                "deleted in the service since the last apply".to_string(),
+            )
+        }
+        (Some(_), None) => {
+            ctx.note(&addr, DriftKind::NotTracked, "no ledger entry: the PBIX content in the service cannot be compared, so it is imported again (use `pbideploy state adopt` to record it instead)".into(), vec![]);
+            hash_attr = hash_attr.with_note("not tracked");
+            (
+                Action::Update,
+                "content not tracked (no ledger entry)".to_string(),
+            )
+        }
+        (Some(live), Some(entry)) => {
+            let republished = republished(ctx, ws, live, entry);
+            if let Some(why) = republished {
+                ctx.note(&addr, DriftKind::RepublishedOutside, format!("re-published outside pbideploy since our import ({why}); it will be imported again"), vec![]);
+                (
+                    Action::Update,
+                    format!("re-published by someone else ({why})"),
+                )
+            } else if !entry.pbix_sha256.eq_ignore_ascii_case(&ds.pbix_sha256) {
+                hash_attr = hash_attr.with_note("forces re-import");
+                (Action::Update, "PBIX content changed".to_string())
+            } else {
+                return None;
+            }
+        }
+    };
+    let id_attr = match step.live {
+        Some(l) => AttrDiff::unchanged("id", json!(l.id)),
+        None => AttrDiff::new("id", None, Some(AttrValue::KnownAfterApply)),
+    };
+    let c = change(
+        addr,
+        ChangeKind::Dataset,
+        action,
+        reason,
+        deps.to_vec(),
+        Operation::Import(ImportSpec {
+            target: step.item.clone(),
+            pbix_path: ds.pbix_path.clone(),
+            pbix_sha256: ds.pbix_sha256.clone(),
+            overwrite: step.live.is_some(),
+            skip_report: !ds.keep_report,
+            bind_to: None,
+        }),
+        vec![
+            AttrDiff::values("pbix", None, json!(ds.pbix_path)),
+            hash_attr,
+            id_attr,
+        ],
+    );
+    Some(ctx.push(c))
+}
+
+/// Why the live dataset is not the one we imported, if it is not.
+fn republished(
+    ctx: &Ctx<'_>,
+    ws: &DesiredWorkspace,
+    live: &LiveDataset,
+    entry: &DatasetEntry,
+) -> Option<String> {
+    if !entry.dataset_id.eq_ignore_ascii_case(&live.id) {
+        return Some(format!(
+            "dataset id {} is now {}",
+            entry.dataset_id, live.id
+        ));
+    }
+    let ours = entry.import_id.as_deref()?;
+    let lw = ctx.live.workspace(&ws.name)?;
+    let newest = lw
+        .imports
+        .iter()
+        .filter(|i| {
+            i.dataset_ids
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(&live.id))
+        })
+        .max_by(|a, b| a.updated.cmp(&b.updated))?;
+    if newest.id.eq_ignore_ascii_case(ours) {
+        return None;
+    }
+    match (&newest.updated, &entry.imported_at) {
+        (Some(t), Some(mine)) if t <= mine => None,
+        _ => Some(format!("import {} is newer than ours ({ours})", newest.id)),
+    }
+}
+
+fn plan_takeover(
+    ctx: &mut Ctx<'_>,
+    ds: &DesiredDataset,
+    step: &Step<'_>,
+    deps: &[Address],
+) -> Option<Address> {
+    let live = step.live?;
+    let owner = live.configured_by.as_deref()?;
+    if step.imported || ctx.live.principal.is(owner) {
+        return None;
+    }
+    if !ds.takeover {
+        ctx.note(
+            &step.addr,
+            DriftKind::OwnerChanged,
+            format!("owned by {owner}, and `takeover` is off: owner-only steps may fail"),
+            vec![],
+        );
+        return None;
+    }
+    let us = ctx
+        .live
+        .principal
+        .identities
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    let c = change(
+        step.addr.child("takeover"),
+        ChangeKind::Takeover,
+        Action::Update,
+        format!("the dataset is owned by {owner}, not the deploying principal"),
+        deps.to_vec(),
+        Operation::TakeOver {
+            dataset: step.item.clone(),
+        },
+        vec![AttrDiff::values("owner", Some(json!(owner)), json!(us))],
+    );
+    Some(ctx.push(c))
+}
+
+#[cfg(test)]
+mod match_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn ds(kind: &str, server: &str) -> DatasourceRef {
+        DatasourceRef {
+            datasource_type: kind.to_string(),
+            connection_details: BTreeMap::from([("server".to_string(), server.to_string())]),
+        }
+    }
+
+    #[test]
+    fn a_rule_without_type_matches_any_type_but_still_checks_details() {
+        assert!(ds_matches(&ds("", "srv"), &ds("Sql", "SRV")));
+        assert!(!ds_matches(&ds("", "other"), &ds("Sql", "srv")));
+        assert!(!ds_matches(&ds("OData", "srv"), &ds("Sql", "srv")));
+    }
+}

@@ -1,0 +1,231 @@
+//! Where a dataset's data come from: parameters, re-pointed data sources, connection strings.
+
+use serde_json::json;
+
+use super::{Step, ds_matches};
+use crate::plan::address::Address;
+use crate::plan::desired::DesiredDataset;
+use crate::plan::model::{
+    Action, AttrDiff, ChangeKind, DatasourceRef, DatasourceUpdate, DriftKind, Operation,
+};
+use crate::plan::planner::{Ctx, PlanError, change};
+
+pub(super) fn plan_parameters(
+    ctx: &mut Ctx<'_>,
+    ds: &DesiredDataset,
+    step: &Step<'_>,
+    deps: &[Address],
+) -> Result<Option<Address>, PlanError> {
+    let mut values = std::collections::BTreeMap::new();
+    let mut attrs = Vec::new();
+    for (name, want) in &ds.parameters {
+        let have = match step.live {
+            Some(l) if !step.imported => match l.parameters.get(name) {
+                Some(v) => Some(v.clone()),
+                None => {
+                    return Err(PlanError::UnknownParameter {
+                        address: step.addr.clone(),
+                        name: name.clone(),
+                        available: l.parameters.keys().cloned().collect::<Vec<_>>().join(", "),
+                    });
+                }
+            },
+            _ => None,
+        };
+        if have.as_deref() == Some(want.as_str()) {
+            continue;
+        }
+        if let (Some(h), Some(applied)) = (&have, step.entry.and_then(|e| e.parameters.get(name)))
+            && applied == want
+        {
+            ctx.note(
+                &step.addr,
+                DriftKind::SettingsChangedOutside,
+                format!("parameter {name} was changed outside pbideploy"),
+                vec![AttrDiff::values(
+                    &format!("parameter.{name}"),
+                    Some(json!(applied)),
+                    json!(h),
+                )],
+            );
+        }
+        attrs.push(AttrDiff::values(
+            &format!("parameter.{name}"),
+            have.map(|h| json!(h)),
+            json!(want),
+        ));
+        values.insert(name.clone(), want.clone());
+    }
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let reason = if step.imported {
+        "the import resets parameters to the PBIX's values"
+    } else {
+        "parameter values differ from the manifest"
+    };
+    let c = change(
+        step.addr.child("parameters"),
+        ChangeKind::Parameters,
+        Action::Update,
+        reason,
+        deps.to_vec(),
+        Operation::UpdateParameters {
+            dataset: step.item.clone(),
+            values,
+        },
+        attrs,
+    );
+    Ok(Some(ctx.push(c)))
+}
+
+pub(super) fn plan_datasources(
+    ctx: &mut Ctx<'_>,
+    ds: &DesiredDataset,
+    step: &Step<'_>,
+    deps: &[Address],
+) -> Option<Address> {
+    let mut updates = Vec::new();
+    let mut attrs = Vec::new();
+    for rule in &ds.datasources {
+        let target = DatasourceRef {
+            datasource_type: rule.matches.datasource_type.clone(),
+            connection_details: rule.connection_details.clone(),
+        };
+        let Some(selector) = datasource_to_repoint(ctx, rule, &target, step) else {
+            continue;
+        };
+        attrs.push(AttrDiff::values(
+            &format!("datasource[{}]", updates.len()),
+            Some(json!(
+                selector.as_ref().unwrap_or(&rule.matches).to_string()
+            )),
+            json!(target.to_string()),
+        ));
+        updates.push(DatasourceUpdate {
+            matches: rule.matches.clone(),
+            connection_details: rule.connection_details.clone(),
+            selector,
+        });
+    }
+    if updates.is_empty() {
+        return None;
+    }
+    let c = change(
+        step.addr.child("datasources"),
+        ChangeKind::Datasources,
+        Action::Update,
+        "data sources point elsewhere than the manifest says",
+        deps.to_vec(),
+        Operation::UpdateDatasources {
+            dataset: step.item.clone(),
+            updates,
+        },
+        attrs,
+    );
+    Some(ctx.push(c))
+}
+
+/// Whether a re-pointing rule has work to do, and what selects the live source: `Some(None)`
+/// when the rule's `match` still finds it (or an import brings the PBIX's sources back),
+/// `Some(Some(previous))` when an earlier apply re-pointed it (the ledger says to what) and
+/// the manifest's target changed since, `None` when it already points at the target.
+fn datasource_to_repoint(
+    ctx: &mut Ctx<'_>,
+    rule: &crate::plan::desired::DatasourceRule,
+    target: &DatasourceRef,
+    step: &Step<'_>,
+) -> Option<Option<DatasourceRef>> {
+    let live = match step.live {
+        Some(l) if !step.imported => l,
+        _ => return Some(None),
+    };
+    let is_live = |r: &DatasourceRef| {
+        live.datasources
+            .iter()
+            .any(|d| ds_matches(r, &d.datasource))
+    };
+    if is_live(&rule.matches) {
+        return Some(None);
+    }
+    if is_live(target) {
+        return None;
+    }
+    let previous = step
+        .entry
+        .and_then(|e| {
+            e.datasource_updates
+                .iter()
+                .find(|(m, _)| m == &rule.matches)
+        })
+        .map(|(_, details)| DatasourceRef {
+            datasource_type: rule.matches.datasource_type.clone(),
+            connection_details: details.clone(),
+        })
+        .filter(|p| is_live(p));
+    if previous.is_none() {
+        ctx.note(
+            &step.addr,
+            DriftKind::Note,
+            format!(
+                "datasource rule `{}` matches none of the dataset's data sources",
+                rule.matches
+            ),
+            vec![],
+        );
+    }
+    previous.map(Some)
+}
+
+pub(super) fn plan_connections(
+    ctx: &mut Ctx<'_>,
+    ds: &DesiredDataset,
+    step: &Step<'_>,
+    deps: &[Address],
+) -> Option<Address> {
+    let want = ds.connection_string.as_ref()?;
+    let applied = step.entry.and_then(|e| e.connection_string.clone());
+    if !step.imported && step.live.is_some() && applied.as_deref() == Some(want.as_str()) {
+        return None;
+    }
+    let c = change(
+        step.addr.child("connections"),
+        ChangeKind::Connections,
+        Action::Update,
+        if step.imported {
+            "the import resets the connection string"
+        } else {
+            "connection string not applied yet"
+        },
+        deps.to_vec(),
+        Operation::SetAllConnections {
+            dataset: step.item.clone(),
+            connection_string: want.clone(),
+        },
+        vec![AttrDiff::values(
+            "connection_string",
+            applied.map(|a| json!(a)),
+            json!(want),
+        )],
+    );
+    Some(ctx.push(c))
+}
+
+/// The data sources the dataset will have after its settings apply (for gateway matching).
+pub(super) fn expected_sources(ds: &DesiredDataset, step: &Step<'_>) -> Vec<DatasourceRef> {
+    let mut out: Vec<DatasourceRef> = match step.live {
+        Some(l) if !step.imported => l.datasources.iter().map(|d| d.datasource.clone()).collect(),
+        _ => Vec::new(),
+    };
+    for rule in &ds.datasources {
+        let target = DatasourceRef {
+            datasource_type: rule.matches.datasource_type.clone(),
+            connection_details: rule.connection_details.clone(),
+        };
+        out.retain(|d| !ds_matches(&rule.matches, d));
+        if !out.contains(&target) {
+            out.push(target);
+        }
+    }
+    out
+}
