@@ -67,6 +67,10 @@ pub enum Command {
     /// Example: pbideploy state list -f pbideploy.yaml --env prod
     #[command(subcommand)]
     State(StateCommand),
+    /// Write a manifest describing existing workspaces (reads the service with GET only).
+    ///
+    /// Example: pbideploy init --workspace "Sales [Prod]" --pbix-dir pbix -o pbideploy.yaml
+    Init(InitArgs),
     /// Print a shell completion script.
     ///
     /// Example: pbideploy completions bash > /etc/bash_completion.d/pbideploy
@@ -238,4 +242,30 @@ pub struct CompletionsArgs {
     /// The shell to generate completions for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// A workspace to describe (repeatable; names compare case-insensitively).
+    #[arg(long = "workspace", value_name = "NAME", required = true)]
+    pub workspaces: Vec<String>,
+    /// Where to write the manifest (`-` for stdout).
+    #[arg(short = 'o', long = "output", default_value = "pbideploy.yaml")]
+    pub output: PathBuf,
+    /// A folder (inside the manifest's folder) whose PBIX files are matched to items by name;
+    /// unmatched items get placeholder paths flagged `# TODO`.
+    #[arg(long, value_name = "DIR")]
+    pub pbix_dir: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// `local` reads the built-in emulator (state under `.pbideploy/local/` beside the output).
+    #[arg(long, value_name = "local")]
+    pub service: Option<String>,
+    /// The Power BI REST API base URL (default: the public cloud).
+    #[arg(long, env = "PBIDEPLOY_SERVICE_URL")]
+    pub service_url: Option<String>,
+    /// Authentication method; by default the first whose settings are present.
+    #[arg(long, value_enum, env = "PBIDEPLOY_AUTH")]
+    pub auth: Option<AuthMethod>,
 }
