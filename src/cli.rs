@@ -218,11 +218,13 @@ pub enum StateCommand {
         address: String,
     },
     /// Record existing service items as matching the manifest's PBIX files, without importing.
+    ///
+    /// Example: pbideploy state adopt -f pbideploy.yaml 'workspace["Sales"].dataset["Sales Model"]'
     Adopt {
         #[command(flatten)]
         state: StateArgs,
         #[command(flatten)]
-        service: ServiceArgs,
+        service: ConnectArgs,
         /// Addresses to adopt; all datasets and reports of the manifest when none.
         addresses: Vec<String>,
     },
@@ -259,13 +261,33 @@ pub struct InitArgs {
     /// Replace the output file if it exists.
     #[arg(long)]
     pub force: bool,
-    /// `local` reads the built-in emulator (state under `.pbideploy/local/` beside the output).
+    #[command(flatten)]
+    pub service: ConnectArgs,
+}
+
+/// Where the service is and how to authenticate, for commands that read it but keep no
+/// ledger of their own (`init`, `state adopt`: the ledger is `--state-file` there).
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// `local` runs the built-in emulator in-process, with state under `.pbideploy/local/`
+    /// beside the manifest; otherwise the manifest's `service` settings are used.
     #[arg(long, value_name = "local")]
     pub service: Option<String>,
-    /// The Power BI REST API base URL (default: the public cloud).
+    /// Override the Power BI REST API base URL (for example an emulator's URL).
     #[arg(long, env = "PBIDEPLOY_SERVICE_URL")]
     pub service_url: Option<String>,
     /// Authentication method; by default the first whose settings are present.
     #[arg(long, value_enum, env = "PBIDEPLOY_AUTH")]
     pub auth: Option<AuthMethod>,
+}
+
+impl From<&ConnectArgs> for ServiceArgs {
+    fn from(c: &ConnectArgs) -> Self {
+        Self {
+            service: c.service.clone(),
+            service_url: c.service_url.clone(),
+            auth: c.auth,
+            state: None,
+        }
+    }
 }

@@ -37,12 +37,7 @@ pub fn run(args: &InitArgs) -> CommandResult {
         Some(dir) => PbixIndex::scan(&root, dir)?,
         None => PbixIndex::default(),
     };
-    let service = ServiceArgs {
-        service: args.service.clone(),
-        service_url: args.service_url.clone(),
-        auth: args.auth,
-        state: None,
-    };
+    let service = ServiceArgs::from(&args.service);
     let session_path = if to_stdout {
         root.join("pbideploy.yaml")
     } else {

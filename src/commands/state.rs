@@ -6,7 +6,7 @@ mod adopt;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::cli::{ServiceArgs, StateArgs, StateCommand};
+use crate::cli::{ConnectArgs, ServiceArgs, StateArgs, StateCommand};
 use crate::error::{CommandError, CommandResult};
 use crate::ledger::store::{FileStore, LedgerStore, default_path};
 use crate::ledger::{Ledger, LedgerError};
@@ -110,14 +110,12 @@ fn rm(args: &StateArgs, address: &str) -> CommandResult {
 /// `state adopt`: read the service for the manifest's items, decide what to record
 /// ([`adopt::adopt`]) and save the ledger once, under its lock; nothing is written when any
 /// selected item is missing from the service.
-fn run_adopt(args: &StateArgs, service: &ServiceArgs, addresses: &[String]) -> CommandResult {
+fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> CommandResult {
     use super::plan::{load_manifest, now_rfc3339, parse_targets, runtime, session_error};
     let loaded = load_manifest(&args.manifest)?;
     let selected = parse_targets(addresses)?;
-    let store = match (&args.state, &service.state) {
-        (None, None) => store(args),
-        (Some(p), _) | (None, Some(p)) => FileStore::new(p.clone()),
-    };
+    let service = ServiceArgs::from(connect);
+    let store = store(args);
     let lock = store.lock().map_err(ledger_error)?;
     let mut ledger = match store.load().map_err(ledger_error)? {
         Some(l) => l,
@@ -126,7 +124,7 @@ fn run_adopt(args: &StateArgs, service: &ServiceArgs, addresses: &[String]) -> C
     let desired = build::desired_state(&loaded, &ledger.salt)
         .map_err(|e| CommandError::user(e.to_string()))?;
     let live = runtime()?.block_on(async {
-        let session = session::connect(&loaded, service)
+        let session = session::connect(&loaded, &service)
             .await
             .map_err(session_error)?;
         let live = read_live(&session.client, &desired, session.principal.clone()).await;

@@ -49,7 +49,11 @@ pub(super) fn dataset(
     if !creds.is_empty() {
         entries.push(Entry::new("credentials", Yaml::Seq(creds)));
     }
-    if let Some(s) = &ds.refresh_schedule
+    // A disabled schedule with no days or times is the service's default: left unmanaged.
+    if let Some(s) = ds
+        .refresh_schedule
+        .as_ref()
+        .filter(|s| s.enabled || !s.days.is_empty() || !s.times.is_empty())
         && let Some(r) = refresh(ws, ds, s, notes)
     {
         entries.push(r);

@@ -189,9 +189,9 @@ fn is_plain_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
-    let body_ok = s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '-' | '.' | '/' | '(' | ')'));
+    let body_ok = s.chars().all(|c| {
+        c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '-' | '.' | '/' | '(' | ')' | '@')
+    });
     let looks_numeric = s.parse::<f64>().is_ok()
         || s.starts_with("0x")
         || s.starts_with("0o")
