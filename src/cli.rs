@@ -202,8 +202,12 @@ pub struct ShowArgs {
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
     /// List the addresses the ledger tracks.
+    ///
+    /// Example: pbideploy state list -f pbideploy.yaml --env prod
     List(StateArgs),
     /// Show one ledger entry.
+    ///
+    /// Example: pbideploy state show -f pbideploy.yaml 'workspace["Sales"].dataset["Sales Model"]'
     Show {
         #[command(flatten)]
         state: StateArgs,
@@ -211,6 +215,8 @@ pub enum StateCommand {
         address: String,
     },
     /// Forget one ledger entry (the service is not touched).
+    ///
+    /// Example: pbideploy state rm -f pbideploy.yaml 'workspace["Sales"].report["Old Report"]'
     Rm {
         #[command(flatten)]
         state: StateArgs,
