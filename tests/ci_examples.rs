@@ -1,6 +1,7 @@
 //! The pipeline examples under examples/ci/ parse as YAML and call only pbideploy commands and
 //! flags that exist (each command's `--help` is run and must list every flag used, and the
-//! whole command line must parse); every command and subcommand's `--help` has an example.
+//! whole command line must parse); every command and subcommand's `--help` has an example;
+//! the shell completion scripts know every command.
 
 use std::path::PathBuf;
 
@@ -239,5 +240,20 @@ fn every_command_help_has_an_example_of_itself() {
             "`pbideploy {} --help` lacks `{want}`:\n{text}",
             path.join(" ")
         );
+    }
+}
+
+#[test]
+fn completion_scripts_cover_every_shell_and_the_new_commands() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = cargo_bin_cmd!("pbideploy")
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for word in ["init", "adopt", "pbix-dir", "detailed-exitcode"] {
+            assert!(text.contains(word), "{shell} completions lack {word}");
+        }
     }
 }
