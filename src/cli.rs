@@ -106,19 +106,11 @@ pub struct ValidateArgs {
     pub format: DiagnosticFormat,
 }
 
-/// Where the Power BI service is and how to authenticate to it.
+/// Where the Power BI service is, how to authenticate to it, and the ledger (`plan`, `apply`).
 #[derive(Debug, Clone, Args)]
 pub struct ServiceArgs {
-    /// `local` runs the built-in emulator in-process, with state under `.pbideploy/local/`
-    /// beside the manifest; otherwise the manifest's `service` settings are used.
-    #[arg(long, value_name = "local")]
-    pub service: Option<String>,
-    /// Override the Power BI REST API base URL (for example an emulator's URL).
-    #[arg(long, env = "PBIDEPLOY_SERVICE_URL")]
-    pub service_url: Option<String>,
-    /// Authentication method; by default the first whose settings are present.
-    #[arg(long, value_enum, env = "PBIDEPLOY_AUTH")]
-    pub auth: Option<AuthMethod>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     /// The ledger (state file); by default beside the manifest, one per environment.
     #[arg(long)]
     pub state: Option<PathBuf>,
@@ -271,8 +263,8 @@ pub struct InitArgs {
     pub service: ConnectArgs,
 }
 
-/// Where the service is and how to authenticate, for commands that read it but keep no
-/// ledger of their own (`init`, `state adopt`: the ledger is `--state-file` there).
+/// Where the service is and how to authenticate. `init` and `state adopt` take only this
+/// (`state adopt` names its ledger with `--state-file`, like the other `state` commands).
 #[derive(Debug, Clone, Args)]
 pub struct ConnectArgs {
     /// `local` runs the built-in emulator in-process, with state under `.pbideploy/local/`
@@ -285,15 +277,4 @@ pub struct ConnectArgs {
     /// Authentication method; by default the first whose settings are present.
     #[arg(long, value_enum, env = "PBIDEPLOY_AUTH")]
     pub auth: Option<AuthMethod>,
-}
-
-impl From<&ConnectArgs> for ServiceArgs {
-    fn from(c: &ConnectArgs) -> Self {
-        Self {
-            service: c.service.clone(),
-            service_url: c.service_url.clone(),
-            auth: c.auth,
-            state: None,
-        }
-    }
 }

@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use crate::cli::{AuthMethod, ServiceArgs};
+use crate::cli::{AuthMethod, ConnectArgs};
 use crate::live::model::LivePrincipal;
 use crate::manifest::{Cloud, LoadedManifest, Service};
 use crate::powerbi::auth::{AccessToken, AuthError, TokenFuture, TokenProvider, VarSource};
@@ -153,7 +153,7 @@ pub fn local_state_path(manifest: &Path) -> PathBuf {
 /// Opens a session for `manifest` with the command's service flags.
 pub async fn connect(
     manifest: &LoadedManifest,
-    args: &ServiceArgs,
+    args: &ConnectArgs,
 ) -> Result<Session, SessionError> {
     connect_to(&manifest.path, &manifest.service, args).await
 }
@@ -163,7 +163,7 @@ pub async fn connect(
 pub async fn connect_to(
     manifest_path: &Path,
     service: &Service,
-    args: &ServiceArgs,
+    args: &ConnectArgs,
 ) -> Result<Session, SessionError> {
     match args.service.as_deref() {
         Some(s) if s.eq_ignore_ascii_case("local") => connect_local(manifest_path).await,

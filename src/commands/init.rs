@@ -10,7 +10,7 @@ use std::path::Path;
 
 use futures_util::{StreamExt, stream};
 
-use crate::cli::{InitArgs, ServiceArgs};
+use crate::cli::InitArgs;
 use crate::error::{CommandError, CommandResult};
 use crate::init::{Generated, InitInput, generate};
 use crate::live::model::LiveState;
@@ -37,7 +37,6 @@ pub fn run(args: &InitArgs) -> CommandResult {
         Some(dir) => PbixIndex::scan(&root, dir)?,
         None => PbixIndex::default(),
     };
-    let service = ServiceArgs::from(&args.service);
     let session_path = if to_stdout {
         root.join("pbideploy.yaml")
     } else {
@@ -45,7 +44,7 @@ pub fn run(args: &InitArgs) -> CommandResult {
     };
     let names = args.workspaces.clone();
     let (live, credential_types) = runtime()?.block_on(async {
-        let session = session::connect_to(&session_path, &Service::default(), &service)
+        let session = session::connect_to(&session_path, &Service::default(), &args.service)
             .await
             .map_err(session_error)?;
         let result = read(&session.client, &names, session.principal.clone()).await;

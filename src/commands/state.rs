@@ -6,7 +6,7 @@ mod adopt;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::cli::{ConnectArgs, ServiceArgs, StateArgs, StateCommand};
+use crate::cli::{ConnectArgs, StateArgs, StateCommand};
 use crate::error::{CommandError, CommandResult};
 use crate::ledger::store::{FileStore, LedgerStore, default_path};
 use crate::ledger::{Ledger, LedgerError};
@@ -114,7 +114,6 @@ fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> C
     use super::plan::{load_manifest, now_rfc3339, parse_targets, runtime, session_error};
     let loaded = load_manifest(&args.manifest)?;
     let selected = parse_targets(addresses)?;
-    let service = ServiceArgs::from(connect);
     let store = store(args);
     let lock = store.lock().map_err(ledger_error)?;
     let mut ledger = match store.load().map_err(ledger_error)? {
@@ -124,7 +123,7 @@ fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> C
     let desired = build::desired_state(&loaded, &ledger.salt)
         .map_err(|e| CommandError::user(e.to_string()))?;
     let live = runtime()?.block_on(async {
-        let session = session::connect(&loaded, &service)
+        let session = session::connect(&loaded, connect)
             .await
             .map_err(session_error)?;
         let live = read_live(&session.client, &desired, session.principal.clone()).await;

@@ -197,11 +197,12 @@ fn dataset(
             "{addr}: the service does not reveal connection strings, so the first apply sets `connectionString`"
         ));
     }
-    out.adopted.push(format!(
-        "Adopted {addr}: dataset id {}, import {}, PBIX sha256 {}",
-        live.id,
-        import_id.as_deref().unwrap_or("(none listed)"),
-        short(&ds.pbix_sha256)
+    out.adopted.push(adopted_line(
+        &addr,
+        "dataset",
+        &live.id,
+        import_id.as_deref(),
+        &ds.pbix_sha256,
     ));
     out.entries.push((
         addr,
@@ -304,11 +305,12 @@ fn report(
     addr: Address,
 ) {
     let (import_id, imported_at) = newest_import(lw, &live.id, |i| &i.report_ids);
-    out.adopted.push(format!(
-        "Adopted {addr}: report id {}, import {}, PBIX sha256 {}",
-        live.id,
-        import_id.as_deref().unwrap_or("(none listed)"),
-        short(&r.pbix_sha256)
+    out.adopted.push(adopted_line(
+        &addr,
+        "report",
+        &live.id,
+        import_id.as_deref(),
+        &r.pbix_sha256,
     ));
     out.entries.push((
         addr,
@@ -323,8 +325,13 @@ fn report(
     ));
 }
 
-fn short(sha: &str) -> &str {
-    sha.get(..12).unwrap_or(sha)
+/// `Adopted ADDR: KIND id ID, import IMPORT, PBIX sha256 PREFIX`.
+fn adopted_line(addr: &Address, kind: &str, id: &str, import: Option<&str>, sha: &str) -> String {
+    format!(
+        "Adopted {addr}: {kind} id {id}, import {}, PBIX sha256 {}",
+        import.unwrap_or("(none listed)"),
+        sha.get(..12).unwrap_or(sha)
+    )
 }
 
 #[cfg(test)]
