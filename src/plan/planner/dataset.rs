@@ -339,18 +339,24 @@ fn plan_datasources(
     let mut updates = Vec::new();
     let mut attrs = Vec::new();
     for rule in &ds.datasources {
+        let target = DatasourceRef {
+            datasource_type: rule.matches.datasource_type.clone(),
+            connection_details: rule.connection_details.clone(),
+        };
         let needed = match step.live {
             Some(l) if !step.imported => {
-                let hits = l
+                let matching: Vec<_> = l
                     .datasources
                     .iter()
                     .filter(|d| ds_matches(&rule.matches, &d.datasource))
+                    .collect();
+                // A source the rule matches that already has the target details (a `set`
+                // that keeps the matched details, e.g. only adds the database) is done.
+                let hits = matching
+                    .iter()
+                    .filter(|d| !ds_matches(&target, &d.datasource))
                     .count();
-                if hits == 0 {
-                    let target = DatasourceRef {
-                        datasource_type: rule.matches.datasource_type.clone(),
-                        connection_details: rule.connection_details.clone(),
-                    };
+                if matching.is_empty() {
                     if !l
                         .datasources
                         .iter()
@@ -372,10 +378,6 @@ fn plan_datasources(
             _ => true,
         };
         if needed {
-            let target = DatasourceRef {
-                datasource_type: rule.matches.datasource_type.clone(),
-                connection_details: rule.connection_details.clone(),
-            };
             attrs.push(AttrDiff::values(
                 &format!("datasource[{}]", updates.len()),
                 Some(json!(rule.matches.to_string())),
