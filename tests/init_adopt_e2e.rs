@@ -3,7 +3,8 @@
 //! in another workspace, parameters, cloud and gateway credentials, a gateway binding, a
 //! refresh schedule, a workspace user) is described by `init` with GET requests only, the
 //! manifest validates, `adopt` records it, and the next plan shows no changes. Adopt refuses
-//! an item the service does not have and writes nothing then. No secret is ever printed.
+//! an item the service does not have and writes nothing then. No secret is ever printed. The
+//! quickstart estate does the same round trip without the shared fixtures (init to stdout).
 
 use std::path::{Path, PathBuf};
 
@@ -373,16 +374,40 @@ async fn init_then_adopt_then_plan_shows_no_changes() {
     emu.shutdown().await;
 }
 
+/// Without the shared fixtures too: the quickstart estate, init to stdout, adopt, no changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn init_refuses_unknown_workspaces_and_writes_nothing() {
+async fn quickstart_round_trip_through_stdout_and_unknown_workspaces_refused() {
     let emu = pbideploy_emulator::start(EmulatorConfig::default())
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let url = emu.url();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("pbix")).unwrap();
+    for f in ["sales.pbix", "sales-summary.pbix"] {
+        std::fs::copy(
+            repo().join("manifests/pbix").join(f),
+            dir.join("pbix").join(f),
+        )
+        .unwrap();
+    }
+    std::fs::copy(repo().join("manifests/quickstart.yaml"), dir.join("q.yaml")).unwrap();
+    let out = run(&url, dir, &["apply", "-f", "q.yaml", "--auto-approve"], &[]).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    std::fs::remove_file(dir.join("q.default.pbideploy-state.json")).unwrap();
+
     let out = run(
-        &emu.url(),
-        dir.path(),
-        &["init", "--workspace", "Nowhere", "-o", "m.yaml"],
+        &url,
+        dir,
+        &[
+            "init",
+            "--workspace",
+            "Nowhere",
+            "--workspace",
+            "pbideploy quickstart",
+            "-o",
+            "m.yaml",
+        ],
         &[],
     )
     .await;
@@ -392,6 +417,49 @@ async fn init_refuses_unknown_workspaces_and_writes_nothing() {
         "{}",
         out.stderr
     );
-    assert!(!dir.path().join("m.yaml").exists());
+    assert!(!dir.join("m.yaml").exists());
+
+    let args = [
+        "init",
+        "--workspace",
+        "PBIDEPLOY QUICKSTART",
+        "--pbix-dir",
+        "pbix",
+        "-o",
+        "-",
+    ];
+    let out = run(&url, dir, &args, &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("pbix: pbix/sales.pbix\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Database: Sales"), "{}", out.stdout);
+    assert!(out.stdout.contains("dataset: Sales\n"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("1 TODO(s)"),
+        "the report's placeholder: {}",
+        out.stderr
+    );
+    let text = out
+        .stdout
+        .replace("pbix/Sales Summary.pbix", "pbix/sales-summary.pbix");
+    std::fs::write(dir.join("m.yaml"), text).unwrap();
+    let out = run(&url, dir, &["state", "adopt", "-f", "m.yaml"], &[]).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let out = run(
+        &url,
+        dir,
+        &["plan", "-f", "m.yaml", "--detailed-exitcode"],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (out.code, out.stdout.trim()),
+        (0, "No changes. The service matches the manifest."),
+        "{}",
+        out.stderr
+    );
     emu.shutdown().await;
 }
