@@ -38,6 +38,8 @@ pub struct InitInput<'a> {
     pub pbix: &'a dyn Fn(&str, &str) -> PbixChoice,
     /// Credential type per data source id, as the service reports it (`Basic`, `Key`, ...).
     pub credential_types: &'a BTreeMap<String, String>,
+    /// Reads the service refused (what was left out and why).
+    pub skipped: &'a [String],
     /// The first header line, e.g. which command made the file and when.
     pub generated_by: String,
 }
@@ -64,6 +66,12 @@ pub(crate) struct Notes {
 /// Builds the manifest for `input`.
 pub fn generate(input: &InitInput<'_>) -> Generated {
     let mut notes = Notes::default();
+    notes.todos.extend(
+        input
+            .skipped
+            .iter()
+            .map(|s| format!("not read from the service, so left out of the manifest: {s}")),
+    );
     let mut out = Generated::default();
     let mut workspaces = Vec::new();
     for name in input.workspaces {
@@ -86,7 +94,7 @@ pub fn generate(input: &InitInput<'_>) -> Generated {
 }
 
 fn header(input: &InitInput<'_>) -> Vec<String> {
-    vec![
+    let mut lines = vec![
         input.generated_by.clone(),
         String::new(),
         "Review before the first apply:".into(),
@@ -97,7 +105,11 @@ fn header(input: &InitInput<'_>) -> Vec<String> {
         "- Then `pbideploy state adopt -f THIS_FILE` records the existing items, so the first"
             .into(),
         "  apply does not import everything again, and `pbideploy plan` shows what differs.".into(),
-    ]
+    ];
+    for s in input.skipped {
+        lines.push(format!("TODO: not read from the service, so left out: {s}"));
+    }
+    lines
 }
 
 /// Manifest text: a literal `${` must be written `$${` (values are interpolated).

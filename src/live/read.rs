@@ -65,6 +65,9 @@ pub struct ReadScope {
     pub workspaces: Vec<WorkspaceScope>,
     /// `None`: every gateway the principal can see; `Some(refs)`: only these (often none).
     pub gateways: Option<Vec<GatewayRef>>,
+    /// Skip a dataset detail or a user list the service refuses (noting why) instead of
+    /// failing: `init` describes what it can read; `plan` must not guess.
+    pub tolerant: bool,
 }
 
 /// What to read of one workspace (by name).
@@ -121,6 +124,7 @@ impl ReadScope {
         Self {
             workspaces: desired.workspaces.iter().map(workspace_scope).collect(),
             gateways: Some(wanted_gateways(desired)),
+            tolerant: false,
         }
     }
 
@@ -138,6 +142,7 @@ impl ReadScope {
                 })
                 .collect(),
             gateways: None,
+            tolerant: true,
         }
     }
 }
@@ -162,42 +167,66 @@ pub async fn read_live(
     desired: &DesiredState,
     principal: LivePrincipal,
 ) -> Result<LiveState, ReadError> {
-    read_scope(client, &ReadScope::of_desired(desired), principal).await
+    let (live, _) = read_scope(client, &ReadScope::of_desired(desired), principal).await?;
+    Ok(live)
 }
 
-/// Reads what `scope` asks for, with GET requests only.
+/// Reads what `scope` asks for, with GET requests only. Returns the live state and, for a
+/// tolerant scope, what was skipped and why.
 pub async fn read_scope(
     client: &PowerBiClient,
     scope: &ReadScope,
     principal: LivePrincipal,
-) -> Result<LiveState, ReadError> {
+) -> Result<(LiveState, Vec<String>), ReadError> {
     let gateways = read_gateways(client, scope.gateways.as_deref());
     let workspaces = stream::iter(scope.workspaces.iter())
-        .map(|ws| read_workspace(client, ws))
+        .map(|ws| read_workspace(client, ws, scope.tolerant))
         .buffered(MAX_IN_FLIGHT)
         .try_collect::<Vec<_>>();
     let (gateways, workspaces) = futures_util::try_join!(gateways, workspaces)?;
+    let mut skipped = Vec::new();
+    let mut found = Vec::new();
+    for (ws, notes) in workspaces {
+        skipped.extend(notes);
+        found.extend(ws);
+    }
     let mut live = LiveState {
         principal,
-        workspaces: workspaces.into_iter().flatten().collect(),
+        workspaces: found,
         gateways,
     };
-    read_dataset_details(client, scope, &mut live).await?;
-    Ok(live)
+    skipped.extend(read_dataset_details(client, scope, &mut live).await?);
+    Ok((live, skipped))
+}
+
+/// A read's result; when `tolerant`, a failure is noted in `skipped` and read as empty.
+fn settle<T: Default>(
+    r: Result<T, ReadError>,
+    tolerant: bool,
+    skipped: &mut Vec<String>,
+) -> Result<T, ReadError> {
+    match r {
+        Err(e) if tolerant => {
+            skipped.push(e.to_string());
+            Ok(T::default())
+        }
+        other => other,
+    }
 }
 
 /// One workspace by name with its content lists; `None` when it does not exist.
 async fn read_workspace(
     client: &PowerBiClient,
     ws: &WorkspaceScope,
-) -> Result<Option<LiveWorkspace>, ReadError> {
+    tolerant: bool,
+) -> Result<(Option<LiveWorkspace>, Vec<String>), ReadError> {
     let name = ws.name.clone();
     let groups = client
         .find_groups_by_name(&ws.name)
         .await
         .map_err(ctx(|| format!("workspace \"{name}\"")))?;
     let group = match groups.as_slice() {
-        [] => return Ok(None),
+        [] => return Ok((None, Vec::new())),
         [one] => one.clone(),
         many => {
             return Err(ReadError::DuplicateWorkspace {
@@ -247,8 +276,11 @@ async fn read_workspace(
         }
     };
     let (users, datasets, reports, imports) =
-        futures_util::try_join!(users, datasets, reports, imports)?;
-    Ok(Some(LiveWorkspace {
+        futures_util::join!(users, datasets, reports, imports);
+    let mut skipped = Vec::new();
+    let users = settle(users, tolerant, &mut skipped)?;
+    let (datasets, reports, imports) = (datasets?, reports?, imports?);
+    let found = Some(LiveWorkspace {
         id: group.id.clone(),
         name: group.name.clone(),
         capacity_id: group.capacity_id.clone(),
@@ -256,7 +288,8 @@ async fn read_workspace(
         datasets: datasets.into_iter().map(live_dataset).collect(),
         reports: reports.into_iter().map(live_report).collect(),
         imports: imports.into_iter().map(live_import).collect(),
-    }))
+    });
+    Ok((found, skipped))
 }
 
 fn live_user(u: &wire::GroupUser) -> Option<LiveUser> {
@@ -409,14 +442,17 @@ struct DetailJob {
     dataset_id: String,
     name: String,
     scope: DatasetScope,
+    tolerant: bool,
 }
 
+/// Fills in the details of the datasets `scope` asks for; returns what was skipped.
 async fn read_dataset_details(
     client: &PowerBiClient,
     scope: &ReadScope,
     live: &mut LiveState,
-) -> Result<(), ReadError> {
+) -> Result<Vec<String>, ReadError> {
     let mut jobs = Vec::new();
+    let scope_tolerant = scope.tolerant;
     for sws in &scope.workspaces {
         let Some(wi) = live
             .workspaces
@@ -441,6 +477,7 @@ async fn read_dataset_details(
                     dataset_id: lds.id.clone(),
                     name: lds.name.clone(),
                     scope,
+                    tolerant: scope_tolerant,
                 });
             }
         }
@@ -457,13 +494,15 @@ async fn read_dataset_details(
         .buffered(MAX_IN_FLIGHT)
         .try_collect()
         .await?;
+    let mut skipped = Vec::new();
     for (wi, di, d) in results {
         let ds = &mut live.workspaces[wi].datasets[di];
         ds.parameters = d.parameters;
         ds.datasources = d.datasources;
         ds.refresh_schedule = d.schedule;
+        skipped.extend(d.skipped);
     }
-    Ok(())
+    Ok(skipped)
 }
 
 #[derive(Default)]
@@ -471,6 +510,7 @@ struct Details {
     parameters: BTreeMap<String, String>,
     datasources: Vec<LiveDatasource>,
     schedule: Option<RefreshSchedule>,
+    skipped: Vec<String>,
 }
 
 async fn read_details(
@@ -531,7 +571,12 @@ async fn read_details(
         }
     };
     let (parameters, sources, bound, schedule) =
-        futures_util::try_join!(parameters, sources, bound, schedule)?;
+        futures_util::join!(parameters, sources, bound, schedule);
+    let mut skipped = Vec::new();
+    let parameters = settle(parameters, job.tolerant, &mut skipped)?;
+    let sources = settle(sources, job.tolerant, &mut skipped)?;
+    let bound = settle(bound, job.tolerant, &mut skipped)?;
+    let schedule = settle(schedule, job.tolerant, &mut skipped)?;
     let check_status = want.credential_status;
     let datasources = stream::iter(sources)
         .map(|s| {
@@ -545,6 +590,7 @@ async fn read_details(
         parameters,
         datasources,
         schedule,
+        skipped,
     })
 }
 
