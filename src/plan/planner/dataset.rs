@@ -356,22 +356,21 @@ fn plan_datasources(
                     .iter()
                     .filter(|d| !ds_matches(&target, &d.datasource))
                     .count();
-                if matching.is_empty() {
-                    if !l
+                if matching.is_empty()
+                    && !l
                         .datasources
                         .iter()
                         .any(|d| ds_matches(&target, &d.datasource))
-                    {
-                        ctx.note(
-                            &step.addr,
-                            DriftKind::Note,
-                            format!(
-                                "datasource rule `{}` matches none of the dataset's data sources",
-                                rule.matches
-                            ),
-                            vec![],
-                        );
-                    }
+                {
+                    ctx.note(
+                        &step.addr,
+                        DriftKind::Note,
+                        format!(
+                            "datasource rule `{}` matches none of the dataset's data sources",
+                            rule.matches
+                        ),
+                        vec![],
+                    );
                 }
                 hits > 0
             }
