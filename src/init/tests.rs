@@ -202,3 +202,38 @@ fn reads_the_service_refused_are_todos_in_the_header() {
         g.text
     );
 }
+
+#[test]
+fn a_dedicated_capacity_is_written_and_access_keeps_principal_types() {
+    let mut state = live();
+    state.workspaces[0].capacity_id = Some("CAP-1".into());
+    state.workspaces[0].users.push(LiveUser {
+        principal: Principal {
+            identifier: "7f3a-app".into(),
+            principal_type: PrincipalType::App,
+        },
+        role: WorkspaceRole::Member,
+    });
+    let names = vec![" Sales: EMEA ".to_string()];
+    let pbix = |_: &str, item: &str| PbixChoice {
+        path: format!("{item}.pbix"),
+        found: true,
+        note: None,
+    };
+    let g = generate(&InitInput {
+        live: &state,
+        workspaces: &names,
+        pbix: &pbix,
+        credential_types: &BTreeMap::new(),
+        skipped: &[],
+        generated_by: "test".into(),
+    });
+    assert!(g.text.contains("    capacity: CAP-1\n"), "{}", g.text);
+    assert!(
+        g.text
+            .contains("- principal: \"7f3a-app\"\n        principalType: App\n        role: Member"),
+        "{}",
+        g.text
+    );
+    assert!(g.env_vars.is_empty(), "no credential types, no credentials");
+}
