@@ -3,7 +3,7 @@
 
 use super::names::env_var_name;
 use super::yaml::{Entry, Yaml};
-use super::{InitInput, Notes, pbix_todo, text};
+use super::{InitInput, Notes, pbix_entry, text};
 use crate::live::model::{LiveDataset, LiveDatasource, LiveWorkspace, eq_name};
 use crate::plan::operation::RefreshSchedule;
 
@@ -13,15 +13,7 @@ pub(super) fn dataset(
     ds: &LiveDataset,
     notes: &mut Notes,
 ) -> Yaml {
-    let pbix = (input.pbix)(&ws.name, &ds.name);
-    let mut pbix_entry = Entry::new("pbix", text(&pbix.path));
-    if let Some(todo) = pbix_todo(&pbix) {
-        notes.todos.push(format!(
-            "workspace \"{}\", dataset \"{}\": {todo}",
-            ws.name, ds.name
-        ));
-        pbix_entry = pbix_entry.after(format!("TODO: {todo}"));
-    }
+    let mut pbix_entry = pbix_entry(input, &ws.name, "dataset", &ds.name, notes);
     for line in source_lines(input, ds) {
         pbix_entry = pbix_entry.above(line);
     }

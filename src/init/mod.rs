@@ -233,18 +233,9 @@ fn reports(
         }
         seen.push(&r.name);
         let dataset = target.unwrap_or_default();
-        let pbix = (input.pbix)(&ws.name, &r.name);
-        let mut pbix_entry = Entry::new("pbix", text(&pbix.path));
-        if let Some(todo) = pbix_todo(&pbix) {
-            notes.todos.push(format!(
-                "workspace \"{}\", report \"{}\": {todo}",
-                ws.name, r.name
-            ));
-            pbix_entry = pbix_entry.after(format!("TODO: {todo}"));
-        }
         out.push(Yaml::Map(vec![
             Entry::new("name", text(&r.name)),
-            pbix_entry,
+            pbix_entry(input, &ws.name, "report", &r.name, notes),
             Entry::new("dataset", text(&dataset)),
         ]));
     }
@@ -283,13 +274,26 @@ fn report_target(
     Ok(format!("{}/{}", h.name, d.name))
 }
 
-/// The TODO for a PBIX that is a placeholder or an uncertain match.
-pub(crate) fn pbix_todo(p: &PbixChoice) -> Option<String> {
-    match (&p.note, p.found) {
-        (Some(n), _) => Some(n.clone()),
-        (None, false) => Some("placeholder path: put the PBIX here or change the path".into()),
-        (None, true) => None,
-    }
+/// The `pbix:` entry of an item, with a `# TODO` (also noted) for a placeholder path or an
+/// uncertain match.
+pub(crate) fn pbix_entry(
+    input: &InitInput<'_>,
+    ws: &str,
+    kind: &str,
+    name: &str,
+    notes: &mut Notes,
+) -> Entry {
+    let pbix = (input.pbix)(ws, name);
+    let entry = Entry::new("pbix", text(&pbix.path));
+    let todo = match (&pbix.note, pbix.found) {
+        (Some(n), _) => n.clone(),
+        (None, false) => "placeholder path: put the PBIX here or change the path".into(),
+        (None, true) => return entry,
+    };
+    notes
+        .todos
+        .push(format!("workspace \"{ws}\", {kind} \"{name}\": {todo}"));
+    entry.after(format!("TODO: {todo}"))
 }
 
 #[cfg(test)]

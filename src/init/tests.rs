@@ -230,8 +230,9 @@ fn a_dedicated_capacity_is_written_and_access_keeps_principal_types() {
     });
     assert!(g.text.contains("    capacity: CAP-1\n"), "{}", g.text);
     assert!(
-        g.text
-            .contains("- principal: \"7f3a-app\"\n        principalType: App\n        role: Member"),
+        g.text.contains(
+            "- principal: \"7f3a-app\"\n        principalType: App\n        role: Member"
+        ),
         "{}",
         g.text
     );
