@@ -67,6 +67,10 @@ pub enum Command {
     /// Example: pbideploy state list -f pbideploy.yaml --env prod
     #[command(subcommand)]
     State(StateCommand),
+    /// Write a manifest describing existing workspaces (reads the service with GET only).
+    ///
+    /// Example: pbideploy init --workspace "Sales [Prod]" --pbix-dir pbix -o pbideploy.yaml
+    Init(InitArgs),
     /// Print a shell completion script.
     ///
     /// Example: pbideploy completions bash > /etc/bash_completion.d/pbideploy
@@ -102,19 +106,11 @@ pub struct ValidateArgs {
     pub format: DiagnosticFormat,
 }
 
-/// Where the Power BI service is and how to authenticate to it.
+/// Where the Power BI service is, how to authenticate to it, and the ledger (`plan`, `apply`).
 #[derive(Debug, Clone, Args)]
 pub struct ServiceArgs {
-    /// `local` runs the built-in emulator in-process, with state under `.pbideploy/local/`
-    /// beside the manifest; otherwise the manifest's `service` settings are used.
-    #[arg(long, value_name = "local")]
-    pub service: Option<String>,
-    /// Override the Power BI REST API base URL (for example an emulator's URL).
-    #[arg(long, env = "PBIDEPLOY_SERVICE_URL")]
-    pub service_url: Option<String>,
-    /// Authentication method; by default the first whose settings are present.
-    #[arg(long, value_enum, env = "PBIDEPLOY_AUTH")]
-    pub auth: Option<AuthMethod>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     /// The ledger (state file); by default beside the manifest, one per environment.
     #[arg(long)]
     pub state: Option<PathBuf>,
@@ -198,8 +194,12 @@ pub struct ShowArgs {
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
     /// List the addresses the ledger tracks.
+    ///
+    /// Example: pbideploy state list -f pbideploy.yaml --env prod
     List(StateArgs),
     /// Show one ledger entry.
+    ///
+    /// Example: pbideploy state show -f pbideploy.yaml 'workspace["Sales"].dataset["Sales Model"]'
     Show {
         #[command(flatten)]
         state: StateArgs,
@@ -207,6 +207,8 @@ pub enum StateCommand {
         address: String,
     },
     /// Forget one ledger entry (the service is not touched).
+    ///
+    /// Example: pbideploy state rm -f pbideploy.yaml 'workspace["Sales"].report["Old Report"]'
     Rm {
         #[command(flatten)]
         state: StateArgs,
@@ -214,11 +216,13 @@ pub enum StateCommand {
         address: String,
     },
     /// Record existing service items as matching the manifest's PBIX files, without importing.
+    ///
+    /// Example: pbideploy state adopt -f pbideploy.yaml 'workspace["Sales"].dataset["Sales Model"]'
     Adopt {
         #[command(flatten)]
         state: StateArgs,
         #[command(flatten)]
-        service: ServiceArgs,
+        service: ConnectArgs,
         /// Addresses to adopt; all datasets and reports of the manifest when none.
         addresses: Vec<String>,
     },
@@ -238,4 +242,39 @@ pub struct CompletionsArgs {
     /// The shell to generate completions for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// A workspace to describe (repeatable; names compare case-insensitively).
+    #[arg(long = "workspace", value_name = "NAME", required = true)]
+    pub workspaces: Vec<String>,
+    /// Where to write the manifest (`-` for stdout).
+    #[arg(short = 'o', long = "output", default_value = "pbideploy.yaml")]
+    pub output: PathBuf,
+    /// A folder (inside the manifest's folder) whose PBIX files are matched to items by name;
+    /// unmatched items get placeholder paths flagged `# TODO`.
+    #[arg(long, value_name = "DIR")]
+    pub pbix_dir: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub service: ConnectArgs,
+}
+
+/// Where the service is and how to authenticate. `init` and `state adopt` take only this
+/// (`state adopt` names its ledger with `--state-file`, like the other `state` commands).
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// `local` runs the built-in emulator in-process, with state under `.pbideploy/local/`
+    /// beside the manifest; otherwise the manifest's `service` settings are used.
+    #[arg(long, value_name = "local")]
+    pub service: Option<String>,
+    /// Override the Power BI REST API base URL (for example an emulator's URL).
+    #[arg(long, env = "PBIDEPLOY_SERVICE_URL")]
+    pub service_url: Option<String>,
+    /// Authentication method; by default the first whose settings are present.
+    #[arg(long, value_enum, env = "PBIDEPLOY_AUTH")]
+    pub auth: Option<AuthMethod>,
 }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod diagnostics;
 pub mod error;
+pub mod init;
 pub mod ledger;
 pub mod live;
 pub mod logging;

@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use crate::cli::{AuthMethod, ServiceArgs};
+use crate::cli::{AuthMethod, ConnectArgs};
 use crate::live::model::LivePrincipal;
 use crate::manifest::{Cloud, LoadedManifest, Service};
 use crate::powerbi::auth::{AccessToken, AuthError, TokenFuture, TokenProvider, VarSource};
@@ -153,15 +153,25 @@ pub fn local_state_path(manifest: &Path) -> PathBuf {
 /// Opens a session for `manifest` with the command's service flags.
 pub async fn connect(
     manifest: &LoadedManifest,
-    args: &ServiceArgs,
+    args: &ConnectArgs,
+) -> Result<Session, SessionError> {
+    connect_to(&manifest.path, &manifest.service, args).await
+}
+
+/// Opens a session from service settings alone: `init` has no manifest to read yet, only the
+/// path it will write (`--service local` keeps its state beside it).
+pub async fn connect_to(
+    manifest_path: &Path,
+    service: &Service,
+    args: &ConnectArgs,
 ) -> Result<Session, SessionError> {
     match args.service.as_deref() {
-        Some(s) if s.eq_ignore_ascii_case("local") => connect_local(&manifest.path).await,
+        Some(s) if s.eq_ignore_ascii_case("local") => connect_local(manifest_path).await,
         Some(other) => Err(SessionError::UnknownService(other.to_string())),
         None => {
-            let endpoints = resolve_endpoints(&manifest.service, args.service_url.as_deref());
-            let tenant = manifest.service.tenant_id.as_deref();
-            connect_remote(endpoints, manifest.service.cloud, tenant, args.auth).await
+            let endpoints = resolve_endpoints(service, args.service_url.as_deref());
+            let tenant = service.tenant_id.as_deref();
+            connect_remote(endpoints, service.cloud, tenant, args.auth).await
         }
     }
 }

@@ -26,7 +26,7 @@ pub fn run(args: &ApplyArgs) -> CommandResult {
     let targets = parse_targets(&args.targets)?;
     let runtime = runtime()?;
     runtime.block_on(async {
-        let session = session::connect(&loaded, &args.service)
+        let session = session::connect(&loaded, &args.service.connect)
             .await
             .map_err(session_error)?;
         let result = apply_with(args, &loaded, &session, saved, targets).await;

@@ -5,6 +5,7 @@ use crate::error::CommandResult;
 
 pub mod apply;
 pub mod completions;
+pub mod init;
 pub mod plan;
 pub mod show;
 pub mod state;
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Show(args) => show::run(&args),
+        Command::Init(args) => init::run(&args),
         Command::State(cmd) => state::run(&cmd),
     }
 }

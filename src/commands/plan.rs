@@ -40,7 +40,7 @@ pub fn run(args: &PlanArgs) -> CommandResult {
     let targets = parse_targets(&args.targets)?;
     let runtime = runtime()?;
     let planned = runtime.block_on(async {
-        let session = session::connect(&loaded, &args.service)
+        let session = session::connect(&loaded, &args.service.connect)
             .await
             .map_err(session_error)?;
         let options = PlanOptions {

@@ -1,13 +1,19 @@
-//! `pbideploy state list|show|rm`: inspect or edit the ledger without touching the service.
+//! `pbideploy state list|show|rm|adopt`: inspect or edit the ledger; only `adopt` reads the
+//! service (GET only) to record items that already exist there.
+
+mod adopt;
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::cli::{StateArgs, StateCommand};
+use crate::cli::{ConnectArgs, StateArgs, StateCommand};
 use crate::error::{CommandError, CommandResult};
-use crate::ledger::LedgerError;
 use crate::ledger::store::{FileStore, LedgerStore, default_path};
+use crate::ledger::{Ledger, LedgerError};
+use crate::live::read::read_live;
 use crate::plan::address::Address;
+use crate::plan::build;
+use crate::session;
 
 /// Runs a `state` subcommand.
 pub fn run(cmd: &StateCommand) -> CommandResult {
@@ -15,9 +21,11 @@ pub fn run(cmd: &StateCommand) -> CommandResult {
         StateCommand::List(args) => list(args),
         StateCommand::Show { state, address } => show(state, address),
         StateCommand::Rm { state, address } => rm(state, address),
-        StateCommand::Adopt { .. } => Err(CommandError::internal(
-            "`pbideploy state adopt` is not built yet in this version",
-        )),
+        StateCommand::Adopt {
+            state,
+            service,
+            addresses,
+        } => run_adopt(state, service, addresses),
     }
 }
 
@@ -96,5 +104,56 @@ fn rm(args: &StateArgs, address: &str) -> CommandResult {
     let removed = ledger.remove(&address).map_err(ledger_error)?;
     store.save(&ledger, &lock).map_err(ledger_error)?;
     let lines: Vec<String> = removed.iter().map(|a| format!("Removed {a}")).collect();
+    out(&lines.join("\n"))
+}
+
+/// `state adopt`: read the service for the manifest's items, decide what to record
+/// ([`adopt::adopt`]) and save the ledger once, under its lock; nothing is written when any
+/// selected item is missing from the service.
+fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> CommandResult {
+    use super::plan::{load_manifest, now_rfc3339, parse_targets, runtime, session_error};
+    let loaded = load_manifest(&args.manifest)?;
+    let selected = parse_targets(addresses)?;
+    let store = store(args);
+    let lock = store.lock().map_err(ledger_error)?;
+    let mut ledger = match store.load().map_err(ledger_error)? {
+        Some(l) => l,
+        None => Ledger::new().map_err(ledger_error)?,
+    };
+    let desired = build::desired_state(&loaded, &ledger.salt)
+        .map_err(|e| CommandError::user(e.to_string()))?;
+    let live = runtime()?.block_on(async {
+        let session = session::connect(&loaded, connect)
+            .await
+            .map_err(session_error)?;
+        let live = read_live(&session.client, &desired, session.principal.clone()).await;
+        session.close().await;
+        live.map_err(|e| match e.client_error() {
+            Some(c) => super::plan::client_error("cannot read the live state", c),
+            None => CommandError::user(e.to_string()),
+        })
+    })?;
+    let adoption = adopt::adopt(&desired, &live, &ledger, &selected, &now_rfc3339()).map_err(|r| {
+        let mut err = CommandError::user(format!(
+            "nothing adopted; {} problem(s):\n  - {}",
+            r.problems.len(),
+            r.problems.join("\n  - ")
+        ));
+        err = err.hinted("adopt writes nothing unless every selected item exists; pass the addresses of the items that do");
+        err
+    })?;
+    for (addr, entry) in adoption.entries {
+        ledger.set(addr, entry);
+    }
+    store.save(&ledger, &lock).map_err(ledger_error)?;
+    let mut lines = adoption.adopted;
+    lines.push(format!("Saved the ledger {}.", store.describe()));
+    if !adoption.left.is_empty() {
+        lines.push("Left for plan to compare:".into());
+        lines.extend(adoption.left.iter().map(|l| format!("  - {l}")));
+    }
+    lines.push(
+        "Adopt trusts that the service holds what these PBIX files and secrets contain; run `pbideploy plan` to see what still differs.".into(),
+    );
     out(&lines.join("\n"))
 }

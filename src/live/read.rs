@@ -1,5 +1,6 @@
-//! Reads the live state the plan needs: only what the desired state touches, with GET requests
-//! only, concurrently (at most [`MAX_IN_FLIGHT`] requests at a time per phase).
+//! Reads the live state: for `plan` only what the desired state touches, for `init` everything
+//! of the named workspaces ([`ReadScope`]); GET requests only, concurrently (at most
+//! [`MAX_IN_FLIGHT`] requests at a time per phase).
 //!
 //! Phases: workspaces by name and gateways; then per workspace its users (only when access is
 //! managed), datasets, reports and imports; then per desired dataset that exists its
@@ -57,39 +58,180 @@ fn ctx(what: impl FnOnce() -> String) -> impl FnOnce(ClientError) -> ReadError {
     }
 }
 
+/// What to read: `plan` reads only what the manifest manages ([`ReadScope::of_desired`]);
+/// `init` reads everything of the workspaces it is given ([`ReadScope::everything`]).
+#[derive(Debug, Clone, Default)]
+pub struct ReadScope {
+    pub workspaces: Vec<WorkspaceScope>,
+    /// `None`: every gateway the principal can see; `Some(refs)`: only these (often none).
+    pub gateways: Option<Vec<GatewayRef>>,
+    /// Skip a dataset detail or a user list the service refuses (noting why) instead of
+    /// failing: `init` describes what it can read; `plan` must not guess.
+    pub tolerant: bool,
+}
+
+/// What to read of one workspace (by name).
+#[derive(Debug, Clone, Default)]
+pub struct WorkspaceScope {
+    pub name: String,
+    /// Its users and their roles.
+    pub users: bool,
+    /// Its datasets, reports and imports.
+    pub content: bool,
+    /// Per dataset name, which details to read; `every_dataset` applies to all of them.
+    pub datasets: Vec<(String, DatasetScope)>,
+    pub every_dataset: Option<DatasetScope>,
+}
+
+/// Which details of one dataset to read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DatasetScope {
+    pub parameters: bool,
+    pub datasources: bool,
+    /// Its data sources bound to on-premises gateways.
+    pub bound_gateway_sources: bool,
+    pub credential_status: bool,
+    pub schedule: bool,
+    /// Read the DirectQuery refresh schedule instead of the import one (the manifest's
+    /// schedule sets a `frequency`).
+    pub direct_query_schedule: bool,
+}
+
+impl DatasetScope {
+    /// Every detail.
+    pub const ALL: Self = Self {
+        parameters: true,
+        datasources: true,
+        bound_gateway_sources: true,
+        credential_status: true,
+        schedule: true,
+        direct_query_schedule: false,
+    };
+
+    /// Only what the manifest manages for `ds`.
+    fn of_desired(ds: &DesiredDataset) -> Self {
+        Self {
+            parameters: !ds.parameters.is_empty(),
+            datasources: !ds.datasources.is_empty()
+                || ds.gateway.is_some()
+                || !ds.credentials.is_empty(),
+            bound_gateway_sources: ds.gateway.is_some(),
+            credential_status: !ds.credentials.is_empty(),
+            schedule: ds.schedule.is_some(),
+            direct_query_schedule: ds.schedule.as_ref().is_some_and(|s| s.frequency.is_some()),
+        }
+    }
+}
+
+impl ReadScope {
+    /// What `plan` needs for `desired`: only the features the manifest manages.
+    pub fn of_desired(desired: &DesiredState) -> Self {
+        Self {
+            workspaces: desired.workspaces.iter().map(workspace_scope).collect(),
+            gateways: Some(wanted_gateways(desired)),
+            tolerant: false,
+        }
+    }
+
+    /// Everything of the named workspaces, and every gateway (for `init`).
+    pub fn everything(workspaces: &[String]) -> Self {
+        Self {
+            workspaces: workspaces
+                .iter()
+                .map(|name| WorkspaceScope {
+                    name: name.clone(),
+                    users: true,
+                    content: true,
+                    datasets: Vec::new(),
+                    every_dataset: Some(DatasetScope::ALL),
+                })
+                .collect(),
+            gateways: None,
+            tolerant: true,
+        }
+    }
+}
+
+fn workspace_scope(ws: &DesiredWorkspace) -> WorkspaceScope {
+    WorkspaceScope {
+        name: ws.name.clone(),
+        users: !ws.access.is_empty(),
+        content: !ws.datasets.is_empty() || !ws.reports.is_empty() || ws.prune,
+        datasets: ws
+            .datasets
+            .iter()
+            .map(|d| (d.name.clone(), DatasetScope::of_desired(d)))
+            .collect(),
+        every_dataset: None,
+    }
+}
+
 /// Reads everything `desired` touches. `principal` is the deploying identity (from the session).
 pub async fn read_live(
     client: &PowerBiClient,
     desired: &DesiredState,
     principal: LivePrincipal,
 ) -> Result<LiveState, ReadError> {
-    let gateways = read_gateways(client, desired);
-    let workspaces = stream::iter(desired.workspaces.iter())
-        .map(|ws| read_workspace(client, ws))
+    let (live, _) = read_scope(client, &ReadScope::of_desired(desired), principal).await?;
+    Ok(live)
+}
+
+/// Reads what `scope` asks for, with GET requests only. Returns the live state and, for a
+/// tolerant scope, what was skipped and why.
+pub async fn read_scope(
+    client: &PowerBiClient,
+    scope: &ReadScope,
+    principal: LivePrincipal,
+) -> Result<(LiveState, Vec<String>), ReadError> {
+    let gateways = read_gateways(client, scope.gateways.as_deref());
+    let workspaces = stream::iter(scope.workspaces.iter())
+        .map(|ws| read_workspace(client, ws, scope.tolerant))
         .buffered(MAX_IN_FLIGHT)
         .try_collect::<Vec<_>>();
     let (gateways, workspaces) = futures_util::try_join!(gateways, workspaces)?;
+    let mut skipped = Vec::new();
+    let mut found = Vec::new();
+    for (ws, notes) in workspaces {
+        skipped.extend(notes);
+        found.extend(ws);
+    }
     let mut live = LiveState {
         principal,
-        workspaces: workspaces.into_iter().flatten().collect(),
+        workspaces: found,
         gateways,
     };
-    read_dataset_details(client, desired, &mut live).await?;
-    Ok(live)
+    skipped.extend(read_dataset_details(client, scope, &mut live).await?);
+    Ok((live, skipped))
+}
+
+/// A read's result; when `tolerant`, a failure is noted in `skipped` and read as empty.
+fn settle<T: Default>(
+    r: Result<T, ReadError>,
+    tolerant: bool,
+    skipped: &mut Vec<String>,
+) -> Result<T, ReadError> {
+    match r {
+        Err(e) if tolerant => {
+            skipped.push(e.to_string());
+            Ok(T::default())
+        }
+        other => other,
+    }
 }
 
 /// One workspace by name with its content lists; `None` when it does not exist.
 async fn read_workspace(
     client: &PowerBiClient,
-    ws: &DesiredWorkspace,
-) -> Result<Option<LiveWorkspace>, ReadError> {
+    ws: &WorkspaceScope,
+    tolerant: bool,
+) -> Result<(Option<LiveWorkspace>, Vec<String>), ReadError> {
     let name = ws.name.clone();
     let groups = client
         .find_groups_by_name(&ws.name)
         .await
         .map_err(ctx(|| format!("workspace \"{name}\"")))?;
     let group = match groups.as_slice() {
-        [] => return Ok(None),
+        [] => return Ok((None, Vec::new())),
         [one] => one.clone(),
         many => {
             return Err(ReadError::DuplicateWorkspace {
@@ -104,7 +246,7 @@ async fn read_workspace(
         move || format!("{part} of workspace \"{n}\"")
     };
     let users = async {
-        if ws.access.is_empty() {
+        if !ws.users {
             Ok(Vec::new())
         } else {
             client
@@ -113,7 +255,7 @@ async fn read_workspace(
                 .map_err(ctx(what("users")))
         }
     };
-    let has_content = !ws.datasets.is_empty() || !ws.reports.is_empty() || ws.prune;
+    let has_content = ws.content;
     let datasets = async {
         if has_content {
             client
@@ -139,8 +281,11 @@ async fn read_workspace(
         }
     };
     let (users, datasets, reports, imports) =
-        futures_util::try_join!(users, datasets, reports, imports)?;
-    Ok(Some(LiveWorkspace {
+        futures_util::join!(users, datasets, reports, imports);
+    let mut skipped = Vec::new();
+    let users = settle(users, tolerant, &mut skipped)?;
+    let (datasets, reports, imports) = (datasets?, reports?, imports?);
+    let found = Some(LiveWorkspace {
         id: group.id.clone(),
         name: group.name.clone(),
         capacity_id: group.capacity_id.clone(),
@@ -148,7 +293,8 @@ async fn read_workspace(
         datasets: datasets.into_iter().map(live_dataset).collect(),
         reports: reports.into_iter().map(live_report).collect(),
         imports: imports.into_iter().map(live_import).collect(),
-    }))
+    });
+    Ok((found, skipped))
 }
 
 fn live_user(u: &wire::GroupUser) -> Option<LiveUser> {
@@ -209,11 +355,8 @@ fn live_import(i: wire::Import) -> LiveImport {
     }
 }
 
-/// The gateways the manifest names (by id or by name), each with its data sources.
-async fn read_gateways(
-    client: &PowerBiClient,
-    desired: &DesiredState,
-) -> Result<Vec<LiveGateway>, ReadError> {
+/// The gateways the manifest names (by id or by name).
+fn wanted_gateways(desired: &DesiredState) -> Vec<GatewayRef> {
     let mut wanted: Vec<GatewayRef> = Vec::new();
     for ds in desired.workspaces.iter().flat_map(|w| w.datasets.iter()) {
         if let Some(g) = &ds.gateway
@@ -222,7 +365,15 @@ async fn read_gateways(
             wanted.push(g.gateway.clone());
         }
     }
-    if wanted.is_empty() {
+    wanted
+}
+
+/// The `wanted` gateways (every visible one when `None`), each with its data sources.
+async fn read_gateways(
+    client: &PowerBiClient,
+    wanted: Option<&[GatewayRef]>,
+) -> Result<Vec<LiveGateway>, ReadError> {
+    if wanted.is_some_and(<[GatewayRef]>::is_empty) {
         return Ok(Vec::new());
     }
     let all = client
@@ -230,14 +381,14 @@ async fn read_gateways(
         .await
         .map_err(ctx(|| "gateways".to_string()))?;
     let mut found: Vec<wire::Gateway> = Vec::new();
-    for w in &wanted {
-        let hit = all.iter().find(|g| match w {
-            GatewayRef::Id(id) => wire::same_id(&g.id, id),
-            GatewayRef::Name(name) => eq_name(&g.name, name),
+    for g in &all {
+        let hit = wanted.is_none_or(|refs| {
+            refs.iter().any(|w| match w {
+                GatewayRef::Id(id) => wire::same_id(&g.id, id),
+                GatewayRef::Name(name) => eq_name(&g.name, name),
+            })
         });
-        if let Some(g) = hit
-            && !found.iter().any(|f| f.id == g.id)
-        {
+        if hit && !found.iter().any(|f| f.id == g.id) {
             found.push(g.clone());
         }
     }
@@ -288,41 +439,51 @@ fn gateway_datasource(d: &wire::GatewayDatasource) -> LiveGatewayDatasource {
     }
 }
 
-/// What to read for one dataset, decided from the manifest.
-struct DetailJob<'a> {
+/// What to read for one dataset.
+struct DetailJob {
     ws_index: usize,
     ds_index: usize,
     group_id: String,
     dataset_id: String,
-    desired: &'a DesiredDataset,
+    name: String,
+    scope: DatasetScope,
+    tolerant: bool,
 }
 
+/// Fills in the details of the datasets `scope` asks for; returns what was skipped.
 async fn read_dataset_details(
     client: &PowerBiClient,
-    desired: &DesiredState,
+    scope: &ReadScope,
     live: &mut LiveState,
-) -> Result<(), ReadError> {
+) -> Result<Vec<String>, ReadError> {
     let mut jobs = Vec::new();
-    for dws in &desired.workspaces {
+    let scope_tolerant = scope.tolerant;
+    for sws in &scope.workspaces {
         let Some(wi) = live
             .workspaces
             .iter()
-            .position(|w| eq_name(&w.name, &dws.name))
+            .position(|w| eq_name(&w.name, &sws.name))
         else {
             continue;
         };
         let lw = &live.workspaces[wi];
-        for dds in &dws.datasets {
-            for (di, lds) in lw.datasets.iter().enumerate() {
-                if eq_name(&lds.name, &dds.name) {
-                    jobs.push(DetailJob {
-                        ws_index: wi,
-                        ds_index: di,
-                        group_id: lw.id.clone(),
-                        dataset_id: lds.id.clone(),
-                        desired: dds,
-                    });
-                }
+        for (di, lds) in lw.datasets.iter().enumerate() {
+            let wanted = sws
+                .datasets
+                .iter()
+                .find(|(name, _)| eq_name(&lds.name, name))
+                .map(|(_, s)| *s)
+                .or(sws.every_dataset);
+            if let Some(scope) = wanted {
+                jobs.push(DetailJob {
+                    ws_index: wi,
+                    ds_index: di,
+                    group_id: lw.id.clone(),
+                    dataset_id: lds.id.clone(),
+                    name: lds.name.clone(),
+                    scope,
+                    tolerant: scope_tolerant,
+                });
             }
         }
     }
@@ -338,13 +499,15 @@ async fn read_dataset_details(
         .buffered(MAX_IN_FLIGHT)
         .try_collect()
         .await?;
+    let mut skipped = Vec::new();
     for (wi, di, d) in results {
         let ds = &mut live.workspaces[wi].datasets[di];
         ds.parameters = d.parameters;
         ds.datasources = d.datasources;
         ds.refresh_schedule = d.schedule;
+        skipped.extend(d.skipped);
     }
-    Ok(())
+    Ok(skipped)
 }
 
 /// The schedule of the kind the manifest asks for: a DirectQuery one when it sets a
@@ -385,23 +548,22 @@ struct Details {
     parameters: BTreeMap<String, String>,
     datasources: Vec<LiveDatasource>,
     schedule: Option<RefreshSchedule>,
+    skipped: Vec<String>,
 }
 
 async fn read_details(
     client: &PowerBiClient,
-    job: &DetailJob<'_>,
+    job: &DetailJob,
     known_gateways: &[String],
 ) -> Result<Details, ReadError> {
     let (g, d) = (job.group_id.as_str(), job.dataset_id.as_str());
-    let want = job.desired;
+    let want = job.scope;
     let label = |part: &'static str| {
-        let n = want.name.clone();
+        let n = job.name.clone();
         move || format!("{part} of dataset \"{n}\"")
     };
-    let needs_sources =
-        !want.datasources.is_empty() || want.gateway.is_some() || !want.credentials.is_empty();
     let parameters = async {
-        if want.parameters.is_empty() {
+        if !want.parameters {
             return Ok(BTreeMap::new());
         }
         let ps = client
@@ -414,7 +576,7 @@ async fn read_details(
             .collect())
     };
     let sources = async {
-        if !needs_sources {
+        if !want.datasources {
             return Ok(Vec::new());
         }
         client
@@ -423,7 +585,7 @@ async fn read_details(
             .map_err(ctx(label("data sources")))
     };
     let bound = async {
-        if want.gateway.is_none() {
+        if !want.bound_gateway_sources {
             return Ok(Vec::new());
         }
         client
@@ -432,18 +594,23 @@ async fn read_details(
             .map_err(ctx(label("bound gateway data sources")))
     };
     let schedule = async {
-        let Some(want) = &want.schedule else {
+        if !want.schedule {
             return Ok(None);
-        };
-        match read_schedule(client, g, d, want.frequency.is_some()).await {
+        }
+        match read_schedule(client, g, d, want.direct_query_schedule).await {
             Ok(s) => Ok(Some(s)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(ctx(label("refresh schedule"))(e)),
         }
     };
     let (parameters, sources, bound, schedule) =
-        futures_util::try_join!(parameters, sources, bound, schedule)?;
-    let check_status = !want.credentials.is_empty();
+        futures_util::join!(parameters, sources, bound, schedule);
+    let mut skipped = Vec::new();
+    let parameters = settle(parameters, job.tolerant, &mut skipped)?;
+    let sources = settle(sources, job.tolerant, &mut skipped)?;
+    let bound = settle(bound, job.tolerant, &mut skipped)?;
+    let schedule = settle(schedule, job.tolerant, &mut skipped)?;
+    let check_status = want.credential_status;
     let datasources = stream::iter(sources)
         .map(|s| {
             let bound = &bound;
@@ -456,6 +623,7 @@ async fn read_details(
         parameters,
         datasources,
         schedule,
+        skipped,
     })
 }
 

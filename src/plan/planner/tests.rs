@@ -572,6 +572,27 @@ fn datasource_repointing_and_connection_string() {
 }
 
 #[test]
+fn a_rule_whose_target_keeps_the_matched_details_converges() {
+    // `match: {server: prod-sql}` `set: {server: prod-sql, database: sales}`: the converged
+    // source still matches the rule, but already has the target details.
+    let (live, ledger) = converged();
+    let mut d = desired();
+    let mut narrow = src("prod-sql");
+    narrow.connection_details.remove("database");
+    d.workspaces[0].datasets[0].datasources[0].matches = narrow;
+    let p = run(&d, &live, &ledger);
+    assert!(!p.has_changes(), "{:?}", kinds(&p));
+    let (mut live, _) = converged();
+    dataset_mut(&mut live).datasources[0].datasource = src("prod-sql");
+    dataset_mut(&mut live).datasources[0]
+        .datasource
+        .connection_details
+        .insert("database".into(), "other".into());
+    let p = run(&d, &live, &ledger);
+    position(&p, ChangeKind::Datasources);
+}
+
+#[test]
 fn unbound_dataset_is_bound_and_unknown_gateway_is_an_error() {
     let (mut live, ledger) = converged();
     dataset_mut(&mut live).datasources[0].gateway_id = None;

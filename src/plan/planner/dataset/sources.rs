@@ -145,8 +145,17 @@ fn datasource_to_repoint(
             .iter()
             .any(|d| ds_matches(r, &d.datasource))
     };
-    if is_live(&rule.matches) {
-        return Some(None);
+    let mut matching = live
+        .datasources
+        .iter()
+        .filter(|d| ds_matches(&rule.matches, &d.datasource))
+        .peekable();
+    if matching.peek().is_some() {
+        // A matched source that already has the target details (a `set` that keeps the
+        // matched details, e.g. only adds the database) is done.
+        return matching
+            .any(|d| !ds_matches(target, &d.datasource))
+            .then_some(None);
     }
     if is_live(target) {
         return None;
