@@ -66,10 +66,13 @@ impl Secrets {
 pub fn plan_credentials(plan: &Plan) -> Vec<&CredentialSpec> {
     plan.changes
         .iter()
-        .filter_map(|c| match &c.operation {
+        .flat_map(|c| match &c.operation {
             Operation::SetCredentials { credentials, .. }
-            | Operation::CreateGatewayDatasource { credentials, .. } => Some(credentials),
-            _ => None,
+            | Operation::CreateGatewayDatasource { credentials, .. } => vec![credentials],
+            Operation::BindToGateway { create_missing, .. } => {
+                create_missing.iter().map(|r| &r.credentials).collect()
+            }
+            _ => Vec::new(),
         })
         .collect()
 }

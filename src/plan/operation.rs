@@ -261,6 +261,14 @@ fn time_set(times: &[String]) -> Vec<&str> {
     v
 }
 
+/// A credential rule for gateway data sources created at apply time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewaySourceRule {
+    /// Which data sources it is for (same type, listed details equal).
+    pub matches: DatasourceRef,
+    pub credentials: CredentialSpec,
+}
+
 /// How the executor imports a PBIX.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportSpec {
@@ -338,6 +346,12 @@ pub enum Operation {
     BindToGateway {
         dataset: ItemRef,
         gateway: GatewayRef,
+        /// When the dataset's data sources are not known before apply (it is imported in
+        /// this plan) and the manifest asks to create gateway data sources: the credential
+        /// rules to create, before binding, each data source the dataset then has that the
+        /// gateway lacks (the first rule that matches it gives the credentials).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        create_missing: Vec<GatewaySourceRule>,
     },
     /// `PATCH gateways/{gw}/datasources/{ds}` for each of the dataset's data sources that
     /// `datasource` matches (same type, listed details equal), looked up at apply time;

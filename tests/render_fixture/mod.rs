@@ -262,6 +262,7 @@ pub fn rich() -> Plan {
             Operation::BindToGateway {
                 dataset: item("Sales", "Sales Model"),
                 gateway: GatewayRef::Name("GW-Prod".into()),
+                create_missing: Vec::new(),
             },
         ),
         change(

@@ -33,13 +33,14 @@ pub async fn gateways(
         )
         .await;
     assert_eq!(r.status(), 400);
-    // The doc example spells the type "SQL"; the dataset reports "Sql".
+    // The doc example spells the type "SQL"; the dataset reports "Sql". The Database
+    // parameter set to SalesArchive earlier re-pointed the source built from it.
     let local_ds = create_gateway_source(
         a,
         &local,
         LOCAL_GW,
         "SQL",
-        json!({"server": "sqlprod01", "database": "Sales"}),
+        json!({"server": "sqlprod01", "database": "SalesArchive"}),
     )
     .await;
     let r = b

@@ -4,12 +4,16 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::credentials::{datasource_ref, describe_sources, gateway, matches};
+use super::credentials::{
+    create_gateway_datasource, datasource_ref, describe_sources, gateway, matches,
+};
 use super::{StepResult, dataset_address, record};
 use crate::apply::StepError;
 use crate::apply::checkpoint::update_dataset;
 use crate::apply::executor::StepContext;
-use crate::plan::model::{Change, DatasourceUpdate, GatewayRef, ItemRef, RefreshSchedule};
+use crate::plan::model::{
+    Change, DatasourceUpdate, GatewayRef, GatewaySourceRule, ItemRef, RefreshSchedule,
+};
 use crate::powerbi::types::{
     BindToGatewayRequest, ConnectionDetails, Datasource, DatasourceUpdate as WireUpdate,
     DirectQueryRefreshSchedule, NotifyOption, RefreshRequest, RefreshSchedule as WireSchedule,
@@ -146,9 +150,24 @@ pub async fn set_all_connections(ctx: &StepContext, item: &ItemRef, cs: &str) ->
 }
 
 /// `POST Default.BindToGateway`.
-pub async fn bind_to_gateway(ctx: &StepContext, item: &ItemRef, gw: &GatewayRef) -> StepResult {
+pub async fn bind_to_gateway(
+    ctx: &StepContext,
+    item: &ItemRef,
+    gw: &GatewayRef,
+    create_missing: &[GatewaySourceRule],
+) -> StepResult {
     let (ws, ds) = ctx.resolver.dataset(item).await?;
     let g = gateway(ctx, gw).await?;
+    if !create_missing.is_empty() {
+        // The dataset was imported in this run: its data sources are known only now.
+        let sources: Vec<Datasource> = ctx.client.get_datasources(&ws, &ds.id).await?;
+        for source in sources.iter().map(datasource_ref) {
+            if let Some(rule) = create_missing.iter().find(|r| matches(&r.matches, &source)) {
+                let name = format!("{} ({})", source, item.name);
+                create_gateway_datasource(ctx, gw, &source, &name, &rule.credentials).await?;
+            }
+        }
+    }
     let request = BindToGatewayRequest {
         gateway_object_id: g.id.clone(),
         datasource_object_ids: Vec::new(),

@@ -63,9 +63,11 @@ pub async fn run(ctx: &StepContext, change: &Change) -> StepResult {
             )
             .await
         }
-        Operation::BindToGateway { dataset, gateway } => {
-            dataset::bind_to_gateway(ctx, dataset, gateway).await
-        }
+        Operation::BindToGateway {
+            dataset,
+            gateway,
+            create_missing,
+        } => dataset::bind_to_gateway(ctx, dataset, gateway, create_missing).await,
         Operation::SetCredentials {
             dataset,
             datasource,

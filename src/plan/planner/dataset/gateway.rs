@@ -6,7 +6,7 @@ use super::sources::expected_sources;
 use super::{Step, ds_matches};
 use crate::plan::address::Address;
 use crate::plan::desired::DesiredDataset;
-use crate::plan::model::{Action, AttrDiff, AttrValue, ChangeKind, Operation};
+use crate::plan::model::{Action, AttrDiff, AttrValue, ChangeKind, GatewaySourceRule, Operation};
 use crate::plan::planner::{Ctx, PlanError, change};
 
 pub(super) fn plan_gateway(
@@ -85,6 +85,20 @@ pub(super) fn plan_gateway(
     if bound && !created && !repointed {
         return Ok(None);
     }
+    // Imported in this plan: the PBIX may have data sources no rule names, known only after
+    // the import; the bind step creates those the gateway lacks from the credential rules.
+    let create_missing: Vec<GatewaySourceRule> =
+        if want.create_datasources && (step.imported || step.live.is_none()) {
+            ds.credentials
+                .iter()
+                .map(|c| GatewaySourceRule {
+                    matches: c.matches.clone(),
+                    credentials: c.spec.clone(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
     // Shown as `name (id)`: a reviewer knows gateways by name.
     let before = step
         .live
@@ -101,6 +115,18 @@ pub(super) fn plan_gateway(
                 None => id.to_string(),
             }
         });
+    let mut attrs = vec![AttrDiff::values(
+        "gateway",
+        before.map(|b| json!(b)),
+        json!(gw_label),
+    )];
+    if !create_missing.is_empty() {
+        attrs.push(AttrDiff::new(
+            "created_sources",
+            None,
+            Some(AttrValue::KnownAfterApply),
+        ));
+    }
     let c = change(
         step.addr.child("gateway_binding"),
         ChangeKind::GatewayBinding,
@@ -114,12 +140,9 @@ pub(super) fn plan_gateway(
         Operation::BindToGateway {
             dataset: step.item.clone(),
             gateway: want.gateway.clone(),
+            create_missing,
         },
-        vec![AttrDiff::values(
-            "gateway",
-            before.map(|b| json!(b)),
-            json!(gw_label),
-        )],
+        attrs,
     );
     Ok(Some(ctx.push(c)))
 }
