@@ -6,6 +6,7 @@ use super::yaml::{Entry, Yaml};
 use super::{InitInput, Notes, pbix_entry, text};
 use crate::live::model::{LiveDataset, LiveDatasource, LiveWorkspace, eq_name};
 use crate::plan::operation::RefreshSchedule;
+use crate::plan::operation::WEEK;
 
 pub(super) fn dataset(
     input: &InitInput<'_>,
@@ -179,17 +180,6 @@ fn credential(
     Some(Yaml::Map(entries))
 }
 
-/// Canonical day names the manifest accepts.
-const DAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
-
 /// `HH:mm` on the hour or half hour, as the manifest schema requires.
 fn valid_time(t: &str) -> bool {
     let b = t.as_bytes();
@@ -212,7 +202,7 @@ fn refresh(
     let days: Option<Vec<&str>> = s
         .days
         .iter()
-        .map(|d| DAYS.iter().copied().find(|k| k.eq_ignore_ascii_case(d)))
+        .map(|d| WEEK.iter().copied().find(|k| k.eq_ignore_ascii_case(d)))
         .collect();
     let exact = days
         .as_ref()

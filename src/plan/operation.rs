@@ -212,7 +212,8 @@ fn no_notification() -> String {
     "NoNotification".to_string()
 }
 
-const WEEK: [&str; 7] = [
+/// The day names the service (and the manifest) use, Monday first.
+pub const WEEK: [&str; 7] = [
     "Monday",
     "Tuesday",
     "Wednesday",

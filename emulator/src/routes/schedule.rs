@@ -139,6 +139,13 @@ fn days_and_times(patch: &Map<String, Value>, premium: bool) -> Result<DaysTimes
     Ok((days, times))
 }
 
+/// Whether the dataset's workspace is on a dedicated capacity (more refresh slots a day).
+fn on_capacity(w: &crate::app::World, i: usize) -> bool {
+    w.model
+        .group(&w.model.datasets[i].group_id)
+        .is_some_and(|g| g.capacity_id.is_some())
+}
+
 fn time_zone(patch: &Map<String, Value>) -> Result<Option<String>, ApiError> {
     patch
         .get("localTimeZoneId")
@@ -175,10 +182,7 @@ pub async fn patch_schedule(
                 "A request that disables the schedule must contain nothing else",
             ));
         }
-        let premium = w
-            .model
-            .group(&w.model.datasets[i].group_id)
-            .is_some_and(|g| g.capacity_id.is_some());
+        let premium = on_capacity(w, i);
         let mut s = w.model.datasets[i].refresh_schedule.clone();
         let (days, times) = days_and_times(&patch, premium)?;
         if let Some(days) = days {
@@ -246,10 +250,7 @@ pub async fn patch_dq_schedule(
                 ApiError::invalid("'frequency' must be one of 15, 30, 60, 120 or 180 minutes")
             })?),
         };
-        let premium = w
-            .model
-            .group(&w.model.datasets[i].group_id)
-            .is_some_and(|g| g.capacity_id.is_some());
+        let premium = on_capacity(w, i);
         let (days, times) = days_and_times(&patch, premium)?;
         let has_slots = days.as_ref().is_some_and(|d| !d.is_empty())
             || times.as_ref().is_some_and(|t| !t.is_empty());

@@ -243,15 +243,34 @@ impl PowerBiClient {
         group_id: &str,
         dataset_id: &str,
     ) -> Result<RefreshSchedule, ClientError> {
-        self.get_json(
-            &[
-                "groups",
-                group_id,
-                "datasets",
-                dataset_id,
-                "refreshSchedule",
-            ],
-            &[],
+        self.get_schedule(group_id, dataset_id, "refreshSchedule")
+            .await
+    }
+
+    async fn get_schedule<T: serde::de::DeserializeOwned>(
+        &self,
+        group_id: &str,
+        dataset_id: &str,
+        kind: &str,
+    ) -> Result<T, ClientError> {
+        self.get_json(&["groups", group_id, "datasets", dataset_id, kind], &[])
+            .await
+    }
+
+    async fn patch_schedule<T: serde::Serialize>(
+        &self,
+        group_id: &str,
+        dataset_id: &str,
+        kind: &str,
+        changes: &T,
+    ) -> Result<(), ClientError> {
+        let body = SchedulePatch { value: changes };
+        self.dataset_action(
+            Method::PATCH,
+            group_id,
+            dataset_id,
+            Some(kind),
+            json_body(&body),
         )
         .await
     }
@@ -263,15 +282,8 @@ impl PowerBiClient {
         dataset_id: &str,
         changes: &RefreshSchedule,
     ) -> Result<(), ClientError> {
-        let body = SchedulePatch { value: changes };
-        self.dataset_action(
-            Method::PATCH,
-            group_id,
-            dataset_id,
-            Some("refreshSchedule"),
-            json_body(&body),
-        )
-        .await
+        self.patch_schedule(group_id, dataset_id, "refreshSchedule", changes)
+            .await
     }
 
     /// `GET …/directQueryRefreshSchedule` (DirectQuery and LiveConnection datasets).
@@ -280,17 +292,8 @@ impl PowerBiClient {
         group_id: &str,
         dataset_id: &str,
     ) -> Result<DirectQueryRefreshSchedule, ClientError> {
-        self.get_json(
-            &[
-                "groups",
-                group_id,
-                "datasets",
-                dataset_id,
-                "directQueryRefreshSchedule",
-            ],
-            &[],
-        )
-        .await
+        self.get_schedule(group_id, dataset_id, "directQueryRefreshSchedule")
+            .await
     }
 
     /// `PATCH …/directQueryRefreshSchedule` with only the fields set in `changes`.
@@ -300,15 +303,8 @@ impl PowerBiClient {
         dataset_id: &str,
         changes: &DirectQueryRefreshSchedule,
     ) -> Result<(), ClientError> {
-        let body = SchedulePatch { value: changes };
-        self.dataset_action(
-            Method::PATCH,
-            group_id,
-            dataset_id,
-            Some("directQueryRefreshSchedule"),
-            json_body(&body),
-        )
-        .await
+        self.patch_schedule(group_id, dataset_id, "directQueryRefreshSchedule", changes)
+            .await
     }
 
     /// A state-setting call on a dataset (idempotent: retried on 429/503/504).
