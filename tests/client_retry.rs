@@ -218,6 +218,54 @@ impl Progress for Counter {
 }
 
 #[tokio::test]
+async fn an_import_still_publishing_under_the_same_name_is_awaited_before_posting() {
+    // An apply killed while polling leaves its import publishing; posting again before it
+    // lands would create a second dataset of the same name.
+    let server = MockServer::start().await;
+    let pending = json!({"id": "old", "name": "Sales", "importState": "Publishing"});
+    list_imports_sequence(&server, vec![json!([pending])]).await;
+    Mock::given(method("GET"))
+        .and(path(api("/groups/g/imports/old")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "old", "name": "Sales", "importState": "Succeeded"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(api("/groups/g/imports")))
+        .respond_with(ResponseTemplate::new(202).set_body_json(json!({"id": "new"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let file = pbix(b"data");
+    let id = client(&server.uri())
+        .import_pbix(
+            "g",
+            file.path(),
+            &ImportOptions::create_or_overwrite("Sales.pbix"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(id, "new");
+    let order: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    let waited = order
+        .iter()
+        .position(|r| r.ends_with("/imports/old"))
+        .unwrap();
+    let posted = order.iter().position(|r| r.starts_with("POST")).unwrap();
+    assert!(waited < posted, "{order:?}");
+}
+
+#[tokio::test]
 async fn ambiguous_import_failure_finds_the_import_instead_of_posting_again() {
     let server = MockServer::start().await;
     let old = json!({"id": "old", "name": "Sales", "updatedDateTime": "2024-01-01T00:00:00Z"});
