@@ -162,9 +162,13 @@ pub fn assert_converged(state: &Value, ledger: &Ledger, context: &str) {
             "{context}: the ledger's {address} has id {id}, which the service does not hold"
         );
     }
+    // Workspace entries only record that pbideploy created a workspace (they are never
+    // pruned); a kill between the creation and its checkpoint leaves one unrecorded, and the
+    // re-run then finds it by name. Datasets and reports must all be tracked.
+    assert!(counts.0 <= 2, "{context}: {} workspace entries", counts.0);
     assert_eq!(
-        counts,
-        (2, 1, 2),
-        "{context}: ledger entries (workspaces, datasets, reports)"
+        (counts.1, counts.2),
+        (1, 2),
+        "{context}: ledger entries (datasets, reports)"
     );
 }
