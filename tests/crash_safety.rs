@@ -189,32 +189,16 @@ const POINTS: [KillPoint; 20] = [
 ];
 
 fn cli(dir: &Path, url: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("pbideploy"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AZURE_TENANT_ID", "crash")
-        .env("AZURE_CLIENT_ID", "crash-deployer")
-        .env("AZURE_CLIENT_SECRET", "not-checked")
-        .env("AZURE_AUTHORITY_HOST", url)
-        .env("PBIDEPLOY_SERVICE_URL", url)
-        .args(args)
-        .stdin(Stdio::null());
+    let mut cmd = reliability::cli(dir, url, "not-checked");
+    cmd.args(args);
     cmd
 }
 
 const APPLY: [&str; 5] = ["apply", "--auto-approve", "--json", "-f", "pbideploy.yaml"];
 
 async fn finished_requests(emu: &RunningEmulator) -> Vec<(String, String)> {
-    let log: Value = reqwest::get(format!("{}/_emulator/requests", emu.url()))
+    reliability::request_log(emu)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    log["value"]
-        .as_array()
-        .unwrap()
         .iter()
         .map(|r| {
             (
@@ -332,23 +316,10 @@ fn run(dir: &Path, url: &str, args: &[&str]) -> (i32, String) {
     )
 }
 
-async fn set_knobs(emu: &RunningEmulator, knobs: Value) {
-    reqwest::Client::new()
-        .post(format!("{}/_emulator/faults", emu.url()))
-        .json(&knobs)
-        .send()
-        .await
-        .unwrap();
-}
-
 #[cfg(unix)]
 #[test]
 fn killed_applies_never_corrupt_the_ledger_and_re_runs_converge() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = reliability::runtime();
     let mut mid_writes = 0;
     rt.block_on(async {
         for (i, point) in POINTS.iter().enumerate() {
@@ -368,7 +339,7 @@ fn killed_applies_never_corrupt_the_ledger_and_re_runs_converge() {
 
             // The ledger is valid (or absent when the kill came before the first checkpoint).
             reliability::read_ledger(&manifest);
-            set_knobs(&emu, json!({"latencyMs": 0, "importDelayMs": 0})).await;
+            reliability::set_knobs(&emu, json!({"latencyMs": 0, "importDelayMs": 0})).await;
             let url = emu.url();
             let dir = tmp.path().to_path_buf();
             let (code, out) = tokio::task::spawn_blocking(move || run(&dir, &url, &APPLY))

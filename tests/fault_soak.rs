@@ -136,27 +136,10 @@ async fn plan_has_changes(loaded: &LoadedManifest, session: &Session) -> bool {
     planned.plan.has_changes()
 }
 
-async fn set_faults(emu: &RunningEmulator, knobs: Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/_emulator/faults", emu.url()))
-        .json(&knobs)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-}
-
-/// Faults the emulator injected, from its request log: (5xx and dropped, 429).
+/// From the emulator's request log: (requests, injected 500/503, 429).
 async fn injected(emu: &RunningEmulator) -> (usize, usize, usize) {
-    let log: Value = reqwest::get(format!("{}/_emulator/requests", emu.url()))
+    let statuses: Vec<u64> = reliability::request_log(emu)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let statuses: Vec<u64> = log["value"]
-        .as_array()
-        .unwrap()
         .iter()
         .filter_map(|r| r["status"].as_u64())
         .collect();
@@ -216,7 +199,7 @@ async fn soak_one(seed: u64, dir: &Path, tally: &mut Tally) {
     tally.failed_imports += failed_imports(&emu.snapshot());
 
     // Faults off: one re-run converges, a second has nothing to do, plan shows no changes.
-    set_faults(&emu, json!({"faultRate": 0.0, "throttleRps": 0.0})).await;
+    reliability::set_knobs(&emu, json!({"faultRate": 0.0, "throttleRps": 0.0})).await;
     let rerun = apply(&loaded, &session, &events).await;
     assert!(
         matches!(rerun, Outcome::Applied | Outcome::NoChanges),
@@ -254,11 +237,7 @@ fn seeded_fault_runs_converge_without_duplicates() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(50);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = reliability::runtime();
     let mut tally = Tally::default();
     rt.block_on(async {
         for seed in 0..runs {

@@ -4,6 +4,8 @@
 //! override) appear, nor a line that starts (after whitespace) with `::`, which the Actions
 //! runner would execute; JSON output must stay one valid document (or one per line).
 
+mod reliability;
+
 use std::path::Path;
 
 use pbideploy_emulator::{EmulatorConfig, start};
@@ -43,19 +45,7 @@ workspaces:
 "#;
 
 fn run(dir: &Path, url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin!("pbideploy"))
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AZURE_TENANT_ID", "hostile")
-        .env("AZURE_CLIENT_ID", "hostile-deployer")
-        .env("AZURE_CLIENT_SECRET", "x")
-        .env("AZURE_AUTHORITY_HOST", url)
-        .env("PBIDEPLOY_SERVICE_URL", url)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = reliability::cli(dir, url, "x").args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -84,11 +74,7 @@ fn attacks(what: &str, text: &str) -> Vec<String> {
 
 #[test]
 fn hostile_names_are_escaped_in_every_output() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = reliability::runtime();
     let emu = rt.block_on(start(EmulatorConfig::default())).unwrap();
     let url = emu.url();
     let tmp = tempfile::tempdir().unwrap();

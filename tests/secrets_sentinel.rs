@@ -7,7 +7,9 @@
 //! The emulator's state proves the secrets were really resolved and sent. Under GitHub
 //! Actions, the only place a secret may appear is its own `::add-mask::` line, before use.
 
-use std::path::{Path, PathBuf};
+mod reliability;
+
+use std::path::Path;
 
 use pbideploy_emulator::{EmulatorConfig, start};
 
@@ -97,7 +99,8 @@ fn project() -> tempfile::TempDir {
     tmp
 }
 
-/// One CLI run: (exit code, stdout, stderr).
+/// One CLI run with the SQL password variable set to `password`: (exit code, stdout,
+/// stderr). `-f m.yaml` is added unless the command names its own file or is `show`.
 fn run(
     dir: &Path,
     url: &str,
@@ -105,47 +108,25 @@ fn run(
     extra_env: &[(&str, &str)],
     args: &[&str],
 ) -> (i32, String, String) {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("pbideploy"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AZURE_TENANT_ID", "sentinel")
-        .env("AZURE_CLIENT_ID", "sentinel-deployer")
-        .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
-        .env("AZURE_AUTHORITY_HOST", url)
-        .env("PBIDEPLOY_SERVICE_URL", url)
+    let own_file = (args.contains(&"show") && !args.contains(&"state")) || args.contains(&"-f");
+    let out = reliability::cli(dir, url, CLIENT_SECRET)
         .env("SENTINEL_SQL_PASSWORD", password)
         .env("SENTINEL_ODATA_TOKEN", ENV_TOKEN)
         .envs(extra_env.iter().copied())
         .args(args)
         .args(["--color", "never"])
-        .args(
-            if (args.contains(&"show") && !args.contains(&"state")) || args.contains(&"-f") {
-                &[][..]
-            } else {
-                &["-f", "m.yaml"][..]
-            },
-        )
-        .stdin(std::process::Stdio::null());
-    let out = cmd.output().unwrap();
+        .args(if own_file {
+            &[][..]
+        } else {
+            &["-f", "m.yaml"][..]
+        })
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// Keeps a run's output for the search; returns its stdout.
@@ -172,102 +153,58 @@ fn leaks(what: &str, text: &str, secrets: &[&str], found: &mut Vec<String>) {
 
 #[test]
 fn no_sentinel_secret_reaches_any_output_file_or_log() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = reliability::runtime();
     let emu = rt.block_on(start(EmulatorConfig::default())).unwrap();
     let url = emu.url();
     let tmp = project();
     let dir = tmp.path();
-    let trace = ["-vvv"];
-    let mut outputs: Vec<(String, String)> = Vec::new();
-    fn cmd<'a>(trace: &[&'a str], args: &[&'a str]) -> Vec<&'a str> {
-        [trace, args].concat()
-    }
-
-    record(
-        &mut outputs,
-        "validate",
-        run(dir, &url, ENV_PASSWORD, &[], &cmd(&trace, &["validate"])),
-        0,
-    );
+    // (name, arguments after -vvv, SQL password), in order: plans and shows before the first
+    // apply, then apply with JSON events and JSON logs, a rotation applied as text, plan.
+    let mut steps: Vec<(String, Vec<String>, &str)> = Vec::new();
+    let mut step = |name: &str, args: &[&str], password| {
+        let args = args.iter().map(|a| a.to_string()).collect();
+        steps.push((name.to_string(), args, password));
+    };
+    step("validate", &["validate"], ENV_PASSWORD);
     for format in ["text", "markdown", "json"] {
         let saved = format!("plan-{format}.json");
-        let args = cmd(&trace, &["plan", "--format", format, "--out", &saved]);
-        record(
-            &mut outputs,
-            &format!("plan --format {format}"),
-            run(dir, &url, ENV_PASSWORD, &[], &args),
-            0,
-        );
+        let plan = ["plan", "--format", format, "--out", &saved];
+        step(&format!("plan --format {format}"), &plan, ENV_PASSWORD);
         for show in ["text", "markdown", "json"] {
-            let args = cmd(&trace, &["show", &saved, "--format", show]);
-            record(
-                &mut outputs,
-                &format!("show --format {show}"),
-                run(dir, &url, ENV_PASSWORD, &[], &args),
-                0,
+            let args = ["show", &saved, "--format", show];
+            step(
+                &format!("show {saved} --format {show}"),
+                &args,
+                ENV_PASSWORD,
             );
         }
     }
-    let args = cmd(
-        &trace,
-        &["plan", "-f", "extra.yaml", "--out", "extra-plan.json"],
-    );
-    record(
-        &mut outputs,
-        "plan (Key and OAuth2 rules)",
-        run(dir, &url, ENV_PASSWORD, &[], &args),
-        0,
-    );
-    let args = cmd(&trace, &["show", "extra-plan.json", "--format", "json"]);
-    record(
-        &mut outputs,
-        "show (Key and OAuth2 rules)",
-        run(dir, &url, ENV_PASSWORD, &[], &args),
-        0,
-    );
-    let args = cmd(
-        &trace,
-        &["--log-format", "json", "apply", "--auto-approve", "--json"],
-    );
-    record(
-        &mut outputs,
-        "apply --json (JSON logs)",
-        run(dir, &url, ENV_PASSWORD, &[], &args),
-        0,
-    );
-    // Rotate the env secret: a text apply sends the new value.
-    let args = cmd(&trace, &["apply", "--auto-approve"]);
-    record(
-        &mut outputs,
-        "apply (rotated)",
-        run(dir, &url, ROTATED, &[], &args),
-        0,
-    );
-    let args = cmd(&trace, &["plan", "--detailed-exitcode"]);
-    record(
-        &mut outputs,
+    let extra = ["plan", "-f", "extra.yaml", "--out", "extra-plan.json"];
+    step("plan (Key and OAuth2 rules)", &extra, ENV_PASSWORD);
+    let show_extra = ["show", "extra-plan.json", "--format", "json"];
+    step("show (Key and OAuth2 rules)", &show_extra, ENV_PASSWORD);
+    let apply_json = ["--log-format", "json", "apply", "--auto-approve", "--json"];
+    step("apply --json (JSON logs)", &apply_json, ENV_PASSWORD);
+    step("apply (rotated)", &["apply", "--auto-approve"], ROTATED);
+    step(
         "plan (converged)",
-        run(dir, &url, ROTATED, &[], &args),
-        0,
+        &["plan", "--detailed-exitcode"],
+        ROTATED,
     );
-    let listed = record(
-        &mut outputs,
-        "state list",
-        run(dir, &url, ROTATED, &[], &cmd(&trace, &["state", "list"])),
-        0,
-    );
+    step("state list", &["state", "list"], ROTATED);
+    let mut outputs: Vec<(String, String)> = Vec::new();
+    let mut listed = String::new();
+    for (name, args, password) in &steps {
+        let args: Vec<&str> = ["-vvv"]
+            .into_iter()
+            .chain(args.iter().map(String::as_str))
+            .collect();
+        listed = record(&mut outputs, name, run(dir, &url, password, &[], &args), 0);
+    }
     for address in listed.lines().filter(|l| l.starts_with("workspace[")) {
-        let args = cmd(&trace, &["state", "show", address.trim()]);
-        record(
-            &mut outputs,
-            &format!("state show {address}"),
-            run(dir, &url, ROTATED, &[], &args),
-            0,
-        );
+        let args = ["-vvv", "state", "show", address.trim()];
+        let name = format!("state show {address}");
+        record(&mut outputs, &name, run(dir, &url, ROTATED, &[], &args), 0);
     }
 
     // The secrets were really resolved and sent: the emulator holds them (decrypted).
@@ -289,7 +226,7 @@ fn no_sentinel_secret_reaches_any_output_file_or_log() {
         inputs += 1;
         leaks(what, text, &secrets, &mut found);
     }
-    for file in files(dir) {
+    for file in reliability::files(dir) {
         if file.starts_with(dir.join("secrets")) || file.extension().is_some_and(|e| e == "pbix") {
             continue;
         }
@@ -314,11 +251,7 @@ fn no_sentinel_secret_reaches_any_output_file_or_log() {
 
 #[test]
 fn under_github_actions_secrets_appear_only_in_their_add_mask_lines_before_use() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = reliability::runtime();
     let emu = rt.block_on(start(EmulatorConfig::default())).unwrap();
     let url = emu.url();
     let tmp = project();

@@ -1,6 +1,7 @@
-//! Shared by the fault soak and crash tests: a small manifest covering every kind of step
-//! (workspaces, access, import, parameters, credentials from a file, schedule, thin reports
-//! in another workspace), and the convergence check run after each scenario.
+//! Shared by the reliability suites (fault soak, crash safety, sentinel secrets, hostile
+//! names): a small manifest covering every kind of step (workspaces, access, import,
+//! parameters, credentials from a file, schedule, thin reports in another workspace), the
+//! convergence check run after each scenario, and the CLI pointed at an in-process emulator.
 
 #![allow(dead_code)]
 
@@ -8,7 +9,69 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use pbideploy::ledger::{Ledger, LedgerEntry};
+use pbideploy_emulator::RunningEmulator;
 use serde_json::Value;
+
+/// The runtime the suites run their in-process emulator on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The `pbideploy` binary in `dir`, talking to the emulator at `url` with client-secret auth
+/// (`client_secret` as the secret); nothing else from the test's environment leaks in.
+pub fn cli(dir: &Path, url: &str, client_secret: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("pbideploy"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AZURE_TENANT_ID", "reliability")
+        .env("AZURE_CLIENT_ID", "reliability-deployer")
+        .env("AZURE_CLIENT_SECRET", client_secret)
+        .env("AZURE_AUTHORITY_HOST", url)
+        .env("PBIDEPLOY_SERVICE_URL", url)
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// Sets emulator knobs (`faultRate`, `latencyMs`, ...) through its control API.
+pub async fn set_knobs(emu: &RunningEmulator, knobs: Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/_emulator/faults", emu.url()))
+        .json(&knobs)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
+/// The emulator's request log (`GET /_emulator/requests`), oldest first.
+pub async fn request_log(emu: &RunningEmulator) -> Vec<Value> {
+    let log: Value = reqwest::get(format!("{}/_emulator/requests", emu.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    log["value"].as_array().cloned().unwrap_or_default()
+}
+
+/// Every file below `dir`.
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
 
 /// The secret the manifest's `{file: ...}` credential holds.
 pub const SECRET: &str = "soak-secret-3b1f";
