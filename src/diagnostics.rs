@@ -6,6 +6,8 @@ use std::ops::Range;
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use serde::Serialize;
 
+use crate::plan::render::sanitize;
+
 /// One problem found in a manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
@@ -149,13 +151,13 @@ impl Diagnostics {
     }
 
     fn render_one(&self, renderer: &Renderer, diag: &Diagnostic) -> String {
+        // Messages quote names and paths from the manifest: escaped, so a name cannot add
+        // lines, move the cursor or start a workflow command on stderr.
+        let message = sanitize::text(&diag.message);
         let title = if diag.line > 0 {
-            format!(
-                "{}:{}:{}: {}",
-                self.file, diag.line, diag.column, diag.message
-            )
+            format!("{}:{}:{}: {message}", self.file, diag.line, diag.column)
         } else {
-            format!("{}: {}", self.file, diag.message)
+            format!("{}: {message}", self.file)
         };
         let head = Level::ERROR.primary_title(title).id(diag.code);
         let group = match (self.source.as_deref(), diag.bytes.clone()) {
@@ -172,9 +174,11 @@ impl Diagnostics {
         };
         let mut report = vec![group];
         if let Some(hint) = &diag.hint {
-            report.push(Group::with_title(Level::HELP.secondary_title(hint.clone())));
+            report.push(Group::with_title(
+                Level::HELP.secondary_title(sanitize::text(hint)),
+            ));
         }
-        renderer.render(&report)
+        sanitize::guard_lines(&renderer.render(&report))
     }
 }
 

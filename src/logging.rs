@@ -20,7 +20,7 @@ pub fn init(global: &GlobalArgs) {
         .unwrap_or_else(|| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| GuardedStderr)
         .with_target(false);
     let _ = match global.log_format {
         LogFormat::Json => builder.json().try_init(),
@@ -30,4 +30,22 @@ pub fn init(global: &GlobalArgs) {
             )
             .try_init(),
     };
+}
+
+/// Stderr for log records. Log fields carry names from the manifest and the service; a name
+/// holding a newline could put `::add-mask::` or `::set-output` at the start of a line, which
+/// the GitHub Actions runner would execute. Each record's lines are guarded before writing.
+struct GuardedStderr;
+
+impl std::io::Write for GuardedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let guarded = crate::plan::render::sanitize::guard_lines(&text);
+        std::io::stderr().write_all(guarded.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

@@ -20,9 +20,11 @@ fn main() -> ExitCode {
         Err(err) => {
             if !err.already_reported {
                 let mut stderr = anstream::stderr();
-                let _ = writeln!(stderr, "error: {}", err.message);
+                // Messages quote names from the manifest and the service: escaped.
+                let text = pbideploy::plan::render::sanitize::text;
+                let _ = writeln!(stderr, "error: {}", text(&err.message));
                 for hint in &err.hints {
-                    let _ = writeln!(stderr, "hint: {hint}");
+                    let _ = writeln!(stderr, "hint: {}", text(hint));
                 }
             }
             ExitCode::from(err.exit_code())

@@ -58,8 +58,23 @@ async fn retries_stop_at_the_configured_maximum() {
 }
 
 #[tokio::test]
+async fn a_500_on_a_read_is_retried_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(api("/groups/g/reports")))
+        .respond_with(
+            ResponseTemplate::new(500).set_body_string(r#"{"Message":"An error has occurred."}"#),
+        )
+        .expect(2) // the attempt and one retry, not the whole budget
+        .mount(&server)
+        .await;
+    let err = client(&server.uri()).list_reports("g").await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+}
+
+#[tokio::test]
 async fn client_errors_are_not_retried() {
-    for status in [400, 401, 404, 409, 500] {
+    for status in [400, 401, 404, 409] {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
             .and(path(api("/groups/g/reports")))
@@ -200,6 +215,54 @@ impl Progress for Counter {
     fn restart(&self) {
         self.0.store(0, Ordering::SeqCst);
     }
+}
+
+#[tokio::test]
+async fn an_import_still_publishing_under_the_same_name_is_awaited_before_posting() {
+    // An apply killed while polling leaves its import publishing; posting again before it
+    // lands would create a second dataset of the same name.
+    let server = MockServer::start().await;
+    let pending = json!({"id": "old", "name": "Sales", "importState": "Publishing"});
+    list_imports_sequence(&server, vec![json!([pending])]).await;
+    Mock::given(method("GET"))
+        .and(path(api("/groups/g/imports/old")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "old", "name": "Sales", "importState": "Succeeded"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(api("/groups/g/imports")))
+        .respond_with(ResponseTemplate::new(202).set_body_json(json!({"id": "new"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let file = pbix(b"data");
+    let id = client(&server.uri())
+        .import_pbix(
+            "g",
+            file.path(),
+            &ImportOptions::create_or_overwrite("Sales.pbix"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(id, "new");
+    let order: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    let waited = order
+        .iter()
+        .position(|r| r.ends_with("/imports/old"))
+        .unwrap();
+    let posted = order.iter().position(|r| r.starts_with("POST")).unwrap();
+    assert!(waited < posted, "{order:?}");
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::StepError;
 use crate::plan::model::{Action, Change};
+use crate::plan::render::sanitize;
 
 /// Where output goes (stdout in the CLI, a buffer in tests).
 pub type Sink = Arc<Mutex<dyn Write + Send>>;
@@ -91,7 +92,16 @@ impl Output {
         self.json
     }
 
+    /// Writes one line. Names, messages and hints in it come from the manifest and the
+    /// service, so the line is escaped here, once for every kind of line: text loses control
+    /// characters and can never start a workflow command (`::add-mask::`); JSON keeps its
+    /// structure and escapes what serde leaves raw (C1 controls, bidi overrides).
     fn line(&self, text: &str) {
+        let text = if self.json {
+            sanitize::json(text)
+        } else {
+            sanitize::text(text)
+        };
         let write = || {
             let mut guard = match self.sink.lock() {
                 Ok(g) => g,

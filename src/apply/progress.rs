@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::output::Output;
 use crate::plan::model::Change;
+use crate::plan::render::sanitize;
 use crate::powerbi::upload::Progress;
 
 /// How often plain output reports an upload.
@@ -26,7 +27,7 @@ pub fn upload(output: &Output, change: &Change, total: u64) -> Arc<dyn Progress>
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
         let bar = bars.add(ProgressBar::new(total).with_style(style));
-        bar.set_message(format!("{}: uploading", change.address));
+        bar.set_message(sanitize::text(&format!("{}: uploading", change.address)));
         return Arc::new(BarProgress(bar));
     }
     Arc::new(LineProgress {
@@ -119,7 +120,7 @@ impl Waiting {
             let style = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner());
             let s = bars.add(ProgressBar::new_spinner().with_style(style));
-            s.set_message(format!("{}: {what}", change.address));
+            s.set_message(sanitize::text(&format!("{}: {what}", change.address)));
             s.enable_steady_tick(Duration::from_millis(200));
             s
         });

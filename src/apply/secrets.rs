@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::manifest::paths::{Resolved, resolve_within};
 use crate::plan::model::{CredentialSpec, CredentialValue, Operation, Plan, SecretReference};
 
 /// A secret reference that could not be resolved; names the reference and how to fix it.
@@ -23,6 +24,14 @@ pub enum SecretError {
         reference: String,
         path: PathBuf,
         source: std::io::Error,
+    },
+    #[error(
+        "the secret {reference} resolves to {}, outside the manifest's folder; keep secret files in the manifest's folder tree (symlinks out of it are refused)",
+        resolved.display()
+    )]
+    OutsideRoot {
+        reference: String,
+        resolved: PathBuf,
     },
     #[error("the secret {reference} is empty; give it a value")]
     Empty { reference: String },
@@ -115,7 +124,17 @@ fn resolve_one(
             name: name.clone(),
         })?,
         SecretReference::File(path) => {
-            let full = base_dir.join(path);
+            // Checked again here, on the file as it is now: the manifest was checked at load,
+            // but a saved plan file or a symlink planted since could point elsewhere.
+            let full = match resolve_within(base_dir, Path::new(path)) {
+                Resolved::Inside(full) => full,
+                Resolved::Outside(resolved) => {
+                    return Err(SecretError::OutsideRoot {
+                        reference: reference.to_string(),
+                        resolved,
+                    });
+                }
+            };
             let text = std::fs::read_to_string(&full).map_err(|source| SecretError::File {
                 reference: reference.to_string(),
                 path: full.clone(),
@@ -221,5 +240,32 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("file:no/such/file"), "{e}");
+    }
+
+    #[test]
+    fn a_secret_file_outside_the_base_dir_is_refused_before_reading() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().join("repo");
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::write(tmp.path().join("private"), "sentinel-outside").unwrap();
+        for path in ["../private", "/etc/passwd"] {
+            let e = resolve_one(&SecretReference::File(path.into()), &base, &|_| None).unwrap_err();
+            assert!(matches!(e, SecretError::OutsideRoot { .. }), "{path}: {e}");
+            assert!(
+                e.to_string().contains("outside the manifest's folder"),
+                "{e}"
+            );
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(tmp.path().join("private"), base.join("link")).unwrap();
+            let e =
+                resolve_one(&SecretReference::File("link".into()), &base, &|_| None).unwrap_err();
+            assert!(matches!(e, SecretError::OutsideRoot { .. }), "{e}");
+            assert!(!e.to_string().contains("sentinel-outside"), "{e}");
+        }
+        std::fs::write(base.join("inside"), "ok\n").unwrap();
+        let v = resolve_one(&SecretReference::File("inside".into()), &base, &|_| None).unwrap();
+        assert_eq!(v, "ok");
     }
 }

@@ -87,6 +87,32 @@ impl FileStore {
         }
     }
 
+    /// Temp files of this ledger's writes: `.<ledger file name>.XXXXXX.tmp`, so that each
+    /// ledger (one per environment, in the same folder) owns its own.
+    fn temp_prefix(&self) -> String {
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        format!(".{}.", name.unwrap_or_else(|| "pbideploy-state".into()))
+    }
+
+    /// Removes temp files a killed writer left behind. Only called with the lock held, when
+    /// no other process can be writing this ledger; a failure to remove is harmless.
+    fn remove_stale_temps(&self) {
+        let prefix = self.temp_prefix();
+        let Ok(entries) = std::fs::read_dir(self.dir()) else {
+            return;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && name.ends_with(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
     fn write_err(&self, source: std::io::Error) -> LedgerError {
         LedgerError::Write {
             path: self.describe(),
@@ -124,7 +150,10 @@ impl LedgerStore for FileStore {
                 source,
             })?;
         match file.try_lock() {
-            Ok(()) => Ok(LedgerLock { file }),
+            Ok(()) => {
+                self.remove_stale_temps();
+                Ok(LedgerLock { file })
+            }
             Err(TryLockError::WouldBlock) => Err(LedgerError::Locked { lock_path: shown }),
             Err(TryLockError::Error(source)) => Err(LedgerError::Lock {
                 lock_path: shown,
@@ -136,7 +165,7 @@ impl LedgerStore for FileStore {
     fn save(&self, ledger: &Ledger, _lock: &LedgerLock) -> Result<(), LedgerError> {
         let dir = self.dir();
         let mut tmp = tempfile::Builder::new()
-            .prefix(".pbideploy-state-")
+            .prefix(&self.temp_prefix())
             .suffix(".tmp")
             .tempfile_in(&dir)
             .map_err(|e| self.write_err(e))?;
@@ -208,6 +237,23 @@ mod tests {
         assert!(err.to_string().contains("s.json.lock"), "{err}");
         drop(first);
         assert!(store.lock().is_ok());
+    }
+
+    #[test]
+    fn taking_the_lock_removes_this_ledgers_stale_temp_files_only() {
+        // A writer killed between creating its temp file and the rename leaves it behind.
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("m.prod.pbideploy-state.json"));
+        let stale = dir.path().join(".m.prod.pbideploy-state.json.aB3dE9.tmp");
+        let other_env = dir.path().join(".m.test.pbideploy-state.json.xY7zQ1.tmp");
+        std::fs::write(&stale, "{half a led").unwrap();
+        std::fs::write(&other_env, "{in progress").unwrap();
+        let _lock = store.lock().unwrap();
+        assert!(
+            !stale.exists(),
+            "the stale temp file of this ledger is removed"
+        );
+        assert!(other_env.exists(), "another ledger's write is left alone");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod interpolate;
 pub mod model;
 pub mod parse;
+pub mod paths;
 pub mod schema;
 pub mod secret;
 pub mod semantic;

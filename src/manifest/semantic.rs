@@ -7,6 +7,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::model::{CredentialRule, CredentialType, Dataset, DatasetRef, Manifest, Workspace};
+use super::paths::{Resolved, resolve_within};
+use super::secret::SecretRef;
 use super::span_tree::PosMap;
 use crate::diagnostics::Diagnostic;
 
@@ -103,6 +105,9 @@ fn check_workspace(
         let at = format!("{base}/datasets/{d}");
         ds.pbix = check_pbix(&ds.pbix, root, &format!("{at}/pbix"), pos, out);
         check_dataset(ds, &at, pos, out);
+        for (c, cred) in ds.credentials.iter().enumerate() {
+            check_secret_files(cred, root, &format!("{at}/credentials/{c}"), pos, out);
+        }
     }
     for (r, report) in ws.reports.iter_mut().enumerate() {
         let at = format!("{base}/reports/{r}/pbix");
@@ -146,12 +151,15 @@ fn check_pbix(
     pos: &PosMap,
     out: &mut Vec<Diagnostic>,
 ) -> PathBuf {
-    let joined = root.join(path);
     let at = pos.value(pointer);
     let shown = path.display();
-    let canonical = match joined.canonicalize() {
-        Ok(p) => p,
-        Err(_) => {
+    let canonical = match resolve_within(root, path) {
+        Resolved::Outside(resolved) => {
+            out.push(outside_root("pbix-outside-root", "PBIX file", path, &resolved).at(at));
+            return resolved;
+        }
+        Resolved::Inside(p) if p.exists() => p,
+        Resolved::Inside(p) => {
             out.push(
                 Diagnostic::new(
                     "pbix-missing",
@@ -160,23 +168,9 @@ fn check_pbix(
                 .at(at)
                 .hint("paths are relative to the manifest's folder"),
             );
-            return joined;
+            return p;
         }
     };
-    if !canonical.starts_with(root) {
-        out.push(
-            Diagnostic::new(
-                "pbix-outside-root",
-                format!(
-                    "PBIX file `{shown}` resolves to `{}`, outside the manifest's folder",
-                    canonical.display()
-                ),
-            )
-            .at(at)
-            .hint("keep PBIX files in the manifest's folder tree (symlinks are resolved first)"),
-        );
-        return canonical;
-    }
     if !canonical.is_file() {
         out.push(
             Diagnostic::new(
@@ -204,6 +198,47 @@ fn check_pbix(
         );
     }
     canonical
+}
+
+/// A path that leaves the manifest's folder tree; `what` names the reference.
+fn outside_root(code: &'static str, what: &str, path: &Path, resolved: &Path) -> Diagnostic {
+    Diagnostic::new(
+        code,
+        format!(
+            "{what} `{}` resolves to `{}`, outside the manifest's folder",
+            path.display(),
+            resolved.display()
+        ),
+    )
+    .hint(format!(
+        "keep {what}s in the manifest's folder tree (`..`, absolute paths and symlinks out of it are refused)"
+    ))
+}
+
+/// `{file: ...}` secrets must stay in the manifest's folder tree too; they need not exist yet
+/// (a pipeline may write them just before `apply`).
+fn check_secret_files(
+    cred: &CredentialRule,
+    root: &Path,
+    base: &str,
+    pos: &PosMap,
+    out: &mut Vec<Diagnostic>,
+) {
+    let fields = [
+        ("password", &cred.password),
+        ("key", &cred.key),
+        ("token", &cred.token),
+    ];
+    for (field, secret) in fields {
+        if let Some(SecretRef::File(path)) = secret
+            && let Resolved::Outside(resolved) = resolve_within(root, path)
+        {
+            out.push(
+                outside_root("secret-file-outside-root", "secret file", path, &resolved)
+                    .at(pos.value(&format!("{base}/{field}/file"))),
+            );
+        }
+    }
 }
 
 fn check_dataset(ds: &Dataset, base: &str, pos: &PosMap, out: &mut Vec<Diagnostic>) {

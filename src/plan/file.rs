@@ -105,11 +105,13 @@ fn major(version: &str) -> Option<u64> {
 /// Writes the plan atomically (a temporary file in the same directory, then a rename), so a
 /// reader never sees half a plan.
 pub fn write_plan(path: &Path, plan: &Plan) -> Result<(), PlanFileError> {
-    let mut text = serde_json::to_vec_pretty(plan).map_err(|source| PlanFileError::Serialize {
+    let text = serde_json::to_string_pretty(plan).map_err(|source| PlanFileError::Serialize {
         path: path.to_path_buf(),
         source,
     })?;
-    text.push(b'\n');
+    // The same JSON with C1 controls and bidi overrides escaped too, so `cat plan.json` in a
+    // CI log is as safe as `show --format json`.
+    let text = format!("{}\n", crate::plan::render::sanitize::json(&text)).into_bytes();
     let write_err = |source| PlanFileError::Write {
         path: path.to_path_buf(),
         source,

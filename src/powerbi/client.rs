@@ -336,7 +336,7 @@ impl PowerBiClient {
                             rid.clone(),
                             &body,
                         );
-                        let decision = classify_status(status, call.idempotency);
+                        let decision = classify_status(status, call.idempotency, attempt);
                         (decision, ClientError::from(err), ra, Some(status), rid)
                     }
                     Err(AttemptError::Fatal(e)) => return Err(e),

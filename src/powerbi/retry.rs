@@ -79,12 +79,16 @@ pub enum Decision {
     Ambiguous,
 }
 
-/// Classifies an error status. 429 means the request was rejected before it ran, so it is
-/// retried even for non-idempotent requests; 503/504 only for idempotent ones.
-pub fn classify_status(status: StatusCode, idempotency: Idempotency) -> Decision {
+/// Classifies an error status on the `attempt`-th try (1-based). 429 means the request was
+/// rejected before it ran, so it is retried even for non-idempotent requests; 502/503/504 only
+/// for idempotent ones. Power BI's `500 An error has occurred` is sometimes transient and
+/// sometimes permanent (a large model not in large format), so an idempotent request is
+/// retried once after it (powerbi-api.md 7.3), not with the whole budget.
+pub fn classify_status(status: StatusCode, idempotency: Idempotency, attempt: u32) -> Decision {
     match (status.as_u16(), idempotency) {
         (429, _) => Decision::Retry,
-        (503 | 504, Idempotency::Idempotent) => Decision::Retry,
+        (502..=504, Idempotency::Idempotent) => Decision::Retry,
+        (500, Idempotency::Idempotent) if attempt <= 1 => Decision::Retry,
         (500..=599, Idempotency::NonIdempotent) => Decision::Ambiguous,
         _ => Decision::Fail,
     }
@@ -171,6 +175,28 @@ mod tests {
     use reqwest::header::HeaderValue;
 
     #[test]
+    fn a_500_is_retried_once_and_only_when_idempotent() {
+        let s = StatusCode::INTERNAL_SERVER_ERROR;
+        assert_eq!(
+            classify_status(s, Idempotency::Idempotent, 1),
+            Decision::Retry
+        );
+        assert_eq!(
+            classify_status(s, Idempotency::Idempotent, 2),
+            Decision::Fail
+        );
+        assert_eq!(
+            classify_status(s, Idempotency::NonIdempotent, 1),
+            Decision::Ambiguous
+        );
+        let bad_gateway = StatusCode::BAD_GATEWAY;
+        assert_eq!(
+            classify_status(bad_gateway, Idempotency::Idempotent, 5),
+            Decision::Retry
+        );
+    }
+
+    #[test]
     fn statuses_classified() {
         use Decision::*;
         use Idempotency::*;
@@ -181,14 +207,15 @@ mod tests {
             (504, Idempotent, Retry),
             (503, NonIdempotent, Ambiguous),
             (500, NonIdempotent, Ambiguous),
-            (500, Idempotent, Fail),
+            (502, Idempotent, Retry),
+            (500, Idempotent, Retry),
             (400, Idempotent, Fail),
             (401, Idempotent, Fail),
             (404, NonIdempotent, Fail),
             (409, Idempotent, Fail),
         ] {
             let status = StatusCode::from_u16(code).unwrap();
-            assert_eq!(classify_status(status, idem), want, "{code} {idem:?}");
+            assert_eq!(classify_status(status, idem, 1), want, "{code} {idem:?}");
         }
     }
 

@@ -20,6 +20,9 @@ use crate::powerbi::upload::{Progress, UploadSource, file_len};
 /// How many times an import whose outcome was unknown (and found absent) is tried again.
 const AMBIGUOUS_IMPORT_ROUNDS: usize = 2;
 
+/// How long an import waits for an earlier import of the same name that is still publishing.
+const PENDING_IMPORT_WAIT: Duration = Duration::from_secs(10 * 60);
+
 impl PowerBiClient {
     /// `GET groups/{g}/imports`: the workspace's whole import history (not paged).
     pub async fn list_imports(&self, group_id: &str) -> Result<Vec<Import>, ClientError> {
@@ -111,7 +114,9 @@ impl PowerBiClient {
         progress: Option<Arc<dyn Progress>>,
     ) -> Result<String, ClientError> {
         let len = file_len(path).await?;
-        let before = snapshot(&self.list_imports(group_id).await?);
+        let existing = self.list_imports(group_id).await?;
+        self.wait_for_pending(group_id, &existing, options).await;
+        let before = snapshot(&existing);
         let file_url = if len > self.config().large_file_threshold {
             let location = self.create_temporary_upload_location(group_id).await?;
             self.upload_blob(&location.url, path, progress.clone())
@@ -150,6 +155,29 @@ impl PowerBiClient {
                 && file_url.is_none()
             {
                 p.restart();
+            }
+        }
+    }
+
+    /// Waits for imports of this name that are still publishing (an apply killed while
+    /// polling leaves one behind). Posting another meanwhile would create a second dataset or
+    /// report: overwrite finds nothing to overwrite until the first one lands. Their outcome
+    /// does not matter (this import replaces them), so failures and time-outs only log.
+    async fn wait_for_pending(&self, group_id: &str, imports: &[Import], options: &ImportOptions) {
+        let wanted = [options.item_name(), options.dataset_display_name.as_str()];
+        let pending = imports.iter().filter(|i| {
+            matches!(i.import_state, Some(ImportState::Publishing))
+                && wanted.iter().any(|w| i.name.eq_ignore_ascii_case(w))
+        });
+        for import in pending {
+            info!(group = group_id, import = %import.id, name = %import.name,
+                  "an earlier import of this name is still publishing; waiting for it first");
+            if let Err(e) = self
+                .wait_for_import(group_id, &import.id, PENDING_IMPORT_WAIT)
+                .await
+            {
+                warn!(group = group_id, import = %import.id, error = %e,
+                      "the earlier import did not succeed; importing anyway");
             }
         }
     }
