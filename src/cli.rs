@@ -265,7 +265,7 @@ pub struct InitArgs {
 
 /// Where the service is and how to authenticate. `init` and `state adopt` take only this
 /// (`state adopt` names its ledger with `--state-file`, like the other `state` commands).
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct ConnectArgs {
     /// `local` runs the built-in emulator in-process, with state under `.pbideploy/local/`
     /// beside the manifest; otherwise the manifest's `service` settings are used.

@@ -16,7 +16,7 @@ use std::time::Duration;
 use pbideploy::apply::checkpoint::Checkpoint;
 use pbideploy::apply::output::Output;
 use pbideploy::apply::{ApplyOptions, execute, secrets};
-use pbideploy::cli::ServiceArgs;
+use pbideploy::cli::{ConnectArgs, ServiceArgs};
 use pbideploy::commands::plan::make_plan;
 use pbideploy::live::model::LivePrincipal;
 use pbideploy::manifest::{self, LoadedManifest};
@@ -78,9 +78,7 @@ async fn apply(
     events: &Arc<Mutex<Vec<u8>>>,
 ) -> Outcome {
     let args = ServiceArgs {
-        service: None,
-        service_url: None,
-        auth: None,
+        connect: ConnectArgs::default(),
         state: None,
     };
     let planned = match make_plan(loaded, session, &args, PlanOptions::default()).await {
@@ -125,9 +123,7 @@ async fn apply(
 
 async fn plan_has_changes(loaded: &LoadedManifest, session: &Session) -> bool {
     let args = ServiceArgs {
-        service: None,
-        service_url: None,
-        auth: None,
+        connect: ConnectArgs::default(),
         state: None,
     };
     let planned = make_plan(loaded, session, &args, PlanOptions::default())
