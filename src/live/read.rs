@@ -1,14 +1,17 @@
 //! Reads the live state the plan needs: only what the desired state touches, with GET requests
-//! only, concurrently (at most [`MAX_IN_FLIGHT`] requests at a time per phase).
+//! only, all at once: the client's in-flight window ([`crate::powerbi::limiter`]) is the one
+//! bound on concurrency, so the reader never idles a slot waiting for a phase to end.
 //!
-//! Phases: workspaces by name and gateways; then per workspace its users (only when access is
-//! managed), datasets, reports and imports; then per desired dataset that exists its
-//! parameters, data sources, bound gateway data sources, credential statuses and schedule,
-//! each only when the manifest manages that feature.
+//! Chains of dependent reads: gateways, then their data sources; a workspace by name, then its
+//! users (only when access is managed), datasets, reports and imports; then per desired dataset
+//! that exists its parameters, data sources, bound gateway data sources and schedule, each
+//! only when the manifest manages that feature; then, when credentials are managed, the status
+//! of each data source. Each workspace's chain runs as soon as its own reads answer, so the
+//! critical path is four requests long.
 
 use std::collections::BTreeMap;
 
-use futures_util::{StreamExt, TryStreamExt, stream};
+use futures_util::future::{join_all, try_join_all};
 
 use super::model::{
     CredentialStatus, LiveDataset, LiveDatasource, LiveGateway, LiveGatewayDatasource, LiveImport,
@@ -21,9 +24,6 @@ use crate::plan::operation::{
 use crate::powerbi::client::PowerBiClient;
 use crate::powerbi::error::ClientError;
 use crate::powerbi::types::{self as wire, GroupUserAccessRight};
-
-/// Requests in flight at once while reading.
-pub const MAX_IN_FLIGHT: usize = 8;
 
 /// Why the live state could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -64,18 +64,72 @@ pub async fn read_live(
     principal: LivePrincipal,
 ) -> Result<LiveState, ReadError> {
     let gateways = read_gateways(client, desired);
-    let workspaces = stream::iter(desired.workspaces.iter())
-        .map(|ws| read_workspace(client, ws))
-        .buffered(MAX_IN_FLIGHT)
-        .try_collect::<Vec<_>>();
+    let workspaces = try_join_all(
+        desired
+            .workspaces
+            .iter()
+            .map(|ws| read_workspace_with_details(client, ws)),
+    );
     let (gateways, workspaces) = futures_util::try_join!(gateways, workspaces)?;
     let mut live = LiveState {
         principal,
         workspaces: workspaces.into_iter().flatten().collect(),
         gateways,
     };
-    read_dataset_details(client, desired, &mut live).await?;
+    mark_known_gateways(&mut live);
     Ok(live)
+}
+
+/// A data source on a gateway the manifest names is on an on-premises gateway (the bound
+/// gateway data sources only show bindings the dataset reports itself).
+fn mark_known_gateways(live: &mut LiveState) {
+    let known: Vec<String> = live.gateways.iter().map(|g| g.id.clone()).collect();
+    let sources = live
+        .workspaces
+        .iter_mut()
+        .flat_map(|w| w.datasets.iter_mut())
+        .flat_map(|d| d.datasources.iter_mut());
+    for s in sources {
+        if let Some(gid) = &s.gateway_id
+            && known.iter().any(|k| wire::same_id(k, gid))
+        {
+            s.on_premises_gateway = true;
+        }
+    }
+}
+
+/// One workspace with the details of each desired dataset it holds.
+async fn read_workspace_with_details(
+    client: &PowerBiClient,
+    ws: &DesiredWorkspace,
+) -> Result<Option<LiveWorkspace>, ReadError> {
+    let Some(mut live) = read_workspace(client, ws).await? else {
+        return Ok(None);
+    };
+    let mut jobs = Vec::new();
+    for dds in &ws.datasets {
+        for (di, lds) in live.datasets.iter().enumerate() {
+            if eq_name(&lds.name, &dds.name) {
+                jobs.push((di, lds.id.clone(), dds));
+            }
+        }
+    }
+    let group_id = live.id.clone();
+    let details = try_join_all(jobs.into_iter().map(|(di, dataset_id, dds)| {
+        let group_id = &group_id;
+        async move {
+            let d = read_details(client, group_id, &dataset_id, dds).await?;
+            Ok::<_, ReadError>((di, d))
+        }
+    }))
+    .await?;
+    for (di, d) in details {
+        let ds = &mut live.datasets[di];
+        ds.parameters = d.parameters;
+        ds.datasources = d.datasources;
+        ds.refresh_schedule = d.schedule;
+    }
+    Ok(Some(live))
 }
 
 /// One workspace by name with its content lists; `None` when it does not exist.
@@ -241,25 +295,22 @@ async fn read_gateways(
             found.push(g.clone());
         }
     }
-    stream::iter(found)
-        .map(|g| async move {
-            let gid = g.id.clone();
-            let sources = client
-                .list_gateway_datasources(&g.id)
-                .await
-                .map_err(ctx(move || format!("data sources of gateway {gid}")))?;
-            let key = g.public_key.clone().unwrap_or_default();
-            Ok::<_, ReadError>(LiveGateway {
-                id: g.id.clone(),
-                name: g.name.clone(),
-                public_key_modulus: key.modulus,
-                public_key_exponent: key.exponent,
-                datasources: sources.iter().map(gateway_datasource).collect(),
-            })
+    try_join_all(found.into_iter().map(|g| async move {
+        let gid = g.id.clone();
+        let sources = client
+            .list_gateway_datasources(&g.id)
+            .await
+            .map_err(ctx(move || format!("data sources of gateway {gid}")))?;
+        let key = g.public_key.clone().unwrap_or_default();
+        Ok::<_, ReadError>(LiveGateway {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            public_key_modulus: key.modulus,
+            public_key_exponent: key.exponent,
+            datasources: sources.iter().map(gateway_datasource).collect(),
         })
-        .buffered(MAX_IN_FLIGHT)
-        .try_collect()
-        .await
+    }))
+    .await
 }
 
 fn gateway_datasource(d: &wire::GatewayDatasource) -> LiveGatewayDatasource {
@@ -288,65 +339,6 @@ fn gateway_datasource(d: &wire::GatewayDatasource) -> LiveGatewayDatasource {
     }
 }
 
-/// What to read for one dataset, decided from the manifest.
-struct DetailJob<'a> {
-    ws_index: usize,
-    ds_index: usize,
-    group_id: String,
-    dataset_id: String,
-    desired: &'a DesiredDataset,
-}
-
-async fn read_dataset_details(
-    client: &PowerBiClient,
-    desired: &DesiredState,
-    live: &mut LiveState,
-) -> Result<(), ReadError> {
-    let mut jobs = Vec::new();
-    for dws in &desired.workspaces {
-        let Some(wi) = live
-            .workspaces
-            .iter()
-            .position(|w| eq_name(&w.name, &dws.name))
-        else {
-            continue;
-        };
-        let lw = &live.workspaces[wi];
-        for dds in &dws.datasets {
-            for (di, lds) in lw.datasets.iter().enumerate() {
-                if eq_name(&lds.name, &dds.name) {
-                    jobs.push(DetailJob {
-                        ws_index: wi,
-                        ds_index: di,
-                        group_id: lw.id.clone(),
-                        dataset_id: lds.id.clone(),
-                        desired: dds,
-                    });
-                }
-            }
-        }
-    }
-    let gateway_ids: Vec<String> = live.gateways.iter().map(|g| g.id.clone()).collect();
-    let results: Vec<(usize, usize, Details)> = stream::iter(jobs)
-        .map(|job| {
-            let gateway_ids = &gateway_ids;
-            async move {
-                let d = read_details(client, &job, gateway_ids).await?;
-                Ok::<_, ReadError>((job.ws_index, job.ds_index, d))
-            }
-        })
-        .buffered(MAX_IN_FLIGHT)
-        .try_collect()
-        .await?;
-    for (wi, di, d) in results {
-        let ds = &mut live.workspaces[wi].datasets[di];
-        ds.parameters = d.parameters;
-        ds.datasources = d.datasources;
-        ds.refresh_schedule = d.schedule;
-    }
-    Ok(())
-}
-
 #[derive(Default)]
 struct Details {
     parameters: BTreeMap<String, String>,
@@ -354,13 +346,13 @@ struct Details {
     schedule: Option<RefreshSchedule>,
 }
 
+/// The details of one dataset that the manifest manages, each read only when managed.
 async fn read_details(
     client: &PowerBiClient,
-    job: &DetailJob<'_>,
-    known_gateways: &[String],
+    g: &str,
+    d: &str,
+    want: &DesiredDataset,
 ) -> Result<Details, ReadError> {
-    let (g, d) = (job.group_id.as_str(), job.dataset_id.as_str());
-    let want = job.desired;
     let label = |part: &'static str| {
         let n = want.name.clone();
         move || format!("{part} of dataset \"{n}\"")
@@ -416,14 +408,12 @@ async fn read_details(
     let (parameters, sources, bound, schedule) =
         futures_util::try_join!(parameters, sources, bound, schedule)?;
     let check_status = !want.credentials.is_empty();
-    let datasources = stream::iter(sources)
-        .map(|s| {
-            let bound = &bound;
-            async move { live_datasource(client, s, bound, known_gateways, check_status).await }
-        })
-        .buffered(MAX_IN_FLIGHT)
-        .collect::<Vec<_>>()
-        .await;
+    let datasources = join_all(
+        sources
+            .into_iter()
+            .map(|s| live_datasource(client, s, &bound, check_status)),
+    )
+    .await;
     Ok(Details {
         parameters,
         datasources,
@@ -436,7 +426,6 @@ async fn live_datasource(
     client: &PowerBiClient,
     s: wire::Datasource,
     bound: &[wire::GatewayDatasource],
-    known_gateways: &[String],
     check_status: bool,
 ) -> LiveDatasource {
     let datasource = DatasourceRef {
@@ -448,12 +437,11 @@ async fn live_datasource(
             .unwrap_or_default(),
     };
     let on_premises_gateway = s.gateway_id.as_deref().is_some_and(|gid| {
-        known_gateways.iter().any(|k| wire::same_id(k, gid))
-            || bound.iter().any(|b| {
-                b.gateway_id
-                    .as_deref()
-                    .is_some_and(|bg| wire::same_id(bg, gid))
-            })
+        bound.iter().any(|b| {
+            b.gateway_id
+                .as_deref()
+                .is_some_and(|bg| wire::same_id(bg, gid))
+        })
     });
     let credential_status = match (&s.gateway_id, &s.datasource_id) {
         (Some(gid), Some(did)) if check_status => {
