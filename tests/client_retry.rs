@@ -56,7 +56,7 @@ async fn a_429_shrinks_the_shared_window_and_successes_grow_it_back() {
     Mock::given(method("GET"))
         .and(path(api("/groups/g/reports")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
-        .expect(2)
+        .expect(3)
         .mount(&server)
         .await;
     let client = client_with(pbideploy::powerbi::client::ClientConfig {
@@ -66,9 +66,20 @@ async fn a_429_shrinks_the_shared_window_and_successes_grow_it_back() {
     let clone = client.clone();
     assert_eq!(client.limiter().window(), 4);
     client.list_reports("g").await.unwrap();
-    // Halved by the 429; the retry's success is one of the two a window of 2 needs to grow.
-    assert_eq!(clone.limiter().window(), 2, "the window is shared by clones");
+    // The 429 came with one request in flight: the window dropped to 1, and the retry's
+    // success (a whole window's worth) grew it to 2.
+    assert_eq!(
+        clone.limiter().window(),
+        2,
+        "the window is shared by clones"
+    );
     clone.list_reports("g").await.unwrap();
+    assert_eq!(
+        client.limiter().window(),
+        2,
+        "a window of 2 grows after 2 successes"
+    );
+    client.list_reports("g").await.unwrap();
     assert_eq!(client.limiter().window(), 3);
 }
 

@@ -400,7 +400,6 @@ impl PowerBiClient {
         let limiter = &self.inner.limiter;
         let permit = limiter.acquire().await;
         let result = self.attempt(call, url).await;
-        drop(permit);
         if let Ok(resp) = &result {
             let policy = &self.inner.config.retry;
             if resp.status() == StatusCode::TOO_MANY_REQUESTS {
@@ -411,6 +410,7 @@ impl PowerBiClient {
                 limiter.succeeded();
             }
         }
+        drop(permit);
         result
     }
 

@@ -2,8 +2,9 @@
 //! apply slows down when the service throttles and speeds up again when it stops.
 //!
 //! AIMD, as TCP does it: the window (requests allowed in flight) starts at the configured
-//! maximum, is halved on a throttling event (429) and grows by one after a window's worth of
-//! successes. A 429's `Retry-After` also pauses every new request of the client until it has
+//! maximum, drops to half the requests actually in flight on a throttling event (429; half
+//! the window when more are in flight, so a window larger than the callers' own parallelism
+//! still slows them at once) and grows by one after a window's worth of successes. A 429's `Retry-After` also pauses every new request of the client until it has
 //! passed, so one throttled task does not leave the others hammering the service. The 429s of
 //! requests already in flight when the pause began belong to the same event and do not halve
 //! the window again.
@@ -127,8 +128,9 @@ impl Limiter {
         }
     }
 
-    /// The service throttled a request: pause every new request for `retry_after` and, unless
-    /// this 429 belongs to a pause already in force, halve the window.
+    /// The service throttled a request (call it while the request's permit is held): pause
+    /// every new request for `retry_after` and, unless this 429 belongs to a pause already in
+    /// force, halve the window, or the requests in flight when fewer.
     pub fn throttled(&self, retry_after: Duration) {
         let now = Instant::now();
         let mut state = self.state();
@@ -138,7 +140,9 @@ impl Limiter {
         if same_event {
             return;
         }
-        let shrink = state.window - (state.window / 2).max(1);
+        let held = (state.window + state.debt).saturating_sub(self.permits.available_permits());
+        let base = state.window.min(held.max(1));
+        let shrink = state.window - (base / 2).max(1);
         state.window -= shrink;
         state.credit = 0;
         let forgotten = self.permits.forget_permits(shrink);
@@ -152,6 +156,24 @@ mod tests {
 
     fn free(l: &Limiter) -> usize {
         l.permits.available_permits()
+    }
+
+    async fn hold(l: &Limiter, n: usize) -> Vec<Permit<'_>> {
+        let mut held = Vec::new();
+        for _ in 0..n {
+            held.push(l.acquire().await);
+        }
+        held
+    }
+
+    #[tokio::test]
+    async fn a_window_wider_than_the_requests_in_flight_drops_to_half_of_them() {
+        let l = Limiter::new(16);
+        let held = hold(&l, 8).await;
+        l.throttled(Duration::from_millis(1));
+        assert_eq!(l.window(), 4);
+        drop(held);
+        assert_eq!(free(&l), 4);
     }
 
     #[tokio::test]
@@ -171,14 +193,16 @@ mod tests {
     async fn a_429_halves_the_window_once_per_event_and_pauses_everyone() {
         let ms = Duration::from_millis;
         let l = Limiter::new(8);
+        let held = hold(&l, 8).await;
         l.throttled(ms(60));
         assert_eq!(l.window(), 4);
+        drop(held);
         assert_eq!(free(&l), 4);
         // Other requests in flight at the time answer 429 too: same event, no second halving.
         l.throttled(ms(10));
         assert_eq!(l.window(), 4);
         let start = Instant::now();
-        let _p = l.acquire().await;
+        let _held = hold(&l, 4).await;
         assert!(start.elapsed() >= ms(50), "the pause holds new requests");
         // After the pause a new 429 is a new event.
         l.throttled(ms(5));
@@ -195,11 +219,7 @@ mod tests {
     #[tokio::test]
     async fn shrinking_while_all_permits_are_held_is_paid_on_release() {
         let l = Limiter::new(4);
-        let held: Vec<_> = [(); 4].iter().map(|_| l.acquire()).collect();
-        let mut permits = Vec::new();
-        for p in held {
-            permits.push(p.await);
-        }
+        let permits = hold(&l, 4).await;
         l.throttled(Duration::from_millis(1));
         assert_eq!(l.window(), 2);
         drop(permits);
@@ -209,10 +229,12 @@ mod tests {
     #[tokio::test]
     async fn successes_grow_the_window_back_to_max_additively() {
         let l = Limiter::new(8);
+        let held = hold(&l, 8).await;
         l.throttled(Duration::from_millis(1));
         tokio::time::sleep(Duration::from_millis(2)).await;
         l.throttled(Duration::from_millis(1));
         assert_eq!(l.window(), 2);
+        drop(held);
         l.succeeded();
         assert_eq!(l.window(), 2, "one success is not a window's worth");
         l.succeeded();
