@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use common::{Features, Table, env_num};
 use pbideploy::ledger::Ledger;
 use pbideploy::live::model::{LiveGateway, LiveState};
+use pbideploy::manifest::{PosMap, parse, schema, span_tree};
 use pbideploy::plan::model::Plan;
 use pbideploy::plan::render::{render_json, render_markdown, render_text};
 use pbideploy::plan::{PlanOptions, build, plan};
@@ -51,6 +52,39 @@ fn planned(path: &Path) -> Plan {
         ..LiveState::default()
     };
     plan(&desired, &live, &ledger, &PlanOptions::default()).expect("plan")
+}
+
+/// Where `manifest::load` spends its time: parse, tree to JSON with positions, schema.
+fn load_phases(t: &mut Table, path: &Path, runs: usize) {
+    let source = std::fs::read_to_string(path).expect("read manifest");
+    let parse = median(runs, || {
+        std::hint::black_box(parse::parse_tree(&source).expect("parses"));
+    });
+    let tree = parse::parse_tree(&source).expect("parses");
+    let to_json = median(runs, || {
+        let mut positions = PosMap::default();
+        std::hint::black_box(span_tree::to_json(&tree, &mut positions));
+    });
+    let mut positions = PosMap::default();
+    let value = span_tree::to_json(&tree, &mut positions);
+    let schema = median(runs, || {
+        std::hint::black_box(schema::validate(&value, &positions));
+    });
+    t.info(
+        "  of which: YAML parse, tree → JSON + positions, schema",
+        format!("{}, {}, {}", ms(parse), ms(to_json), ms(schema)),
+    );
+}
+
+fn validate_process(path: &Path, runs: usize) -> Duration {
+    median(runs, || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pbideploy"))
+            .args(["validate", "-f"])
+            .arg(path)
+            .output()
+            .expect("run pbideploy validate");
+        assert!(out.status.success(), "validate failed: {out:?}");
+    })
 }
 
 fn render_rows(t: &mut Table, label: &str, plan: &Plan, runs: usize) {
@@ -93,14 +127,7 @@ fn main() {
             text.len() / 1024
         ),
     );
-    let validate = median(runs, || {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pbideploy"))
-            .args(["validate", "-f"])
-            .arg(&path)
-            .output()
-            .expect("run pbideploy validate");
-        assert!(out.status.success(), "validate failed: {out:?}");
-    });
+    let validate = validate_process(&path, runs);
     t.check(
         "pbideploy validate (process)",
         ms(validate),
@@ -111,6 +138,16 @@ fn main() {
         pbideploy::manifest::load(&path, None, &[]).expect("manifest loads");
     });
     t.info("manifest::load (in-process)", ms(load));
+    load_phases(&mut t, &path, runs);
+    let bare = common::manifest(workspaces, per_ws, 0, Features::None);
+    let bare_path = common::write_manifest(dir.path(), "bare.yaml", &bare);
+    let validate_bare = validate_process(&bare_path, runs);
+    t.check(
+        &format!("pbideploy validate, pbix only ({} KiB)", bare.len() / 1024),
+        ms(validate_bare),
+        "≤ 100 ms".into(),
+        validate_bare <= Duration::from_millis(100),
+    );
 
     // Size the planner's plan to about `changes`: measure changes per dataset, then re-plan.
     let probe = planned(&path);

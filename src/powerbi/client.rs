@@ -324,6 +324,7 @@ impl PowerBiClient {
         let mut url = call.url.clone();
         let mut redirects = 0u8;
         let mut attempt = 0u32;
+        let mut throttled_retries = 0usize;
         loop {
             attempt += 1;
             let (decision, error, retry_after, status, request_id) =
@@ -377,10 +378,24 @@ impl PowerBiClient {
                     });
                 }
                 Decision::Retry => {
-                    let Some(backoff) = delays.next() else {
-                        return Err(error);
+                    let throttled = status == Some(StatusCode::TOO_MANY_REQUESTS);
+                    let delay = if throttled {
+                        throttled_retries += 1;
+                        if throttled_retries > policy.max_throttled_retries {
+                            return Err(error);
+                        }
+                        // The limiter pauses every request of the client for the
+                        // Retry-After, this one included; without one, back off.
+                        match retry_after {
+                            Some(_) => Duration::ZERO,
+                            None => delays.next().unwrap_or(policy.max_delay),
+                        }
+                    } else {
+                        let Some(backoff) = delays.next() else {
+                            return Err(error);
+                        };
+                        policy.delay_for(backoff, retry_after)
                     };
-                    let delay = policy.delay_for(backoff, retry_after);
                     warn!(method = %call.method, path = %call.display,
                           status = status.map(|s| s.as_u16()), attempt,
                           delay_ms = delay.as_millis() as u64,

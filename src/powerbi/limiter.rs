@@ -9,6 +9,12 @@
 //! requests already in flight when the pause began belong to the same event and do not halve
 //! the window again.
 //!
+//! A window alone cannot keep under a request-rate budget when requests are fast (one
+//! request in flight at 25 ms is already 40 per second), so a throttling event also sets a
+//! pace: request starts are spaced to 90% of the rate the service just allowed (successes
+//! since the previous event over the time since it). Each success shortens the interval by
+//! 1%, so the pace creeps back up and is dropped once faster than one start per millisecond.
+//!
 //! The window is a FIFO [`Semaphore`]: shrinking forgets free permits, or, when all are
 //! held, records a debt paid by forgetting permits as they are released.
 
@@ -36,6 +42,13 @@ struct State {
     credit: usize,
     /// No new request starts before this instant (the latest `Retry-After`).
     paused_until: Option<Instant>,
+    /// Least interval between request starts, set by throttling.
+    pace: Option<Duration>,
+    /// The start slot the next paced request takes.
+    next_start: Option<Instant>,
+    /// The previous throttling event (or the first request) and the successes since.
+    since: Option<Instant>,
+    successes: u32,
 }
 
 /// One request's place in the window; released on drop.
@@ -70,6 +83,10 @@ impl Limiter {
                 debt: 0,
                 credit: 0,
                 paused_until: None,
+                pace: None,
+                next_start: None,
+                since: None,
+                successes: 0,
             }),
         }
     }
@@ -94,7 +111,13 @@ impl Limiter {
         self.state().paused_until.filter(|t| *t > Instant::now())
     }
 
-    /// Waits for a place in the window, then for any throttling pause to end.
+    /// The least interval between request starts, when throttling set one.
+    pub fn pace(&self) -> Option<Duration> {
+        self.state().pace
+    }
+
+    /// Waits for a place in the window, then for any throttling pause to end, then for the
+    /// request's start slot when a pace is set.
     pub async fn acquire(&self) -> Permit<'_> {
         // The semaphore is never closed, so acquire cannot fail; were it to, the request
         // simply goes unlimited rather than failing.
@@ -102,15 +125,35 @@ impl Limiter {
         while let Some(until) = self.paused_until() {
             tokio::time::sleep_until(until).await;
         }
+        if let Some(slot) = self.take_slot() {
+            tokio::time::sleep_until(slot).await;
+        }
         Permit {
             limiter: self,
             permit,
         }
     }
 
+    /// Reserves the next start slot when paced (slots are handed out in order, so waiting
+    /// requests keep their turn).
+    fn take_slot(&self) -> Option<Instant> {
+        let now = Instant::now();
+        let mut state = self.state();
+        state.since.get_or_insert(now);
+        let pace = state.pace?;
+        let slot = state.next_start.map_or(now, |t| t.max(now));
+        state.next_start = Some(slot + pace);
+        (slot > now).then_some(slot)
+    }
+
     /// A request succeeded: grow the window by one after a window's worth of successes.
     pub fn succeeded(&self) {
         let mut state = self.state();
+        state.successes = state.successes.saturating_add(1);
+        if let Some(pace) = state.pace {
+            let faster = pace.mul_f64(0.99);
+            state.pace = (faster >= Duration::from_millis(1)).then_some(faster);
+        }
         if state.window >= self.max {
             state.credit = 0;
             return;
@@ -140,6 +183,13 @@ impl Limiter {
         if same_event {
             return;
         }
+        let elapsed = now - *state.since.get_or_insert(now);
+        if state.successes > 0 && !elapsed.is_zero() {
+            // 90% of the rate allowed since the previous event.
+            state.pace = Some(elapsed.div_f64(f64::from(state.successes) * 0.9));
+        }
+        state.since = Some(now);
+        state.successes = 0;
         let held = (state.window + state.debt).saturating_sub(self.permits.available_permits());
         let base = state.window.min(held.max(1));
         let shrink = state.window - (base / 2).max(1);
@@ -224,6 +274,40 @@ mod tests {
         assert_eq!(l.window(), 2);
         drop(permits);
         assert_eq!(free(&l), 2, "two permits forgotten on release");
+    }
+
+    #[tokio::test]
+    async fn throttling_paces_starts_to_the_rate_allowed_and_successes_speed_it_up() {
+        let ms = Duration::from_millis;
+        let l = Limiter::new(4);
+        drop(l.acquire().await);
+        assert_eq!(l.pace(), None, "no pace before any throttling");
+        for _ in 0..9 {
+            l.succeeded();
+        }
+        tokio::time::sleep(ms(90)).await;
+        l.throttled(ms(1));
+        // 9 successes in at least 90 ms: at most 90 per second allowed, paced to 90% of it.
+        let pace = l.pace().expect("paced after a 429");
+        assert!(pace >= ms(11), "{pace:?}");
+        let start = Instant::now();
+        for _ in 0..3 {
+            drop(l.acquire().await);
+        }
+        assert!(start.elapsed() >= pace * 2, "starts are spaced by the pace");
+        l.succeeded();
+        assert!(
+            l.pace().expect("still paced") < pace,
+            "a success speeds the pace up"
+        );
+        for _ in 0..1000 {
+            l.succeeded();
+        }
+        assert_eq!(
+            l.pace(),
+            None,
+            "the pace is dropped once it no longer limits"
+        );
     }
 
     #[tokio::test]
