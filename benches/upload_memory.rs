@@ -6,9 +6,10 @@
 //! Run: `cargo bench --bench upload_memory` (sizes in MiB: `PBIDEPLOY_BENCH_LARGE_MIB`,
 //! default 2048; `PBIDEPLOY_BENCH_MULTIPART_MIB`, default 900).
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -29,13 +30,6 @@ impl TokenProvider for Static {
     fn method(&self) -> &'static str {
         "static token"
     }
-}
-
-fn env_mib(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// Peak resident set size of this process, in KiB (Linux `VmHWM`).
@@ -66,59 +60,19 @@ fn make_pbix(path: &Path, mib: u64) {
     zip.finish().expect("zip finish");
 }
 
-fn serve() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let emu = pbideploy_emulator::start(pbideploy_emulator::config::EmulatorConfig::default())
-            .await
-            .expect("start emulator");
-        println!("{}", emu.url());
-        std::future::pending::<()>().await;
-    });
-}
-
 fn main() {
-    if std::env::args().nth(1).as_deref() == Some("serve") {
-        return serve();
+    if common::serve_if_asked() {
+        return;
     }
-    let large = env_mib("PBIDEPLOY_BENCH_LARGE_MIB", 2048);
-    let multipart = env_mib("PBIDEPLOY_BENCH_MULTIPART_MIB", 900);
-    let exe = std::env::current_exe().expect("current exe");
-    let mut child = Command::new(exe)
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn emulator");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("emulator url");
-    let url = first.trim().to_string();
+    let large: u64 = common::env_num("PBIDEPLOY_BENCH_LARGE_MIB", 2048);
+    let multipart: u64 = common::env_num("PBIDEPLOY_BENCH_MULTIPART_MIB", 900);
+    let emu = common::Emulator::spawn();
+    let token = emu.token();
     let dir = tempfile::tempdir().expect("tempdir");
 
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let rows = rt.block_on(async {
-        let http = reqwest::Client::new();
-        let token: serde_json::Value = http
-            .post(format!("{url}/bench/oauth2/v2.0/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", "bench"),
-                ("client_secret", "bench"),
-                ("scope", "https://analysis.windows.net/powerbi/api/.default"),
-            ])
-            .send()
-            .await
-            .expect("token")
-            .json()
-            .await
-            .expect("token json");
-        let token = token["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_string();
+    let rows = emu.block_on(async {
         let config = ClientConfig {
-            api_base_url: url.clone(),
+            api_base_url: emu.url.clone(),
             ..ClientConfig::default()
         };
         let client = PowerBiClient::new(config, Arc::new(Static(token))).expect("client");
@@ -147,8 +101,7 @@ fn main() {
         }
         rows
     });
-    child.kill().ok();
-    child.wait().ok();
+    drop(emu);
     println!(
         "{:<16} {:>12} {:>9} {:>10} {:>14}  import",
         "path", "bytes", "seconds", "MiB/s", "peak RSS MiB"

@@ -45,6 +45,45 @@ async fn throttling_and_unavailable_are_retried() {
 }
 
 #[tokio::test]
+async fn a_429_shrinks_the_shared_window_and_successes_grow_it_back() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(api("/groups/g/reports")))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(api("/groups/g/reports")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let client = client_with(pbideploy::powerbi::client::ClientConfig {
+        max_in_flight: 4,
+        ..config(&server.uri())
+    });
+    let clone = client.clone();
+    assert_eq!(client.limiter().window(), 4);
+    client.list_reports("g").await.unwrap();
+    // The 429 came with one request in flight: the window dropped to 1, and the retry's
+    // success (a whole window's worth) grew it to 2.
+    assert_eq!(
+        clone.limiter().window(),
+        2,
+        "the window is shared by clones"
+    );
+    clone.list_reports("g").await.unwrap();
+    assert_eq!(
+        client.limiter().window(),
+        2,
+        "a window of 2 grows after 2 successes"
+    );
+    client.list_reports("g").await.unwrap();
+    assert_eq!(client.limiter().window(), 3);
+}
+
+#[tokio::test]
 async fn retries_stop_at_the_configured_maximum() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

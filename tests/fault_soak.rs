@@ -47,6 +47,7 @@ fn session(url: &str) -> Session {
             max_delay: Duration::from_millis(20),
             max_retry_after: Duration::from_millis(100),
             jitter: true,
+            ..RetryPolicy::default()
         },
         poll_initial: Duration::from_millis(5),
         poll_max: Duration::from_millis(20),

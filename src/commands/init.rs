@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use futures_util::{StreamExt, stream};
+use futures_util::future::join_all;
 
 use crate::cli::InitArgs;
 use crate::error::{CommandError, CommandResult};
 use crate::init::{Generated, InitInput, generate};
 use crate::live::model::LiveState;
-use crate::live::read::{MAX_IN_FLIGHT, ReadError, ReadScope, read_scope};
+use crate::live::read::{ReadError, ReadScope, read_scope};
 use crate::manifest::Service;
 use crate::powerbi::client::PowerBiClient;
 use crate::session;
@@ -148,8 +148,8 @@ async fn credential_types(client: &PowerBiClient, live: &LiveState) -> BTreeMap<
             wanted.push((g.clone(), d.clone()));
         }
     }
-    let read: Vec<(String, Option<String>)> = stream::iter(wanted)
-        .map(|(g, d)| async move {
+    // All at once: the client's in-flight window bounds the concurrency.
+    let read: Vec<(String, Option<String>)> = join_all(wanted.into_iter().map(|(g, d)| async move {
             let t = match client.get_gateway_datasource(&g, &d).await {
                 Ok(ds) => ds.credential_type.map(|c| c.as_str().to_string()),
                 Err(e) => {
@@ -160,9 +160,7 @@ async fn credential_types(client: &PowerBiClient, live: &LiveState) -> BTreeMap<
                 }
             };
             (d.to_lowercase(), t)
-        })
-        .buffered(MAX_IN_FLIGHT)
-        .collect()
+        }))
         .await;
     out.extend(read.into_iter().filter_map(|(d, t)| t.map(|t| (d, t))));
     out

@@ -1,15 +1,18 @@
-//! Reads the live state: for `plan` only what the desired state touches, for `init` everything
-//! of the named workspaces ([`ReadScope`]); GET requests only, concurrently (at most
-//! [`MAX_IN_FLIGHT`] requests at a time per phase).
+//! Reads the live state: for `plan` only what the desired state touches, for `init` what its
+//! scope asks for; GET requests only, all at once: the client's in-flight window
+//! ([`crate::powerbi::limiter`]) is the one bound on concurrency, so the reader never idles a
+//! slot waiting for a phase to end.
 //!
-//! Phases: workspaces by name and gateways; then per workspace its users (only when access is
-//! managed), datasets, reports and imports; then per desired dataset that exists its
-//! parameters, data sources, bound gateway data sources, credential statuses and schedule,
-//! each only when the manifest manages that feature.
+//! Chains of dependent reads: gateways, then their data sources; a workspace by name, then its
+//! users (only when access is managed), datasets, reports and imports; then per dataset in
+//! scope its parameters, data sources, bound gateway data sources and schedule, each only when
+//! wanted; then, when credentials are managed, the status of each data source. Each
+//! workspace's chain runs as soon as its own reads answer, so the critical path is four
+//! requests long.
 
 use std::collections::BTreeMap;
 
-use futures_util::{StreamExt, TryStreamExt, stream};
+use futures_util::future::{join_all, try_join_all};
 
 use super::model::{
     CredentialStatus, LiveDataset, LiveDatasource, LiveGateway, LiveGatewayDatasource, LiveImport,
@@ -22,9 +25,6 @@ use crate::plan::operation::{
 use crate::powerbi::client::PowerBiClient;
 use crate::powerbi::error::ClientError;
 use crate::powerbi::types::{self as wire, GroupUserAccessRight};
-
-/// Requests in flight at once while reading.
-pub const MAX_IN_FLIGHT: usize = 8;
 
 /// Why the live state could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -184,10 +184,12 @@ pub async fn read_scope(
     principal: LivePrincipal,
 ) -> Result<(LiveState, Vec<String>), ReadError> {
     let gateways = read_gateways(client, scope.gateways.as_deref());
-    let workspaces = stream::iter(scope.workspaces.iter())
-        .map(|ws| read_workspace(client, ws, scope.tolerant))
-        .buffered(MAX_IN_FLIGHT)
-        .try_collect::<Vec<_>>();
+    let workspaces = try_join_all(
+        scope
+            .workspaces
+            .iter()
+            .map(|ws| read_workspace_with_details(client, ws, scope.tolerant)),
+    );
     let (gateways, workspaces) = futures_util::try_join!(gateways, workspaces)?;
     let mut skipped = Vec::new();
     let mut found = Vec::new();
@@ -200,8 +202,72 @@ pub async fn read_scope(
         workspaces: found,
         gateways,
     };
-    skipped.extend(read_dataset_details(client, scope, &mut live).await?);
+    mark_known_gateways(&mut live);
     Ok((live, skipped))
+}
+
+/// A data source on a gateway the manifest names is on an on-premises gateway (the bound
+/// gateway data sources only show bindings the dataset reports itself).
+fn mark_known_gateways(live: &mut LiveState) {
+    let known: Vec<String> = live.gateways.iter().map(|g| g.id.clone()).collect();
+    let sources = live
+        .workspaces
+        .iter_mut()
+        .flat_map(|w| w.datasets.iter_mut())
+        .flat_map(|d| d.datasources.iter_mut());
+    for s in sources {
+        if let Some(gid) = &s.gateway_id
+            && known.iter().any(|k| wire::same_id(k, gid))
+        {
+            s.on_premises_gateway = true;
+        }
+    }
+}
+
+/// One workspace with the details of each dataset in scope, read as soon as its lists answer.
+async fn read_workspace_with_details(
+    client: &PowerBiClient,
+    ws: &WorkspaceScope,
+    tolerant: bool,
+) -> Result<(Option<LiveWorkspace>, Vec<String>), ReadError> {
+    let (found, mut skipped) = read_workspace(client, ws, tolerant).await?;
+    let Some(mut live) = found else {
+        return Ok((None, skipped));
+    };
+    let jobs: Vec<DetailJob> = live
+        .datasets
+        .iter()
+        .enumerate()
+        .filter_map(|(di, lds)| {
+            let scope = ws
+                .datasets
+                .iter()
+                .find(|(name, _)| eq_name(&lds.name, name))
+                .map(|(_, s)| *s)
+                .or(ws.every_dataset)?;
+            Some(DetailJob {
+                ds_index: di,
+                group_id: live.id.clone(),
+                dataset_id: lds.id.clone(),
+                name: lds.name.clone(),
+                scope,
+                tolerant,
+            })
+        })
+        .collect();
+    let results = try_join_all(jobs.iter().map(|job| async move {
+        let d = read_details(client, job).await?;
+        Ok::<_, ReadError>((job.ds_index, d))
+    }))
+    .await?;
+    for (di, d) in results {
+        let ds = &mut live.datasets[di];
+        ds.parameters = d.parameters;
+        ds.datasources = d.datasources;
+        ds.refresh_schedule = d.schedule;
+        skipped.extend(d.skipped);
+    }
+    Ok((Some(live), skipped))
 }
 
 /// A read's result; when `tolerant`, a failure is noted in `skipped` and read as empty.
@@ -392,25 +458,22 @@ async fn read_gateways(
             found.push(g.clone());
         }
     }
-    stream::iter(found)
-        .map(|g| async move {
-            let gid = g.id.clone();
-            let sources = client
-                .list_gateway_datasources(&g.id)
-                .await
-                .map_err(ctx(move || format!("data sources of gateway {gid}")))?;
-            let key = g.public_key.clone().unwrap_or_default();
-            Ok::<_, ReadError>(LiveGateway {
-                id: g.id.clone(),
-                name: g.name.clone(),
-                public_key_modulus: key.modulus,
-                public_key_exponent: key.exponent,
-                datasources: sources.iter().map(gateway_datasource).collect(),
-            })
+    try_join_all(found.into_iter().map(|g| async move {
+        let gid = g.id.clone();
+        let sources = client
+            .list_gateway_datasources(&g.id)
+            .await
+            .map_err(ctx(move || format!("data sources of gateway {gid}")))?;
+        let key = g.public_key.clone().unwrap_or_default();
+        Ok::<_, ReadError>(LiveGateway {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            public_key_modulus: key.modulus,
+            public_key_exponent: key.exponent,
+            datasources: sources.iter().map(gateway_datasource).collect(),
         })
-        .buffered(MAX_IN_FLIGHT)
-        .try_collect()
-        .await
+    }))
+    .await
 }
 
 fn gateway_datasource(d: &wire::GatewayDatasource) -> LiveGatewayDatasource {
@@ -441,73 +504,12 @@ fn gateway_datasource(d: &wire::GatewayDatasource) -> LiveGatewayDatasource {
 
 /// What to read for one dataset.
 struct DetailJob {
-    ws_index: usize,
     ds_index: usize,
     group_id: String,
     dataset_id: String,
     name: String,
     scope: DatasetScope,
     tolerant: bool,
-}
-
-/// Fills in the details of the datasets `scope` asks for; returns what was skipped.
-async fn read_dataset_details(
-    client: &PowerBiClient,
-    scope: &ReadScope,
-    live: &mut LiveState,
-) -> Result<Vec<String>, ReadError> {
-    let mut jobs = Vec::new();
-    let scope_tolerant = scope.tolerant;
-    for sws in &scope.workspaces {
-        let Some(wi) = live
-            .workspaces
-            .iter()
-            .position(|w| eq_name(&w.name, &sws.name))
-        else {
-            continue;
-        };
-        let lw = &live.workspaces[wi];
-        for (di, lds) in lw.datasets.iter().enumerate() {
-            let wanted = sws
-                .datasets
-                .iter()
-                .find(|(name, _)| eq_name(&lds.name, name))
-                .map(|(_, s)| *s)
-                .or(sws.every_dataset);
-            if let Some(scope) = wanted {
-                jobs.push(DetailJob {
-                    ws_index: wi,
-                    ds_index: di,
-                    group_id: lw.id.clone(),
-                    dataset_id: lds.id.clone(),
-                    name: lds.name.clone(),
-                    scope,
-                    tolerant: scope_tolerant,
-                });
-            }
-        }
-    }
-    let gateway_ids: Vec<String> = live.gateways.iter().map(|g| g.id.clone()).collect();
-    let results: Vec<(usize, usize, Details)> = stream::iter(jobs)
-        .map(|job| {
-            let gateway_ids = &gateway_ids;
-            async move {
-                let d = read_details(client, &job, gateway_ids).await?;
-                Ok::<_, ReadError>((job.ws_index, job.ds_index, d))
-            }
-        })
-        .buffered(MAX_IN_FLIGHT)
-        .try_collect()
-        .await?;
-    let mut skipped = Vec::new();
-    for (wi, di, d) in results {
-        let ds = &mut live.workspaces[wi].datasets[di];
-        ds.parameters = d.parameters;
-        ds.datasources = d.datasources;
-        ds.refresh_schedule = d.schedule;
-        skipped.extend(d.skipped);
-    }
-    Ok(skipped)
 }
 
 /// The schedule of the kind the manifest asks for: a DirectQuery one when it sets a
@@ -551,11 +553,7 @@ struct Details {
     skipped: Vec<String>,
 }
 
-async fn read_details(
-    client: &PowerBiClient,
-    job: &DetailJob,
-    known_gateways: &[String],
-) -> Result<Details, ReadError> {
+async fn read_details(client: &PowerBiClient, job: &DetailJob) -> Result<Details, ReadError> {
     let (g, d) = (job.group_id.as_str(), job.dataset_id.as_str());
     let want = job.scope;
     let label = |part: &'static str| {
@@ -611,14 +609,12 @@ async fn read_details(
     let bound = settle(bound, job.tolerant, &mut skipped)?;
     let schedule = settle(schedule, job.tolerant, &mut skipped)?;
     let check_status = want.credential_status;
-    let datasources = stream::iter(sources)
-        .map(|s| {
-            let bound = &bound;
-            async move { live_datasource(client, s, bound, known_gateways, check_status).await }
-        })
-        .buffered(MAX_IN_FLIGHT)
-        .collect::<Vec<_>>()
-        .await;
+    let datasources = join_all(
+        sources
+            .into_iter()
+            .map(|s| live_datasource(client, s, &bound, check_status)),
+    )
+    .await;
     Ok(Details {
         parameters,
         datasources,
@@ -632,7 +628,6 @@ async fn live_datasource(
     client: &PowerBiClient,
     s: wire::Datasource,
     bound: &[wire::GatewayDatasource],
-    known_gateways: &[String],
     check_status: bool,
 ) -> LiveDatasource {
     let datasource = DatasourceRef {
@@ -644,12 +639,11 @@ async fn live_datasource(
             .unwrap_or_default(),
     };
     let on_premises_gateway = s.gateway_id.as_deref().is_some_and(|gid| {
-        known_gateways.iter().any(|k| wire::same_id(k, gid))
-            || bound.iter().any(|b| {
-                b.gateway_id
-                    .as_deref()
-                    .is_some_and(|bg| wire::same_id(bg, gid))
-            })
+        bound.iter().any(|b| {
+            b.gateway_id
+                .as_deref()
+                .is_some_and(|bg| wire::same_id(bg, gid))
+        })
     });
     let credential_status = match (&s.gateway_id, &s.datasource_id) {
         (Some(gid), Some(did)) if check_status => {

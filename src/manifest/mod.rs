@@ -58,19 +58,19 @@ impl LoadedManifest {
     }
 }
 
+/// Reads the top-level `environments` keys from the parsed tree directly: converting the
+/// whole tree to JSON with positions would double the cost of `validate` on a large manifest.
 fn read_env_names(path: &Path) -> Option<Vec<String>> {
     let text = parse::read_source(path, "").ok()?;
     let tree = parse::parse_tree(&text).ok()?;
-    let mut map = PosMap::default();
-    let value = span_tree::to_json(&tree, &mut map);
-    Some(
-        value
-            .get("environments")?
-            .as_object()?
-            .keys()
-            .cloned()
-            .collect(),
-    )
+    let span_tree::Node::Map(top) = &tree.value else {
+        return None;
+    };
+    let (_, envs) = top.iter().find(|(k, _)| k.value == "environments")?;
+    let span_tree::Node::Map(envs) = &envs.value else {
+        return None;
+    };
+    Some(envs.iter().map(|(k, _)| k.value.clone()).collect())
 }
 
 /// Loads, checks and resolves the manifest at `path` for environment `env`, with `--var`

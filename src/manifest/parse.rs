@@ -75,7 +75,7 @@ fn options() -> serde_saphyr::Options {
         budget: serde_saphyr::budget! {
             max_depth: 32,
             flow_nesting_limit: 32,
-            max_nodes: 100_000,
+            max_nodes: 1_000_000,
             max_aliases: 1_000,
             max_anchors: 1_000,
             max_total_scalar_bytes: 8 << 20,
@@ -154,7 +154,7 @@ fn classify(message: &str) -> (&'static str, Option<&'static str>) {
         (
             "yaml-too-complex",
             Some(
-                "the YAML exceeds pbideploy's limits (nesting depth 32, 100000 nodes, 1000 aliases); simplify it",
+                "the YAML exceeds pbideploy's limits (nesting depth 32, 1000000 nodes, 1000 aliases); simplify it",
             ),
         )
     } else if lower.contains("tag") {

@@ -14,6 +14,10 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 pub struct RetryPolicy {
     /// Retries after the first attempt (0 disables retries).
     pub max_retries: usize,
+    /// Retries of throttled (429) attempts, counted apart: a 429 was refused before it ran,
+    /// so waiting it out is always safe, and under a tight budget one request may meet
+    /// several in a row while the client's pace settles.
+    pub max_throttled_retries: usize,
     /// First backoff delay.
     pub min_delay: Duration,
     /// Largest backoff delay.
@@ -28,6 +32,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             max_retries: 6,
+            max_throttled_retries: 30,
             min_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(120),
@@ -239,6 +244,7 @@ mod tests {
     fn retry_after_is_capped_and_backoff_bounded() {
         let p = RetryPolicy {
             max_retries: 3,
+            max_throttled_retries: 3,
             min_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(40),
             max_retry_after: Duration::from_secs(5),

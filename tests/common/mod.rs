@@ -37,6 +37,7 @@ pub fn config(base: &str) -> ClientConfig {
         user_agent: UA.to_owned(),
         retry: RetryPolicy {
             max_retries: 3,
+            max_throttled_retries: 3,
             min_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(5),
             max_retry_after: Duration::from_secs(5),

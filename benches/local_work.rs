@@ -1,0 +1,179 @@
+//! Local work, no service: `pbideploy validate` of a generated manifest of N datasets (the
+//! binary as users run it, and `manifest::load` in-process), and rendering a plan of 2,000
+//! changes in each format (text, Markdown, JSON): a plan the planner makes from that
+//! manifest against an empty service, and the renderer tests' plan of 2,000 updates with
+//! long connection-string word diffs. Each figure is the median of several runs.
+//!
+//! Run: `cargo bench --bench local_work`. Settings: `PBIDEPLOY_BENCH_DATASETS` (2000),
+//! `PBIDEPLOY_BENCH_CHANGES` (2000), `PBIDEPLOY_BENCH_RUNS` (7).
+
+mod common;
+#[path = "../tests/render_fixture/mod.rs"]
+mod render_fixture;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Features, Table, env_num};
+use pbideploy::ledger::Ledger;
+use pbideploy::live::model::{LiveGateway, LiveState};
+use pbideploy::manifest::{PosMap, parse, schema, span_tree};
+use pbideploy::plan::model::Plan;
+use pbideploy::plan::render::{render_json, render_markdown, render_text};
+use pbideploy::plan::{PlanOptions, build, plan};
+
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..runs.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The planner's plan for `path` against a service holding only the named gateway.
+fn planned(path: &Path) -> Plan {
+    let loaded = pbideploy::manifest::load(path, None, &[]).expect("manifest loads");
+    let ledger = Ledger::new().expect("ledger");
+    let desired = build::desired_state(&loaded, &ledger.salt).expect("desired state");
+    let live = LiveState {
+        gateways: vec![LiveGateway {
+            id: "1f69e798-5852-4fdd-ab01-33bb14b6e934".into(),
+            name: "Local Gateway".into(),
+            ..LiveGateway::default()
+        }],
+        ..LiveState::default()
+    };
+    plan(&desired, &live, &ledger, &PlanOptions::default()).expect("plan")
+}
+
+/// Where `manifest::load` spends its time: parse, tree to JSON with positions, schema.
+fn load_phases(t: &mut Table, path: &Path, runs: usize) {
+    let source = std::fs::read_to_string(path).expect("read manifest");
+    let parse = median(runs, || {
+        std::hint::black_box(parse::parse_tree(&source).expect("parses"));
+    });
+    let tree = parse::parse_tree(&source).expect("parses");
+    let to_json = median(runs, || {
+        let mut positions = PosMap::default();
+        std::hint::black_box(span_tree::to_json(&tree, &mut positions));
+    });
+    let mut positions = PosMap::default();
+    let value = span_tree::to_json(&tree, &mut positions);
+    let schema = median(runs, || {
+        std::hint::black_box(schema::validate(&value, &positions));
+    });
+    t.info(
+        "  of which: YAML parse, tree → JSON + positions, schema",
+        format!("{}, {}, {}", ms(parse), ms(to_json), ms(schema)),
+    );
+}
+
+fn validate_process(path: &Path, runs: usize) -> Duration {
+    median(runs, || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pbideploy"))
+            .args(["validate", "-f"])
+            .arg(path)
+            .output()
+            .expect("run pbideploy validate");
+        assert!(out.status.success(), "validate failed: {out:?}");
+    })
+}
+
+fn render_rows(t: &mut Table, label: &str, plan: &Plan, runs: usize) {
+    let n = plan.changes.len();
+    let formats: [(&str, &dyn Fn() -> usize); 3] = [
+        ("text", &|| render_text(plan, true).len()),
+        ("markdown", &|| render_markdown(plan).len()),
+        ("json", &|| render_json(plan).map(|s| s.len()).unwrap_or(0)),
+    ];
+    for (format, render) in formats {
+        let bytes = render();
+        let d = median(runs, || {
+            std::hint::black_box(render());
+        });
+        t.check(
+            &format!("render {format}: {label}, {n} changes"),
+            format!("{} ({} KiB)", ms(d), bytes / 1024),
+            "≤ 200 ms".into(),
+            d <= Duration::from_millis(200),
+        );
+    }
+}
+
+fn main() {
+    let datasets: usize = env_num("PBIDEPLOY_BENCH_DATASETS", 2000);
+    let changes: usize = env_num("PBIDEPLOY_BENCH_CHANGES", 2000);
+    let runs: usize = env_num("PBIDEPLOY_BENCH_RUNS", 7);
+    let dir = common::workdir();
+    let per_ws = 20;
+    let workspaces = datasets.div_ceil(per_ws);
+    let text = common::manifest(workspaces, per_ws, 0, Features::All);
+    let path = common::write_manifest(dir.path(), "big.yaml", &text);
+
+    let mut t = Table::default();
+    t.info(
+        "manifest",
+        format!(
+            "{} datasets in {workspaces} workspaces, every feature, {} KiB",
+            workspaces * per_ws,
+            text.len() / 1024
+        ),
+    );
+    let validate = validate_process(&path, runs);
+    t.check(
+        "pbideploy validate (process)",
+        ms(validate),
+        "≤ 100 ms".into(),
+        validate <= Duration::from_millis(100),
+    );
+    let load = median(runs, || {
+        pbideploy::manifest::load(&path, None, &[]).expect("manifest loads");
+    });
+    t.info("manifest::load (in-process)", ms(load));
+    load_phases(&mut t, &path, runs);
+    let bare = common::manifest(workspaces, per_ws, 0, Features::None);
+    let bare_path = common::write_manifest(dir.path(), "bare.yaml", &bare);
+    let validate_bare = validate_process(&bare_path, runs);
+    t.check(
+        &format!("pbideploy validate, pbix only ({} KiB)", bare.len() / 1024),
+        ms(validate_bare),
+        "≤ 100 ms".into(),
+        validate_bare <= Duration::from_millis(100),
+    );
+
+    // Size the planner's plan to about `changes`: measure changes per dataset, then re-plan.
+    let probe = planned(&path);
+    let per_dataset = probe.changes.len() as f64 / (workspaces * per_ws) as f64;
+    let wanted_ds = ((changes as f64 / per_dataset).ceil() as usize).max(1);
+    let text = common::manifest(
+        wanted_ds.div_ceil(per_ws),
+        per_ws.min(wanted_ds),
+        0,
+        Features::All,
+    );
+    let sized = common::write_manifest(dir.path(), "sized.yaml", &text);
+    let made = planned(&sized);
+    let plan_time = median(runs, || {
+        planned(&sized);
+    });
+    t.info(
+        "load + desired state + planner (in-process)",
+        format!("{} for {} changes", ms(plan_time), made.changes.len()),
+    );
+    render_rows(&mut t, "planner creates", &made, runs);
+    render_rows(
+        &mut t,
+        "connection-string updates",
+        &render_fixture::huge(changes),
+        runs,
+    );
+    t.print("local work");
+}
