@@ -17,7 +17,7 @@ use super::auth::TokenProvider;
 use super::error::{ApiError, ClientError};
 use super::limiter::Limiter;
 use super::retry::{
-    Decision, Idempotency, RetryPolicy, classify_status, classify_transport, redact_url,
+    Decision, Idempotency, Retries, RetryPolicy, classify_status, classify_transport, redact_url,
     retry_after,
 };
 use super::types::ODataList;
@@ -319,12 +319,10 @@ impl PowerBiClient {
     /// Sends `call` until it succeeds or the retry policy gives up; follows 307/308
     /// redirects by replaying the same method and a rebuilt body.
     pub(crate) async fn execute(&self, call: Call) -> Result<Response, ClientError> {
-        let policy = &self.inner.config.retry;
-        let mut delays = policy.delays();
+        let mut retries = Retries::new(&self.inner.config.retry);
         let mut url = call.url.clone();
         let mut redirects = 0u8;
         let mut attempt = 0u32;
-        let mut throttled_retries = 0usize;
         loop {
             attempt += 1;
             let (decision, error, retry_after, status, request_id) =
@@ -379,22 +377,8 @@ impl PowerBiClient {
                 }
                 Decision::Retry => {
                     let throttled = status == Some(StatusCode::TOO_MANY_REQUESTS);
-                    let delay = if throttled {
-                        throttled_retries += 1;
-                        if throttled_retries > policy.max_throttled_retries {
-                            return Err(error);
-                        }
-                        // The limiter pauses every request of the client for the
-                        // Retry-After, this one included; without one, back off.
-                        match retry_after {
-                            Some(_) => Duration::ZERO,
-                            None => delays.next().unwrap_or(policy.max_delay),
-                        }
-                    } else {
-                        let Some(backoff) = delays.next() else {
-                            return Err(error);
-                        };
-                        policy.delay_for(backoff, retry_after)
+                    let Some(delay) = retries.next_delay(throttled, retry_after) else {
+                        return Err(error);
                     };
                     warn!(method = %call.method, path = %call.display,
                           status = status.map(|s| s.as_u16()), attempt,

@@ -64,6 +64,46 @@ impl RetryPolicy {
     }
 }
 
+/// The retries left to one request: backoff steps for failures, a separate count for 429s.
+pub struct Retries<'a> {
+    policy: &'a RetryPolicy,
+    delays: Box<dyn Iterator<Item = Duration> + Send>,
+    throttled: usize,
+}
+
+impl<'a> Retries<'a> {
+    /// The full budget of `policy`.
+    pub fn new(policy: &'a RetryPolicy) -> Self {
+        Self {
+            policy,
+            delays: Box::new(policy.delays()),
+            throttled: 0,
+        }
+    }
+
+    /// The wait before the next attempt, or `None` when the budget is spent. A throttled
+    /// attempt with `Retry-After` waits nothing here: the client's limiter pauses every
+    /// request for it, this one included, and keeps its turn in the queue.
+    pub fn next_delay(
+        &mut self,
+        throttled: bool,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        if throttled {
+            self.throttled += 1;
+            if self.throttled > self.policy.max_throttled_retries {
+                return None;
+            }
+            return Some(match retry_after {
+                Some(_) => Duration::ZERO,
+                None => self.delays.next().unwrap_or(self.policy.max_delay),
+            });
+        }
+        let backoff = self.delays.next()?;
+        Some(self.policy.delay_for(backoff, retry_after))
+    }
+}
+
 /// Whether repeating a request can do harm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Idempotency {
@@ -256,6 +296,37 @@ mod tests {
         assert_eq!(
             p.delay_for(Duration::ZERO, Some(Duration::from_secs(3600))),
             Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn throttled_retries_have_their_own_budget() {
+        let p = RetryPolicy {
+            max_retries: 1,
+            max_throttled_retries: 3,
+            min_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(40),
+            max_retry_after: Duration::from_secs(5),
+            jitter: false,
+        };
+        let mut r = Retries::new(&p);
+        let ra = Some(Duration::from_secs(2));
+        for _ in 0..3 {
+            assert_eq!(
+                r.next_delay(true, ra),
+                Some(Duration::ZERO),
+                "the limiter waits"
+            );
+        }
+        assert_eq!(r.next_delay(true, ra), None, "429 budget spent");
+        assert_eq!(r.next_delay(false, None), Some(Duration::from_millis(10)));
+        assert_eq!(r.next_delay(false, None), None, "failure budget spent");
+        let mut r = Retries::new(&p);
+        assert_eq!(r.next_delay(true, None), Some(Duration::from_millis(10)));
+        assert_eq!(
+            r.next_delay(true, None),
+            Some(Duration::from_millis(40)),
+            "then max_delay"
         );
     }
 
