@@ -1,8 +1,9 @@
-//! Names with control characters and GitHub workflow commands, end to end: `validate` (text
-//! and JSON diagnostics), `plan` in every format, `show`, `apply` (text and `--json` events)
-//! and the logs on stderr. In none of them may a raw control character (C0, DEL, C1, bidi
-//! override) appear, nor a line that starts (after whitespace) with `::`, which the Actions
-//! runner would execute; JSON output must stay one valid document (or one per line).
+//! Control characters and GitHub workflow commands in names and values, end to end:
+//! `validate` (text and JSON diagnostics; names with control characters are refused there),
+//! `plan` in every format, `show`, `apply` (text and `--json` events) and the logs on stderr.
+//! In none of them may a raw control character (C0, DEL, C1, bidi override) appear, nor a line
+//! that starts (after whitespace) with `::`, which the Actions runner would execute; JSON
+//! output must stay one valid document (or one per line).
 
 mod reliability;
 
@@ -10,12 +11,13 @@ use std::path::Path;
 
 use pbideploy_emulator::{EmulatorConfig, start};
 
-/// A workspace name that tries everything: colour, cursor moves, a forged line with a
-/// workflow command, C1 CSI and a right-to-left override.
-const WORKSPACE: &str =
-    "Evil\\e[31mRed\\r\\n::add-mask::oops\\n::set-output name=x::y\\u009b2J\\u202e";
-/// A dataset name that is a workflow command by itself (no control character needed).
+/// A workspace name made of workflow commands (printable, so allowed).
+const WORKSPACE: &str = "::add-mask::oops ::set-output name=x::y";
+/// A dataset name that is a workflow command by itself.
 const DATASET: &str = "::warning file=x::pwned";
+/// A parameter value that tries everything: colour, a forged line with a workflow command,
+/// C1 CSI and a right-to-left override (values may hold control characters; names may not).
+const SERVER: &str = "sql\\e[31m\\r\\n::error::x\\u009b2J\\u202e.contoso.com";
 
 fn manifest(suffix: &str) -> String {
     format!(
@@ -26,7 +28,7 @@ workspaces:
     datasets:
       - name: "{DATASET}"
         pbix: pbix/sales.pbix
-        parameters: {{Server: "sql\n::error::x.contoso.com", Database: Sales}}
+        parameters: {{Server: "{SERVER}", Database: Sales}}
 "#
     )
 }
@@ -159,19 +161,20 @@ fn hostile_names_are_escaped_in_every_output() {
         validate.contains(r"R\n::set-output name=a::b"),
         "{validate}"
     );
+    assert!(validate.contains("[name-control-character]"), "{validate}");
     let apply_text = &runs.last().unwrap().2;
-    assert!(
-        apply_text.contains(r"Evil\e[31mRed\r\n::add-mask::oops"),
-        "{apply_text}"
-    );
+    assert!(apply_text.contains(WORKSPACE), "{apply_text}");
     assert!(apply_text.contains(DATASET), "{apply_text}");
-    // The service got the real names.
-    let names = emu.with_model(|m| m.groups.iter().map(|g| g.name.clone()).collect::<Vec<_>>());
+    let plan_text = &runs[3].2;
     assert!(
-        names
-            .iter()
-            .any(|n| n.contains("\u{1b}[31m") && n.contains('\n')),
-        "{names:?}"
+        plan_text.contains(r"sql\e[31m\r\n::error::x\u{009b}2J\u{202e}"),
+        "{plan_text}"
+    );
+    // The service got the real value.
+    let state = emu.snapshot().to_string();
+    assert!(
+        state.contains(r"sql\u001b[31m\r\n::error::x"),
+        "the value never reached the service"
     );
     assert!(found.is_empty(), "{}", found.join("\n"));
     rt.block_on(emu.shutdown());

@@ -230,3 +230,73 @@ impl Output {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::address::Address;
+    use crate::plan::model::ChangeKind;
+    use crate::plan::operation::Operation;
+
+    /// A step on an item whose name (from the service, say) tries to forge lines.
+    fn hostile_change() -> Change {
+        let name = "W\x1b[2J\r\n::add-mask::x\u{9b}";
+        Change {
+            address: Address::workspace(name),
+            kind: ChangeKind::Workspace,
+            action: Action::Create,
+            attrs: Vec::new(),
+            reason: String::new(),
+            depends_on: Vec::new(),
+            operation: Operation::CreateWorkspace {
+                workspace: name.into(),
+            },
+        }
+    }
+
+    fn printed(json: bool) -> String {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let out = Output::new(buf.clone(), json);
+        let change = hostile_change();
+        out.started(&change);
+        let mut err = StepError::new("refused:\n::set-output name=a::b");
+        err.hint = Some("\n::warning::hint".into());
+        out.failed(&change, Duration::ZERO, &err);
+        String::from_utf8(buf.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn text_lines_escape_control_characters_and_never_start_a_workflow_command() {
+        let text = printed(false);
+        assert!(
+            !text
+                .chars()
+                .any(|c| c == '\x1b' || c == '\r' || c == '\u{9b}'),
+            "{text:?}"
+        );
+        assert!(
+            text.lines().all(|l| !l.trim_start().starts_with("::")),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"W\e[2J\r\n::add-mask::x\u{009b}"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn json_events_stay_one_valid_object_per_line_with_c1_escaped() {
+        let text = printed(true);
+        assert!(!text.contains('\u{9b}'), "{text:?}");
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert!(
+                v["address"]
+                    .as_str()
+                    .unwrap()
+                    .contains("::add-mask::x\u{9b}"),
+                "{line}"
+            );
+        }
+    }
+}

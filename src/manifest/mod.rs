@@ -6,6 +6,7 @@
 
 pub mod interpolate;
 pub mod model;
+pub mod names;
 pub mod parse;
 pub mod paths;
 pub mod schema;

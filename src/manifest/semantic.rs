@@ -16,6 +16,7 @@ use crate::diagnostics::Diagnostic;
 pub fn check(manifest: &mut Manifest, root: &Path, pos: &PosMap) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     check_service(manifest, pos, &mut out);
+    super::names::check(manifest, pos, &mut out);
     check_workspace_names(&manifest.workspaces, pos, &mut out);
     for (w, ws) in manifest.workspaces.iter_mut().enumerate() {
         let base = format!("/workspaces/{w}");

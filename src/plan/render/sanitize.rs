@@ -28,6 +28,12 @@ pub fn text(s: &str) -> String {
     neutralize_workflow_command(out)
 }
 
+/// True for what [`text`] escapes: C0 controls, DEL, and [`is_invisible_control`] characters.
+/// The manifest refuses these in item names.
+pub fn is_escaped(c: char) -> bool {
+    (c as u32) < 0x20 || c as u32 == 0x7f || is_invisible_control(c)
+}
+
 /// C1 controls, line/paragraph separators and bidi embedding/override/isolate characters.
 fn is_invisible_control(c: char) -> bool {
     matches!(c as u32,

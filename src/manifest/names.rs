@@ -1,0 +1,56 @@
+//! Item names may not hold control or invisible characters.
+//!
+//! A workspace, dataset or report name is shown in the Power BI portal, in logs and in
+//! pull-request comments. Control characters (ESC, CR, LF, C1) or bidi overrides in one are
+//! never legitimate: they would forge lines or hide text wherever the name is printed, and a
+//! newline even breaks the import upload half-way through an apply. Every output escapes them
+//! anyway (names also come from the service); the manifest refuses them up front.
+
+use super::model::Manifest;
+use super::span_tree::PosMap;
+use crate::diagnostics::Diagnostic;
+use crate::plan::render::sanitize;
+
+/// A diagnostic for every workspace, dataset or report name holding such a character.
+pub fn check(manifest: &Manifest, pos: &PosMap, out: &mut Vec<Diagnostic>) {
+    for (w, ws) in manifest.workspaces.iter().enumerate() {
+        let base = format!("/workspaces/{w}");
+        check_name("workspace", &ws.name, &base, pos, out);
+        for (d, ds) in ws.datasets.iter().enumerate() {
+            check_name(
+                "dataset",
+                &ds.name,
+                &format!("{base}/datasets/{d}"),
+                pos,
+                out,
+            );
+        }
+        for (r, report) in ws.reports.iter().enumerate() {
+            check_name(
+                "report",
+                &report.name,
+                &format!("{base}/reports/{r}"),
+                pos,
+                out,
+            );
+        }
+    }
+}
+
+fn check_name(what: &str, name: &str, base: &str, pos: &PosMap, out: &mut Vec<Diagnostic>) {
+    let Some((at, c)) = name.char_indices().find(|(_, c)| sanitize::is_escaped(*c)) else {
+        return;
+    };
+    out.push(
+        Diagnostic::new(
+            "name-control-character",
+            format!(
+                "{what} name `{}` contains the control or invisible character U+{:04X} at byte {at}",
+                sanitize::text(name),
+                c as u32
+            ),
+        )
+        .at(pos.value(&format!("{base}/name")))
+        .hint("remove it: names are printed in logs, pull-request comments and the Power BI portal"),
+    );
+}
