@@ -168,7 +168,8 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// At most this many requests in flight.
+    /// At most this many steps at once (each sends its requests in order; the client also
+    /// keeps at most 16 requests in flight and slows down when the service throttles).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallelism: u16,
     /// Print one JSON event per line instead of human output.
