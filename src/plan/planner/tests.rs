@@ -530,13 +530,13 @@ fn a_changed_repointing_target_re_points_from_the_target_applied_before() {
         "selects the live source"
     );
     // Without the ledger's record the rule finds nothing to re-point: a note, no change.
-    e_clear(&mut ledger, &addr);
+    forget_repointing(&mut ledger, &addr);
     let p = run(&d, &live, &ledger);
     assert!(!p.changes.iter().any(|c| c.kind == ChangeKind::Datasources));
     assert!(has_drift(&p, DriftKind::Note));
 }
 
-fn e_clear(ledger: &mut Ledger, addr: &Address) {
+fn forget_repointing(ledger: &mut Ledger, addr: &Address) {
     if let Some(LedgerEntry::Dataset(e)) = ledger.entries.get_mut(addr) {
         e.datasource_updates.clear();
     }
