@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::manifest::paths::{Resolved, resolve_within};
+use crate::manifest::secret::read_secret_file;
 use crate::plan::model::{CredentialSpec, CredentialValue, Operation, Plan, SecretReference};
 
 /// A secret reference that could not be resolved; names the reference and how to fix it.
@@ -135,12 +136,11 @@ fn resolve_one(
                     });
                 }
             };
-            let text = std::fs::read_to_string(&full).map_err(|source| SecretError::File {
+            read_secret_file(&full).map_err(|source| SecretError::File {
                 reference: reference.to_string(),
                 path: full.clone(),
                 source,
-            })?;
-            text.trim_end_matches(['\r', '\n']).to_string()
+            })?
         }
     };
     if value.is_empty() {
@@ -240,6 +240,21 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("file:no/such/file"), "{e}");
+    }
+
+    #[test]
+    fn apply_reads_a_secret_file_as_plan_fingerprints_it() {
+        // One trailing newline goes, the rest is the secret: apply used to strip them all,
+        // so a file ending in a blank line planned a rotation after every apply.
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("pw.txt"), "pw\n\r\n").unwrap();
+        let r = SecretReference::File("pw.txt".into());
+        let applied = resolve_one(&r, tmp.path(), &|_| None).unwrap();
+        let planned = crate::manifest::secret::SecretRef::File(tmp.path().join("pw.txt"))
+            .resolve()
+            .unwrap();
+        assert_eq!(applied, "pw\n");
+        assert_eq!(applied, planned.expose_secret());
     }
 
     #[test]

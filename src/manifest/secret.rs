@@ -36,6 +36,19 @@ pub enum SecretError {
     Empty(String),
 }
 
+/// A secret file's content with one trailing newline (`\n` or `\r\n`) removed: what plan
+/// fingerprints and apply sends must be the same bytes.
+pub fn read_secret_file(path: &std::path::Path) -> std::io::Result<String> {
+    let mut text = std::fs::read_to_string(path)?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
 impl SecretRef {
     /// Reads the secret. Only `apply` calls this; `validate` and `plan` never do.
     pub fn resolve(&self) -> Result<SecretString, SecretError> {
@@ -49,20 +62,10 @@ impl SecretRef {
                     return Err(SecretError::EnvNotUnicode(name.clone()));
                 }
             },
-            Self::File(path) => {
-                let mut text =
-                    std::fs::read_to_string(path).map_err(|source| SecretError::File {
-                        path: path.clone(),
-                        source,
-                    })?;
-                if text.ends_with('\n') {
-                    text.pop();
-                    if text.ends_with('\r') {
-                        text.pop();
-                    }
-                }
-                text
-            }
+            Self::File(path) => read_secret_file(path).map_err(|source| SecretError::File {
+                path: path.clone(),
+                source,
+            })?,
         };
         if value.is_empty() {
             return Err(SecretError::Empty(self.to_string()));
