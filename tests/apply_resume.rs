@@ -7,7 +7,7 @@ mod emulator_cli;
 
 use std::collections::BTreeSet;
 
-use emulator_cli::{LEDGER, emulator, json_plan, rich_workdir, run};
+use emulator_cli::{LEDGER, emulator, json_plan, reliability, rich_workdir, run};
 use serde_json::{Value, json};
 
 /// The request each operation type starts with, as (method, path glob).
@@ -90,13 +90,7 @@ async fn a_failure_at_each_step_kind_is_recovered_by_the_next_apply() {
         let dir = rich_workdir();
         let rule =
             json!({"failNext": [{"method": method, "path": path, "status": 400, "count": 1}]});
-        let r = reqwest::Client::new()
-            .post(format!("{url}/_emulator/faults"))
-            .json(&rule)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        reliability::set_knobs(&emu, rule).await;
 
         let apply = ["apply", "--auto-approve"];
         let (code, out) = run(&url, dir.path(), &apply).await;

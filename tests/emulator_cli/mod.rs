@@ -6,8 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use pbideploy_emulator::{EmulatorConfig, RunningEmulator};
+
+#[path = "../reliability/mod.rs"]
+pub mod reliability;
 use serde_json::Value;
 
 /// The password every credential rule of the rich manifest reads from the environment.
@@ -50,28 +52,16 @@ pub fn rich_workdir() -> tempfile::TempDir {
     dir
 }
 
-/// Runs `pbideploy ARGS --service-url URL` in `dir` (on a blocking thread, so the emulator on
-/// this runtime keeps serving); returns the exit code and stdout + stderr.
+/// Runs `pbideploy ARGS` in `dir` against the emulator at `url` (the reliability suites' CLI,
+/// with the rich manifest's password set), on a blocking thread so the emulator on this
+/// runtime keeps serving; returns the exit code and stdout + stderr.
 pub async fn run(url: &str, dir: &Path, args: &[&str]) -> (i32, String) {
-    let url = url.to_string();
-    let dir = dir.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let mut cmd = reliability::cli(dir, url, "e2e-secret");
+    cmd.args(args)
+        .args(["--color", "never"])
+        .env(PASSWORD_VAR, PASSWORD);
     tokio::task::spawn_blocking(move || {
-        let out = cargo_bin_cmd!("pbideploy")
-            .current_dir(&dir)
-            .args(&args)
-            .args(["--service-url", &url, "--color", "never"])
-            .env("AZURE_TENANT_ID", "emulator")
-            .env("AZURE_CLIENT_ID", "pbideploy-e2e")
-            .env("AZURE_CLIENT_SECRET", "e2e-secret")
-            .env("AZURE_AUTHORITY_HOST", &url)
-            .env(PASSWORD_VAR, PASSWORD)
-            .env_remove("PBIDEPLOY_ACCESS_TOKEN")
-            .env_remove("PBIDEPLOY_ENV")
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("GITHUB_STEP_SUMMARY")
-            .output()
-            .unwrap();
+        let out = cmd.output().unwrap();
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const NOTIFY: &[&str] = &["NoNotification", "MailOnFailure", "MailOnCompletion"];
+/// Who gets mail about a refresh, for refreshes and schedules. // documented: 3.13, 3.16
+pub(super) const NOTIFY: &[&str] = &["NoNotification", "MailOnFailure", "MailOnCompletion"];
 
 /// `POST …/refreshes` (classic). // documented: 3.13, 8.2 #9
 pub async fn refresh(

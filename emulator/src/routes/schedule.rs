@@ -2,6 +2,7 @@
 //! one (`directQueryRefreshSchedule`). // documented: 3.16, 3.17
 
 use super::datasets::{find, require_owner};
+use super::refresh::NOTIFY;
 use super::{Role, ok, ok_empty};
 use crate::app::App;
 use crate::auth::Caller;
@@ -14,7 +15,6 @@ use axum::http::HeaderMap;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const NOTIFY: &[&str] = &["NoNotification", "MailOnFailure", "MailOnCompletion"];
 const DAYS: &[&str] = &[
     "Monday",
     "Tuesday",
