@@ -6,6 +6,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use pbideploy::cli::{Cli, ColorWhen};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let choice = match cli.global.color {

@@ -6,7 +6,7 @@ use std::io::Write;
 use crate::cli::{DiagnosticFormat, ManifestArgs, ValidateArgs};
 use crate::diagnostics::Diagnostics;
 use crate::error::{CommandError, CommandResult, ErrorKind};
-use crate::manifest::{self, LoadedManifest};
+use crate::manifest::Document;
 
 /// Splits `--var name=value` flags.
 pub fn parse_vars(args: &ManifestArgs) -> Result<Vec<(String, String)>, CommandError> {
@@ -24,10 +24,17 @@ pub fn parse_vars(args: &ManifestArgs) -> Result<Vec<(String, String)>, CommandE
 pub fn run(args: &ValidateArgs) -> CommandResult {
     let vars = parse_vars(&args.manifest)?;
     let file = &args.manifest.file;
+    let doc = match Document::read(file) {
+        Ok(doc) => doc,
+        Err(diags) => {
+            report(&diags, args.format)?;
+            return Err(CommandError::reported(ErrorKind::User));
+        }
+    };
     let envs: Vec<Option<String>> = match &args.manifest.env {
         Some(env) => vec![Some(env.clone())],
         None => {
-            let names = LoadedManifest::environment_names(file);
+            let names = doc.environment_names();
             if names.is_empty() {
                 vec![None]
             } else {
@@ -36,25 +43,22 @@ pub fn run(args: &ValidateArgs) -> CommandResult {
         }
     };
     let mut failed: Option<Diagnostics> = None;
-    let mut loaded = None;
-    for env in &envs {
-        match manifest::load(file, env.as_deref(), &vars) {
-            Ok(m) => loaded = Some(m),
-            Err(mut diags) => {
-                if envs.len() > 1
-                    && let Some(name) = env
-                {
-                    for d in &mut diags.items {
-                        d.message = format!("{} (environment `{name}`)", d.message);
-                    }
-                }
-                match &mut failed {
-                    Some(all) => all.items.extend(diags.items),
-                    None => failed = Some(diags),
+    let mut counts = None;
+    let several = envs.len() > 1;
+    doc.resolve_each(&envs, &vars, |env, result| match result {
+        Ok(m) => counts = Some(m.counts()),
+        Err(mut diags) => {
+            if several && let Some(name) = env {
+                for d in &mut diags.items {
+                    d.message = format!("{} (environment `{name}`)", d.message);
                 }
             }
+            match &mut failed {
+                Some(all) => all.items.extend(diags.items),
+                None => failed = Some(diags),
+            }
         }
-    }
+    });
     match failed {
         Some(mut diags) => {
             diags.sort();
@@ -62,7 +66,7 @@ pub fn run(args: &ValidateArgs) -> CommandResult {
             Err(CommandError::reported(ErrorKind::User))
         }
         None => {
-            let (w, d, r) = loaded.map(|m| m.counts()).unwrap_or_default();
+            let (w, d, r) = counts.unwrap_or_default();
             let env_note = match envs.as_slice() {
                 [Some(one)] => format!(" (environment {one})"),
                 [None] => String::new(),

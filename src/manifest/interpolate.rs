@@ -3,10 +3,11 @@
 //! secrets). `$${` writes a literal `${`.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::span_tree::PosMap;
+use super::positions::PosMap;
 use crate::diagnostics::Diagnostic;
 
 /// Replaces `${name}` in `text`; unknown names are returned as errors.
@@ -109,51 +110,73 @@ pub fn interpolate_tree(
     positions: &PosMap,
     out: &mut Vec<Diagnostic>,
 ) {
+    let mut path = pointer.to_owned();
+    walk(value, &mut path, vars, positions, out);
+}
+
+/// `path` is the pointer of `value`; children push their segment and pop it after.
+fn walk(
+    value: &mut Value,
+    path: &mut String,
+    vars: &BTreeMap<String, String>,
+    positions: &PosMap,
+    out: &mut Vec<Diagnostic>,
+) {
+    let len = path.len();
     match value {
-        Value::String(text) => match expand(text, vars) {
+        Value::String(text) if text.contains('$') => match expand(text, vars) {
             Ok(new) => *text = new,
-            Err(name) if name.is_empty() => out.push(
-                Diagnostic::new("unclosed-interpolation", "`${` without a closing `}`")
-                    .at(positions.value(pointer))
-                    .hint("close it with `}`, or write `$${` for a literal `${`"),
-            ),
-            Err(name) => {
-                let mut known: Vec<String> = vars.keys().cloned().collect();
-                known.sort();
-                let mut diag = Diagnostic::new(
-                    "unknown-variable",
-                    format!("unknown variable `${{{name}}}`"),
-                )
-                .at(positions.value(pointer));
-                diag = match super::schema::closest(&name, &known) {
-                    Some(best) => diag.hint(format!("did you mean `${{{best}}}`?")),
-                    None => diag.hint(format!(
-                        "define it under `variables:`, in the environment's `variables:`, or pass --var {name}=VALUE (the process environment is never read)"
-                    )),
-                };
-                out.push(diag);
-            }
+            Err(name) => out.push(unresolved(&name, vars, positions.value(path))),
         },
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                interpolate_tree(item, &format!("{pointer}/{i}"), vars, positions, out);
+                let _ = write!(path, "/{i}");
+                walk(item, path, vars, positions, out);
+                path.truncate(len);
             }
         }
         Value::Object(obj) => {
             for (key, item) in obj.iter_mut() {
-                if pointer.is_empty() && matches!(key.as_str(), "variables" | "environments") {
+                if path.is_empty() && matches!(key.as_str(), "variables" | "environments") {
                     continue;
                 }
                 if matches!(key.as_str(), "password" | "key" | "token")
-                    && pointer.contains("/credentials/")
+                    && path.contains("/credentials/")
                 {
                     continue;
                 }
-                let child = format!("{pointer}/{}", super::span_tree::escape(key));
-                interpolate_tree(item, &child, vars, positions, out);
+                path.push('/');
+                path.push_str(&super::positions::escape(key));
+                walk(item, path, vars, positions, out);
+                path.truncate(len);
             }
         }
         _ => {}
+    }
+}
+
+/// An unclosed `${` (empty `name`) or an unknown variable.
+fn unresolved(
+    name: &str,
+    vars: &BTreeMap<String, String>,
+    at: crate::diagnostics::Pos,
+) -> Diagnostic {
+    if name.is_empty() {
+        return Diagnostic::new("unclosed-interpolation", "`${` without a closing `}`")
+            .at(at)
+            .hint("close it with `}`, or write `$${` for a literal `${`");
+    }
+    let known: Vec<String> = vars.keys().cloned().collect();
+    let diag = Diagnostic::new(
+        "unknown-variable",
+        format!("unknown variable `${{{name}}}`"),
+    )
+    .at(at);
+    match super::schema::closest(name, &known) {
+        Some(best) => diag.hint(format!("did you mean `${{{best}}}`?")),
+        None => diag.hint(format!(
+            "define it under `variables:`, in the environment's `variables:`, or pass --var {name}=VALUE (the process environment is never read)"
+        )),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The manifest: YAML -> typed, resolved manifest for one environment.
 //!
-//! Pipeline (untrusted input, see docs/manifest.md): size cap and UTF-8 check -> serde-saphyr
-//! with budgets into a spanned tree -> JSON + pointer positions -> JSON Schema (all errors) ->
+//! Pipeline (untrusted input, see docs/manifest.md): size cap and UTF-8 check -> YAML events
+//! with limits into JSON + a position tree -> JSON Schema (all errors) ->
 //! environment overrides and `${var}` interpolation -> typed model -> semantic checks.
 
 pub mod interpolate;
@@ -9,10 +9,11 @@ pub mod model;
 pub mod names;
 pub mod parse;
 pub mod paths;
+pub mod positions;
 pub mod schema;
 pub mod secret;
 pub mod semantic;
-pub mod span_tree;
+pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,11 +21,11 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub use model::*;
+pub use positions::PosMap;
 pub use secret::{SecretError, SecretRef};
-pub use span_tree::PosMap;
 
-use crate::diagnostics::{Diagnostic, Diagnostics};
-use span_tree::escape;
+use crate::diagnostics::{Diagnostic, Diagnostics, Pos};
+use positions::escape;
 
 /// A manifest resolved for one environment: variables interpolated, overrides applied, `pbix`
 /// paths absolute and canonical, report targets resolved. Secrets stay references.
@@ -52,26 +53,123 @@ impl LoadedManifest {
         let reports = self.workspaces.iter().map(|w| w.reports.len()).sum();
         (self.workspaces.len(), datasets, reports)
     }
-
-    /// The names of the environments the manifest declares.
-    pub fn environment_names(path: &Path) -> Vec<String> {
-        read_env_names(path).unwrap_or_default()
-    }
 }
 
-/// Reads the top-level `environments` keys from the parsed tree directly: converting the
-/// whole tree to JSON with positions would double the cost of `validate` on a large manifest.
-fn read_env_names(path: &Path) -> Option<Vec<String>> {
-    let text = parse::read_source(path, "").ok()?;
-    let tree = parse::parse_tree(&text).ok()?;
-    let span_tree::Node::Map(top) = &tree.value else {
-        return None;
-    };
-    let (_, envs) = top.iter().find(|(k, _)| k.value == "environments")?;
-    let span_tree::Node::Map(envs) = &envs.value else {
-        return None;
-    };
-    Some(envs.iter().map(|(k, _)| k.value.clone()).collect())
+/// A manifest file read, parsed and checked against the schema, not yet resolved for an
+/// environment: `validate` resolves one document for each environment it declares.
+pub struct Document {
+    path: PathBuf,
+    display: String,
+    source: String,
+    value: Value,
+    positions: PosMap,
+}
+
+impl Document {
+    /// Reads, parses and schema-checks the manifest at `path`.
+    pub fn read(path: &Path) -> Result<Document, Diagnostics> {
+        let display = path.display().to_string();
+        let source = parse::read_source(path, &display)?;
+
+        let mut doc = Document {
+            path: path.to_path_buf(),
+            display,
+            source,
+            value: Value::Null,
+            positions: PosMap::default(),
+        };
+        let (value, positions) =
+            parse::parse_document(&doc.source).map_err(|d| doc.fail(vec![d]))?;
+        if value.is_null() {
+            let diag = Diagnostic::new("empty-manifest", "the manifest is empty")
+                .hint("start with `apiVersion: pbideploy/v1` and a `workspaces:` list");
+            return Err(doc.fail(vec![diag]));
+        }
+        let errors = schema::validate(&value, &positions);
+        if !errors.is_empty() {
+            return Err(doc.fail(errors));
+        }
+        doc.value = value;
+        doc.positions = positions;
+        Ok(doc)
+    }
+
+    /// The names of the environments the manifest declares.
+    pub fn environment_names(&self) -> Vec<String> {
+        self.value
+            .get("environments")
+            .and_then(Value::as_object)
+            .map(|envs| envs.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Resolves the document for each of `envs` in turn (the last one takes the document,
+    /// the others a copy), handing each result to `each`.
+    pub fn resolve_each(
+        mut self,
+        envs: &[Option<String>],
+        vars: &[(String, String)],
+        mut each: impl FnMut(Option<&str>, Result<LoadedManifest, Diagnostics>),
+    ) {
+        for (i, env) in envs.iter().enumerate() {
+            let value = if i + 1 == envs.len() {
+                std::mem::take(&mut self.value)
+            } else {
+                self.value.clone()
+            };
+            each(
+                env.as_deref(),
+                self.resolve_value(value, env.as_deref(), vars),
+            );
+        }
+    }
+
+    fn fail(&self, diags: Vec<Diagnostic>) -> Diagnostics {
+        let mut all = Diagnostics::new(self.display.clone(), Some(self.source.clone()));
+        all.items = diags;
+        all.sort();
+        all
+    }
+
+    fn resolve_value(
+        &self,
+        mut value: Value,
+        env: Option<&str>,
+        vars: &[(String, String)],
+    ) -> Result<LoadedManifest, Diagnostics> {
+        let mut positions = self.positions.clone();
+        let mut diags = Vec::new();
+        let variables = apply_environment(&mut value, env, vars, &mut positions, &mut diags);
+        // Without a `$` in the file there is nothing to interpolate.
+        if diags.is_empty() && self.source.contains('$') {
+            interpolate::interpolate_tree(&mut value, "", &variables, &positions, &mut diags);
+        }
+        if !diags.is_empty() {
+            return Err(self.fail(diags));
+        }
+        let mut manifest: Manifest = serde_json::from_value(value).map_err(|err| {
+            self.fail(vec![Diagnostic::new(
+                "schema",
+                format!("the manifest does not match the model: {err}"),
+            )])
+        })?;
+        let (canonical, root) = locate(&self.path).map_err(|d| self.fail(vec![d]))?;
+        fill_spans(&mut manifest, &positions);
+        let errors = semantic::check(&mut manifest, &root, &positions);
+        if !errors.is_empty() {
+            return Err(self.fail(errors));
+        }
+        resolve_secret_paths(&mut manifest, &root);
+        Ok(LoadedManifest {
+            path: canonical,
+            root,
+            environment: env.map(str::to_owned),
+            service: manifest.service.clone().unwrap_or_default(),
+            variables,
+            workspaces: manifest.workspaces,
+            positions,
+        })
+    }
 }
 
 /// Loads, checks and resolves the manifest at `path` for environment `env`, with `--var`
@@ -81,60 +179,9 @@ pub fn load(
     env: Option<&str>,
     vars: &[(String, String)],
 ) -> Result<LoadedManifest, Diagnostics> {
-    let display = path.display().to_string();
-    let source = parse::read_source(path, &display)?;
-    let fail = |diags: Vec<Diagnostic>, source: &str| {
-        let mut all = Diagnostics::new(display.clone(), Some(source.to_owned()));
-        all.items = diags;
-        all.sort();
-        all
-    };
-    let tree = parse::parse_tree(&source).map_err(|d| fail(vec![d], &source))?;
-    let mut positions = PosMap::default();
-    let mut value = span_tree::to_json(&tree, &mut positions);
-    drop(tree);
-    if value.is_null() {
-        let diag = Diagnostic::new("empty-manifest", "the manifest is empty")
-            .hint("start with `apiVersion: pbideploy/v1` and a `workspaces:` list");
-        return Err(fail(vec![diag], &source));
-    }
-    let errors = schema::validate(&value, &positions);
-    if !errors.is_empty() {
-        return Err(fail(errors, &source));
-    }
-    let mut diags = Vec::new();
-    let variables = apply_environment(&mut value, env, vars, &mut positions, &mut diags);
-    if diags.is_empty() {
-        interpolate::interpolate_tree(&mut value, "", &variables, &positions, &mut diags);
-    }
-    if !diags.is_empty() {
-        return Err(fail(diags, &source));
-    }
-    let mut manifest: Manifest = serde_json::from_value(value).map_err(|err| {
-        fail(
-            vec![Diagnostic::new(
-                "schema",
-                format!("the manifest does not match the model: {err}"),
-            )],
-            &source,
-        )
-    })?;
-    let (canonical, root) = locate(path).map_err(|d| fail(vec![d], &source))?;
-    fill_spans(&mut manifest, &positions);
-    let errors = semantic::check(&mut manifest, &root, &positions);
-    if !errors.is_empty() {
-        return Err(fail(errors, &source));
-    }
-    resolve_secret_paths(&mut manifest, &root);
-    Ok(LoadedManifest {
-        path: canonical,
-        root,
-        environment: env.map(str::to_owned),
-        service: manifest.service.clone().unwrap_or_default(),
-        variables,
-        workspaces: manifest.workspaces,
-        positions,
-    })
+    let mut doc = Document::read(path)?;
+    let value = std::mem::take(&mut doc.value);
+    doc.resolve_value(value, env, vars)
 }
 
 fn locate(path: &Path) -> Result<(PathBuf, PathBuf), Diagnostic> {
@@ -256,30 +303,41 @@ fn overlay_environment(
     }
 }
 
-fn span_at(positions: &PosMap, pointer: &str) -> Span {
-    let pos = positions.value(pointer);
-    Span {
-        line: pos.line,
-        column: pos.column,
-    }
-}
-
+/// Sets each item's span from the positions. Datasets are reached from their workspace's
+/// list, not from the root: an environment may replace a workspace's `datasets`, never
+/// part of one dataset.
 fn fill_spans(manifest: &mut Manifest, positions: &PosMap) {
+    fn fill<T>(
+        items: &mut [T],
+        found: Vec<(usize, Pos)>,
+        span: fn(&mut T) -> &mut Span,
+    ) -> Vec<usize> {
+        let mut indices = Vec::with_capacity(found.len());
+        for (item, (index, pos)) in items.iter_mut().zip(found) {
+            *span(item) = Span {
+                line: pos.line,
+                column: pos.column,
+            };
+            indices.push(index);
+        }
+        indices
+    }
+    let found = positions.items("/workspaces");
+    fill(&mut manifest.workspaces, found, |w| &mut w.span);
     for (w, ws) in manifest.workspaces.iter_mut().enumerate() {
         let base = format!("/workspaces/{w}");
-        ws.span = span_at(positions, &base);
-        for (d, ds) in ws.datasets.iter_mut().enumerate() {
-            let at = format!("{base}/datasets/{d}");
-            ds.span = span_at(positions, &at);
-            for (c, cred) in ds.credentials.iter_mut().enumerate() {
-                cred.span = span_at(positions, &format!("{at}/credentials/{c}"));
-            }
-            for (r, rule) in ds.datasources.iter_mut().enumerate() {
-                rule.span = span_at(positions, &format!("{at}/datasources/{r}"));
-            }
-        }
-        for (r, report) in ws.reports.iter_mut().enumerate() {
-            report.span = span_at(positions, &format!("{base}/reports/{r}"));
+        fill(
+            &mut ws.reports,
+            positions.items(&format!("{base}/reports")),
+            |r| &mut r.span,
+        );
+        let found = positions.items(&format!("{base}/datasets"));
+        let indices = fill(&mut ws.datasets, found, |d| &mut d.span);
+        for (ds, index) in ws.datasets.iter_mut().zip(indices) {
+            let found = positions.member_items(index, "credentials");
+            fill(&mut ds.credentials, found, |c| &mut c.span);
+            let found = positions.member_items(index, "datasources");
+            fill(&mut ds.datasources, found, |r| &mut r.span);
         }
     }
 }

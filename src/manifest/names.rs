@@ -7,7 +7,7 @@
 //! anyway (names also come from the service); the manifest refuses them up front.
 
 use super::model::Manifest;
-use super::span_tree::PosMap;
+use super::positions::PosMap;
 use crate::diagnostics::Diagnostic;
 use crate::plan::render::sanitize;
 

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::model::{CredentialRule, CredentialType, Dataset, DatasetRef, Manifest, Workspace};
 use super::paths::{Resolved, resolve_within};
+use super::positions::PosMap;
 use super::secret::SecretRef;
-use super::span_tree::PosMap;
 use crate::diagnostics::Diagnostic;
 
 /// Runs every check, resolving `pbix` paths (absolute, canonical) and report targets in place.
@@ -18,9 +18,10 @@ pub fn check(manifest: &mut Manifest, root: &Path, pos: &PosMap) -> Vec<Diagnost
     check_service(manifest, pos, &mut out);
     super::names::check(manifest, pos, &mut out);
     check_workspace_names(&manifest.workspaces, pos, &mut out);
+    let mut pbix = PbixChecks::new(root);
     for (w, ws) in manifest.workspaces.iter_mut().enumerate() {
         let base = format!("/workspaces/{w}");
-        check_workspace(ws, &base, root, pos, &mut out);
+        check_workspace(ws, &base, &mut pbix, pos, &mut out);
     }
     resolve_reports(manifest, pos, &mut out);
     out
@@ -63,7 +64,7 @@ fn check_workspace_names(workspaces: &[Workspace], pos: &PosMap, out: &mut Vec<D
 fn check_workspace(
     ws: &mut Workspace,
     base: &str,
-    root: &Path,
+    pbix: &mut PbixChecks,
     pos: &PosMap,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -104,15 +105,15 @@ fn check_workspace(
     );
     for (d, ds) in ws.datasets.iter_mut().enumerate() {
         let at = format!("{base}/datasets/{d}");
-        ds.pbix = check_pbix(&ds.pbix, root, &format!("{at}/pbix"), pos, out);
+        ds.pbix = pbix.check(&ds.pbix, &format!("{at}/pbix"), pos, out);
         check_dataset(ds, &at, pos, out);
         for (c, cred) in ds.credentials.iter().enumerate() {
-            check_secret_files(cred, root, &format!("{at}/credentials/{c}"), pos, out);
+            check_secret_files(cred, pbix.root, &format!("{at}/credentials/{c}"), pos, out);
         }
     }
     for (r, report) in ws.reports.iter_mut().enumerate() {
         let at = format!("{base}/reports/{r}/pbix");
-        report.pbix = check_pbix(&report.pbix, root, &at, pos, out);
+        report.pbix = pbix.check(&report.pbix, &at, pos, out);
     }
 }
 
@@ -145,60 +146,86 @@ fn duplicates<'a>(
     }
 }
 
-fn check_pbix(
-    path: &Path,
-    root: &Path,
-    pointer: &str,
-    pos: &PosMap,
-    out: &mut Vec<Diagnostic>,
-) -> PathBuf {
-    let at = pos.value(pointer);
-    let shown = path.display();
-    let canonical = match resolve_within(root, path) {
-        Resolved::Outside(resolved) => {
-            out.push(outside_root("pbix-outside-root", "PBIX file", path, &resolved).at(at));
-            return resolved;
+/// What is wrong with a `pbix` path.
+#[derive(Clone)]
+enum PbixProblem {
+    Outside,
+    Missing,
+    NotFile,
+    NotZip,
+}
+
+/// Checks each distinct `pbix` path once: a model deployed to many workspaces names the same
+/// file many times.
+struct PbixChecks<'a> {
+    root: &'a Path,
+    seen: HashMap<PathBuf, (PathBuf, Option<PbixProblem>)>,
+}
+
+impl<'a> PbixChecks<'a> {
+    fn new(root: &'a Path) -> Self {
+        PbixChecks {
+            root,
+            seen: HashMap::new(),
         }
-        Resolved::Inside(p) if p.exists() => p,
-        Resolved::Inside(p) => {
-            out.push(
-                Diagnostic::new(
-                    "pbix-missing",
-                    format!("PBIX file `{shown}` does not exist"),
-                )
-                .at(at)
-                .hint("paths are relative to the manifest's folder"),
-            );
-            return p;
-        }
-    };
-    if !canonical.is_file() {
-        out.push(
-            Diagnostic::new(
+    }
+
+    /// The resolved path; a diagnostic at `pointer` when the file is not a usable PBIX.
+    fn check(
+        &mut self,
+        path: &Path,
+        pointer: &str,
+        pos: &PosMap,
+        out: &mut Vec<Diagnostic>,
+    ) -> PathBuf {
+        let root = self.root;
+        let (resolved, problem) = self
+            .seen
+            .entry(path.to_path_buf())
+            .or_insert_with(|| inspect_pbix(root, path))
+            .clone();
+        let shown = path.display();
+        let diag = match problem {
+            None => return resolved,
+            Some(PbixProblem::Outside) => {
+                outside_root("pbix-outside-root", "PBIX file", path, &resolved)
+            }
+            Some(PbixProblem::Missing) => Diagnostic::new(
+                "pbix-missing",
+                format!("PBIX file `{shown}` does not exist"),
+            )
+            .hint("paths are relative to the manifest's folder"),
+            Some(PbixProblem::NotFile) => Diagnostic::new(
                 "pbix-not-file",
                 format!("PBIX path `{shown}` is not a file"),
             )
-            .at(at)
             .hint("point `pbix` at a .pbix file, not a folder"),
-        );
-        return canonical;
+            Some(PbixProblem::NotZip) => Diagnostic::new(
+                "pbix-not-zip",
+                format!("`{shown}` is not a PBIX file (not a zip archive)"),
+            )
+            .hint("save the report from Power BI Desktop as .pbix"),
+        };
+        out.push(diag.at(pos.value(pointer)));
+        resolved
+    }
+}
+
+fn inspect_pbix(root: &Path, path: &Path) -> (PathBuf, Option<PbixProblem>) {
+    let canonical = match resolve_within(root, path) {
+        Resolved::Outside(resolved) => return (resolved, Some(PbixProblem::Outside)),
+        Resolved::Inside(p) if p.exists() => p,
+        Resolved::Inside(p) => return (p, Some(PbixProblem::Missing)),
+    };
+    if !canonical.is_file() {
+        return (canonical, Some(PbixProblem::NotFile));
     }
     let mut magic = [0u8; 4];
     let is_zip = std::fs::File::open(&canonical)
         .and_then(|mut f| f.read_exact(&mut magic))
         .is_ok()
         && magic == *b"PK\x03\x04";
-    if !is_zip {
-        out.push(
-            Diagnostic::new(
-                "pbix-not-zip",
-                format!("`{shown}` is not a PBIX file (not a zip archive)"),
-            )
-            .at(at)
-            .hint("save the report from Power BI Desktop as .pbix"),
-        );
-    }
-    canonical
+    (canonical, (!is_zip).then_some(PbixProblem::NotZip))
 }
 
 /// A path that leaves the manifest's folder tree; `what` names the reference.
