@@ -15,9 +15,11 @@ pub mod secret;
 pub mod semantic;
 pub mod yaml;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
 use serde_json::Value;
 
 pub use model::*;
@@ -66,7 +68,7 @@ pub struct Document {
 }
 
 impl Document {
-    /// Reads, parses and schema-checks the manifest at `path`.
+    /// Reads and parses the manifest at `path` (the schema is checked when it is resolved).
     pub fn read(path: &Path) -> Result<Document, Diagnostics> {
         let display = path.display().to_string();
         let source = parse::read_source(path, &display)?;
@@ -85,10 +87,6 @@ impl Document {
                 .hint("start with `apiVersion: pbideploy/v1` and a `workspaces:` list");
             return Err(doc.fail(vec![diag]));
         }
-        let errors = schema::validate(&value, &positions);
-        if !errors.is_empty() {
-            return Err(doc.fail(errors));
-        }
         doc.value = value;
         doc.positions = positions;
         Ok(doc)
@@ -103,14 +101,40 @@ impl Document {
             .unwrap_or_default()
     }
 
-    /// Resolves the document for each of `envs` in turn (the last one takes the document,
-    /// the others a copy), handing each result to `each`.
+    /// Checks the document against the schema, then resolves it for each of `envs` in turn
+    /// (the last one takes the document, the others a copy), handing each result to `each`.
+    /// Schema errors are handed over once, with no environment.
     pub fn resolve_each(
         mut self,
         envs: &[Option<String>],
         vars: &[(String, String)],
         mut each: impl FnMut(Option<&str>, Result<LoadedManifest, Diagnostics>),
     ) {
+        if matches!(envs, [None]) && !self.source.contains('$') {
+            // Nothing will change the document: check the schema on a second thread while
+            // this one builds the model from the same value.
+            let (errors, resolved) = std::thread::scope(|scope| {
+                let schema = scope.spawn(|| schema::validate(&self.value, &self.positions));
+                let resolved = self.resolve_value(Cow::Borrowed(&self.value), None, vars);
+                (
+                    schema.join().unwrap_or_else(|_| vec![schema_crashed()]),
+                    resolved,
+                )
+            });
+            each(
+                None,
+                if errors.is_empty() {
+                    resolved
+                } else {
+                    Err(self.fail(errors))
+                },
+            );
+            return;
+        }
+        let errors = schema::validate(&self.value, &self.positions);
+        if !errors.is_empty() {
+            return each(None, Err(self.fail(errors)));
+        }
         for (i, env) in envs.iter().enumerate() {
             let value = if i + 1 == envs.len() {
                 std::mem::take(&mut self.value)
@@ -119,7 +143,7 @@ impl Document {
             };
             each(
                 env.as_deref(),
-                self.resolve_value(value, env.as_deref(), vars),
+                self.resolve_value(Cow::Owned(value), env.as_deref(), vars),
             );
         }
     }
@@ -131,9 +155,10 @@ impl Document {
         all
     }
 
+    /// `value` is borrowed only when nothing changes it: no environment, no `$` in the file.
     fn resolve_value(
         &self,
-        mut value: Value,
+        mut value: Cow<'_, Value>,
         env: Option<&str>,
         vars: &[(String, String)],
     ) -> Result<LoadedManifest, Diagnostics> {
@@ -142,12 +167,16 @@ impl Document {
         let variables = apply_environment(&mut value, env, vars, &mut positions, &mut diags);
         // Without a `$` in the file there is nothing to interpolate.
         if diags.is_empty() && self.source.contains('$') {
-            interpolate::interpolate_tree(&mut value, "", &variables, &positions, &mut diags);
+            interpolate::interpolate_tree(value.to_mut(), "", &variables, &positions, &mut diags);
         }
         if !diags.is_empty() {
             return Err(self.fail(diags));
         }
-        let mut manifest: Manifest = serde_json::from_value(value).map_err(|err| {
+        let typed = match value {
+            Cow::Owned(value) => serde_json::from_value(value),
+            Cow::Borrowed(value) => Manifest::deserialize(value),
+        };
+        let mut manifest: Manifest = typed.map_err(|err| {
             self.fail(vec![Diagnostic::new(
                 "schema",
                 format!("the manifest does not match the model: {err}"),
@@ -179,9 +208,15 @@ pub fn load(
     env: Option<&str>,
     vars: &[(String, String)],
 ) -> Result<LoadedManifest, Diagnostics> {
-    let mut doc = Document::read(path)?;
-    let value = std::mem::take(&mut doc.value);
-    doc.resolve_value(value, env, vars)
+    let mut loaded = None;
+    let envs = [env.map(str::to_owned)];
+    Document::read(path)?.resolve_each(&envs, vars, |_, result| loaded = Some(result));
+    loaded.unwrap_or_else(|| Err(Diagnostics::new(path.display().to_string(), None)))
+}
+
+fn schema_crashed() -> Diagnostic {
+    Diagnostic::new("internal-schema", "the schema check stopped unexpectedly")
+        .hint("this is a bug in pbideploy; please report it with the manifest")
 }
 
 fn locate(path: &Path) -> Result<(PathBuf, PathBuf), Diagnostic> {
@@ -200,7 +235,7 @@ fn locate(path: &Path) -> Result<(PathBuf, PathBuf), Diagnostic> {
 
 /// Applies the chosen environment to the JSON document and returns the variables in force.
 fn apply_environment(
-    value: &mut Value,
+    value: &mut Cow<'_, Value>,
     env: Option<&str>,
     cli_vars: &[(String, String)],
     positions: &mut PosMap,
@@ -230,7 +265,7 @@ fn apply_environment(
             }
             Some(overlay) => {
                 raw.extend(string_map(overlay.get("variables")));
-                overlay_environment(value, name, &overlay, positions, diags);
+                overlay_environment(value.to_mut(), name, &overlay, positions, diags);
             }
         }
     }

@@ -32,6 +32,11 @@ const CORE: &str = "tag:yaml.org,2002:";
 
 type Item<'a> = Result<(Ev<'a>, At), ScanError>;
 
+/// From this size on, a second thread scans while the first builds.
+const PIPELINE_FROM_BYTES: usize = 64 << 10;
+/// Events handed from the scanning thread to the building one at a time.
+const BATCH: usize = 1024;
+
 /// A parser event reduced to what the builder needs (a position instead of a span), with
 /// plain scalars resolved.
 enum Ev<'a> {
@@ -98,8 +103,38 @@ pub fn parse(source: &str) -> Result<(Value, Tree), Diagnostic> {
         block_nesting_limit: MAX_DEPTH + 1,
         emit_comments: false,
     };
-    let events = Parser::new_from_str_with_options(source, options).map(compact);
-    Builder::new(events, source).stream().map_err(|fail| *fail)
+    let parser = Parser::new_from_str_with_options(source, options);
+    if source.len() < PIPELINE_FROM_BYTES {
+        return Builder::new(parser.map(compact), source)
+            .stream()
+            .map_err(|fail| *fail);
+    }
+    // Scanning is over half the work: on a large manifest a second thread scans while this
+    // one builds (86 -> 76 ms, fastest of 30, on the 1.4 MiB bench manifest). The channel is
+    // bounded, and the scanner stops when the builder hangs up on an error.
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<_>>(4);
+        scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for item in parser {
+                let failed = item.is_err();
+                batch.push(item);
+                if (batch.len() == BATCH || failed)
+                    && sender
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_err()
+                {
+                    return;
+                }
+                if failed {
+                    return;
+                }
+            }
+            let _ = sender.send(batch);
+        });
+        let events = receiver.into_iter().flatten().map(compact);
+        Builder::new(events, source).stream().map_err(|fail| *fail)
+    })
 }
 
 /// A built node (its positions are the builder's entries from where it started) with what
@@ -816,5 +851,33 @@ mod tests {
                 ),
             }
         }
+    }
+
+    /// Past `PIPELINE_FROM_BYTES` a second thread scans: the result is the same, and an error
+    /// anywhere (the builder hanging up early, or the scanner failing late) comes back once.
+    #[test]
+    fn large_inputs_parse_on_two_threads_with_the_same_result_and_errors() {
+        let mut text = String::from("list:\n");
+        while text.len() < 2 * PIPELINE_FROM_BYTES {
+            let i = text.len();
+            text += &format!("  - {{name: item {i}, n: {i}, flag: true, tags: [a, 'b', ~]}}\n");
+        }
+        let theirs: Value = serde_saphyr::from_str(&text).unwrap();
+        let (ours, tree) = parse(&text).unwrap();
+        assert_eq!(ours, theirs);
+        let lines = text.lines().count();
+        let positions = super::super::positions::PosMap::new(tree);
+        assert_eq!(
+            positions.value(&format!("/list/{}/n", lines - 2)).line as usize,
+            lines
+        );
+
+        let early = format!("a: 1\na: 2\n{text}");
+        let err = parse(&early).unwrap_err();
+        assert_eq!((err.code, err.line), ("duplicate-key", 2));
+        let late = format!("{text}  - [unclosed\n");
+        let err = parse(&late).unwrap_err();
+        assert_eq!(err.code, "yaml-syntax", "{err:?}");
+        assert!(err.line as usize > lines, "{err:?}");
     }
 }
