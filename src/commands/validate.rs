@@ -46,7 +46,10 @@ pub fn run(args: &ValidateArgs) -> CommandResult {
     let mut counts = None;
     let several = envs.len() > 1;
     doc.resolve_each(&envs, &vars, |env, result| match result {
-        Ok(m) => counts = Some(m.counts()),
+        Ok(m) => {
+            counts = Some(m.counts());
+            crate::manifest::drop_in_background(m);
+        }
         Err(mut diags) => {
             if several && let Some(name) = env {
                 for d in &mut diags.items {

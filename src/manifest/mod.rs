@@ -129,6 +129,7 @@ impl Document {
                     Err(self.fail(errors))
                 },
             );
+            drop_in_background(self);
             return;
         }
         let errors = schema::validate(&self.value, &self.positions);
@@ -212,6 +213,13 @@ pub fn load(
     let envs = [env.map(str::to_owned)];
     Document::read(path)?.resolve_each(&envs, vars, |_, result| loaded = Some(result));
     loaded.unwrap_or_else(|| Err(Diagnostics::new(path.display().to_string(), None)))
+}
+
+/// Frees a large value on another thread: freeing a whole document takes milliseconds the
+/// caller need not wait for (a command may even exit first, which frees everything at once).
+pub fn drop_in_background<T: Send + 'static>(value: T) {
+    // When no thread can be started, the closure and the value are dropped right here.
+    let _ = std::thread::Builder::new().spawn(move || drop(value));
 }
 
 fn schema_crashed() -> Diagnostic {

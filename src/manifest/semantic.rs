@@ -299,7 +299,7 @@ fn check_dataset(ds: &Dataset, base: &str, pos: &PosMap, out: &mut Vec<Diagnosti
         check_credential(ds, cred, &format!("{base}/credentials/{c}"), pos, out);
     }
     if let Some(schedule) = ds.refresh.as_ref().and_then(|r| r.schedule.as_ref()) {
-        let at = pos.value(&format!("{base}/refresh/schedule"));
+        let at = || pos.value(&format!("{base}/refresh/schedule"));
         if schedule.frequency.is_some() && (!schedule.days.is_empty() || !schedule.times.is_empty())
         {
             out.push(
@@ -307,7 +307,7 @@ fn check_dataset(ds: &Dataset, base: &str, pos: &PosMap, out: &mut Vec<Diagnosti
                     "schedule-conflict",
                     "a schedule uses either `frequency` (DirectQuery) or `days`/`times`, not both",
                 )
-                .at(at)
+                .at(at())
                 .hint("remove `frequency`, or remove `days` and `times`"),
             );
         } else if schedule.frequency.is_none() && schedule.enabled && schedule.days.is_empty() {
@@ -316,7 +316,7 @@ fn check_dataset(ds: &Dataset, base: &str, pos: &PosMap, out: &mut Vec<Diagnosti
                     "schedule-missing-days",
                     "an enabled refresh schedule needs at least one day",
                 )
-                .at(at)
+                .at(at())
                 .hint("add `days: [Monday, Tuesday, Wednesday, Thursday, Friday]`"),
             );
         }
@@ -330,7 +330,7 @@ fn check_credential(
     pos: &PosMap,
     out: &mut Vec<Diagnostic>,
 ) {
-    let at = pos.value(base);
+    let at = || pos.value(base);
     let kind = cred.credential_type;
     let needs: &[&str] = match kind {
         CredentialType::Basic | CredentialType::Windows => &["username", "password"],
@@ -351,7 +351,7 @@ fn check_credential(
                     "credential-missing-field",
                     format!("a credential of type {kind:?} needs `{field}`"),
                 )
-                .at(at.clone())
+                .at(at())
                 .hint(secret_example(field)),
             );
         } else if is_set && !needs.contains(&field) {
