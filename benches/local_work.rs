@@ -9,6 +9,11 @@
 //! `PBIDEPLOY_BENCH_CHANGES` (2000), `PBIDEPLOY_BENCH_RUNS` (7).
 
 mod common;
+
+/// The allocator the `pbideploy` binary uses, so in-process figures match the process ones.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../tests/render_fixture/mod.rs"]
 mod render_fixture;
 
