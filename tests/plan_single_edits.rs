@@ -160,3 +160,28 @@ async fn each_single_edit_plans_exactly_its_item() {
     }
     emu.shutdown().await;
 }
+
+/// A service that refuses to read a managed feature fails the plan (it must not guess) with
+/// the service's message, its request id and, for parameters, what to do instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_parameters_read_fails_the_plan_with_a_hint() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let dir = rich_workdir();
+    let (code, out) = run(&url, dir.path(), &["apply", "--auto-approve"]).await;
+    assert_eq!(code, 0, "{out}");
+    let rule = serde_json::json!({"failNext": [
+        {"method": "GET", "path": "*/datasets/*/parameters", "status": 400, "count": 1}
+    ]});
+    emulator_cli::reliability::set_knobs(&emu, rule).await;
+    let (code, out) = run(&url, dir.path(), &["plan"]).await;
+    assert_eq!(code, 1, "{out}");
+    for expected in [
+        "cannot read the live state (parameters of dataset",
+        "request id:",
+        "remove `parameters` from this dataset",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?}:\n{out}");
+    }
+    emu.shutdown().await;
+}

@@ -206,7 +206,7 @@ pub fn kind(r: &Logged) -> &'static str {
             Some("parameters") => "dataset: parameters",
             Some("datasources") => "dataset: data sources",
             Some("default.getboundgatewaydatasources") => "dataset: bound gateway sources",
-            Some("refreshschedule") => "dataset: refresh schedule",
+            Some("refreshschedule" | "directqueryrefreshschedule") => "dataset: refresh schedule",
             _ => "other",
         },
         (1, Some("gateways")) => "gateways",
@@ -242,7 +242,7 @@ fn write_kind(method: &str, parts: &[&str]) -> &'static str {
         ("POST", "rebind") => "write: rebind report",
         ("POST", "refreshes") => "write: refresh",
         ("PATCH", _) if parts.first() == Some(&"gateways") => "write: credentials",
-        ("PATCH", "refreshschedule") => "write: refresh schedule",
+        ("PATCH", "refreshschedule" | "directqueryrefreshschedule") => "write: refresh schedule",
         _ => {
             if std::env::var_os("PBIDEPLOY_BENCH_DEBUG").is_some() {
                 eprintln!("other write: {method} /{}", parts.join("/"));
@@ -368,7 +368,7 @@ fn full_dataset() -> String {
             password: {{env: {PASSWORD_VAR}}}
         refresh:
           onApply: never
-          schedule: {{days: [Monday], times: ["06:00"], timeZone: UTC}}
+          schedule: {{frequency: 60, timeZone: UTC}}
 "#
     )
 }

@@ -219,7 +219,7 @@ pub fn client_error(context: &str, e: &ClientError) -> CommandError {
         if let Some(id) = &api.request_id {
             err = err.hinted(format!("request id: {id} (quote it to Microsoft support)"));
         }
-        let hint = match api.status.as_u16() {
+        let by_status = match api.status.as_u16() {
             401 => Some(
                 "the token was refused: check the tenant, client id and secret (or the token's expiry)",
             ),
@@ -230,7 +230,7 @@ pub fn client_error(context: &str, e: &ClientError) -> CommandError {
             429 => Some("the service is throttling requests; try again later"),
             _ => None,
         };
-        if let Some(h) = hint {
+        if let Some(h) = crate::powerbi::hints::known_cause(api).or(by_status) {
             err = err.hinted(h);
         }
     }
@@ -250,10 +250,21 @@ pub(crate) fn session_error(e: SessionError) -> CommandError {
 
 fn read_error(e: ReadError) -> CommandError {
     match e.client_error() {
-        Some(c) => client_error(&format!("cannot read the live state ({})", what(&e)), c),
+        Some(c) => {
+            let what = what(&e);
+            let err = client_error(&format!("cannot read the live state ({what})"), c);
+            match c.api().map(|api| api.status.as_u16()) {
+                Some(400) if what.starts_with("parameters of") => err.hinted(PARAMETERS_REFUSED),
+                _ => err,
+            }
+        }
         None => CommandError::user(e.to_string()),
     }
 }
+
+/// Get Parameters is documented as unsupported for some models; plan reads parameters only
+/// for datasets whose manifest entry has `parameters`.
+const PARAMETERS_REFUSED: &str = "the service does not read parameters of DirectQuery models on SQL, Oracle, Teradata or SAP HANA, nor of models changed through XMLA: remove `parameters` from this dataset and re-point its sources with `datasources` rules";
 
 fn what(e: &ReadError) -> String {
     match e {

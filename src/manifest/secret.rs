@@ -36,10 +36,27 @@ pub enum SecretError {
     Empty(String),
 }
 
+/// Secret files larger than this are refused (a password, key or token is far smaller; a
+/// larger file is a wrong path, and reading it whole would cost memory and time).
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 << 10;
+
 /// A secret file's content with one trailing newline (`\n` or `\r\n`) removed: what plan
 /// fingerprints and apply sends must be the same bytes.
 pub fn read_secret_file(path: &std::path::Path) -> std::io::Result<String> {
-    let mut text = std::fs::read_to_string(path)?;
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is larger than {} KiB; a secret file holds one password, key or token",
+                MAX_SECRET_FILE_BYTES >> 10
+            ),
+        ));
+    }
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {
@@ -111,6 +128,25 @@ mod tests {
         std::fs::write(&path, "hunter2\n").unwrap();
         let secret = SecretRef::File(path).resolve().unwrap();
         assert_eq!(secret.expose_secret(), "hunter2");
+    }
+
+    #[test]
+    fn oversized_secret_files_are_refused_without_echoing_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        let content = "s".repeat(MAX_SECRET_FILE_BYTES as usize + 1);
+        std::fs::write(&path, &content).unwrap();
+        let err = SecretRef::File(path.clone())
+            .resolve()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("larger than 64 KiB") && err.contains("big"),
+            "{err}"
+        );
+        assert!(!err.contains("sss"), "{err}");
+        std::fs::write(&path, &content[1..]).unwrap();
+        assert!(SecretRef::File(path).resolve().is_ok());
     }
 
     #[test]
