@@ -9,17 +9,23 @@
 //! 1 000 anchors, 8 MiB of scalar text (expanded too), one document; duplicate keys and
 //! tags other than the core schema's are refused. Plain scalars are resolved with the YAML
 //! 1.2 core schema: `null`/`~`/empty, `true`/`false` (so `yes` and `on` stay text), decimal,
-//! `0x` and `0o` integers, floats. Merge keys (`<<: *base`) are expanded, explicit keys win.
+//! `0x` and `0o` integers, floats (`scalars`). Merge keys (`<<: *base`) are expanded, explicit
+//! keys win.
+
+mod scalars;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
 
 use super::positions::{At, Entry, KEY_IS_SOURCE, Kind, Tree};
 use crate::diagnostics::{Diagnostic, Pos};
+use scalars::{
+    check_collection_tag, is_core, is_non_specific, resolve_plain, tagged_scalar, unsupported_tag,
+};
 
 /// The parse limits (documented in docs/manifest.md, "Limits and safety").
 pub const MAX_DEPTH: usize = 32;
@@ -27,8 +33,6 @@ pub const MAX_NODES: usize = 1_000_000;
 pub const MAX_ALIASES: usize = 1_000;
 pub const MAX_ANCHORS: usize = 1_000;
 pub const MAX_SCALAR_BYTES: usize = 8 << 20;
-
-const CORE: &str = "tag:yaml.org,2002:";
 
 type Item<'a> = Result<(Ev<'a>, At), ScanError>;
 
@@ -542,161 +546,6 @@ fn merge_error(entry: &Entry) -> Fail {
     )
 }
 
-fn check_collection_tag(tag: Option<&Tag>, kind: &str, span: At) -> Result<(), Fail> {
-    match tag {
-        None => Ok(()),
-        Some(tag) if is_core(tag, kind) || is_non_specific(tag) => Ok(()),
-        Some(tag) => Err(unsupported_tag(tag, span)),
-    }
-}
-
-/// `!!name`, however the `!!` handle was spelled.
-fn is_core(tag: &Tag, name: &str) -> bool {
-    tag.suffix_in_namespace(CORE)
-        .is_some_and(|suffix| suffix == name)
-}
-
-/// The non-specific tag `!`: the node is what it looks like, a scalar text.
-fn is_non_specific(tag: &Tag) -> bool {
-    tag.handle().is_empty() && tag.suffix() == "!"
-}
-
-fn unsupported_tag(tag: &Tag, span: At) -> Fail {
-    Box::new(
-        error(
-            "unsupported-tag",
-            format!(
-                "unsupported tag `{}{}`",
-                tag.original_handle(),
-                tag.suffix()
-            ),
-            span,
-        )
-        .hint("custom YAML tags such as `!include` are not allowed in manifests"),
-    )
-}
-
-/// `!!str`, `!!int`, `!!float`, `!!bool`, `!!null` and the non-specific `!` (text).
-fn tagged_scalar(text: Cow<'_, str>, tag: &Tag, span: At) -> Result<Value, Fail> {
-    let invalid = |kind: &str| -> Fail {
-        Box::new(error(
-            "yaml-syntax",
-            format!("`{text}` is not a valid !!{kind}"),
-            span,
-        ))
-    };
-    if is_non_specific(tag) {
-        return Ok(Value::String(text.into_owned()));
-    }
-    let Some(core) = tag.suffix_in_namespace(CORE) else {
-        return Err(unsupported_tag(tag, span));
-    };
-    match core.as_ref() {
-        "str" => Ok(Value::String(text.into_owned())),
-        "null" if is_null(&text) => Ok(Value::Null),
-        "bool" => as_bool(&text)
-            .map(Value::Bool)
-            .ok_or_else(|| invalid("bool")),
-        "int" => as_int(&text).ok_or_else(|| invalid("int")),
-        "float" => as_int(&text)
-            .or_else(|| as_float(&text))
-            .ok_or_else(|| invalid("float")),
-        "null" => Err(invalid("null")),
-        _ => Err(unsupported_tag(tag, span)),
-    }
-}
-
-/// A plain scalar by the YAML 1.2 core schema; the text comes back when the value is not a
-/// string.
-fn resolve_plain(text: Cow<'_, str>) -> (Value, Option<Cow<'_, str>>) {
-    if is_null(&text) {
-        return (Value::Null, Some(text));
-    }
-    if let Some(b) = as_bool(&text) {
-        return (Value::Bool(b), Some(text));
-    }
-    let first = text.as_bytes()[0];
-    if (first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.'))
-        && let Some(number) = as_int(&text).or_else(|| as_float(&text))
-    {
-        return (number, Some(text));
-    }
-    (Value::String(text.into_owned()), None)
-}
-
-fn is_null(text: &str) -> bool {
-    matches!(text, "" | "~" | "null" | "Null" | "NULL")
-}
-
-fn as_bool(text: &str) -> Option<bool> {
-    match text {
-        "true" | "True" | "TRUE" => Some(true),
-        "false" | "False" | "FALSE" => Some(false),
-        _ => None,
-    }
-}
-
-fn all_digits(text: &str, radix: u32) -> bool {
-    !text.is_empty() && text.chars().all(|c| c.is_digit(radix))
-}
-
-fn as_int(text: &str) -> Option<Value> {
-    if let Some(hex) = text.strip_prefix("0x") {
-        return all_digits(hex, 16)
-            .then(|| u64::from_str_radix(hex, 16).ok())
-            .flatten()
-            .map(Value::from);
-    }
-    if let Some(octal) = text.strip_prefix("0o") {
-        return all_digits(octal, 8)
-            .then(|| u64::from_str_radix(octal, 8).ok())
-            .flatten()
-            .map(Value::from);
-    }
-    let (negative, digits) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
-    };
-    if !all_digits(digits, 10) {
-        return None;
-    }
-    if negative {
-        text.parse::<i64>().ok().map(Value::from)
-    } else {
-        digits.parse::<u64>().ok().map(Value::from)
-    }
-}
-
-/// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`; infinities and NaN stay text, as
-/// JSON cannot hold them (the schema then says what was expected).
-fn as_float(text: &str) -> Option<Value> {
-    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
-    let (mantissa, exponent) = match body.find(['e', 'E']) {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    };
-    let (whole, fraction) = match mantissa.split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (mantissa, None),
-    };
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let mantissa_ok = match fraction {
-        Some(fraction) if whole.is_empty() => !fraction.is_empty() && digits(fraction),
-        Some(fraction) => !whole.is_empty() && digits(whole) && digits(fraction),
-        None => !whole.is_empty() && digits(whole),
-    };
-    let exponent_ok =
-        exponent.is_none_or(|e| all_digits(e.strip_prefix(['-', '+']).unwrap_or(e), 10));
-    if !(mantissa_ok && exponent_ok) {
-        return None;
-    }
-    text.parse::<f64>()
-        .ok()
-        .and_then(Number::from_f64)
-        .map(Value::Number)
-}
-
 /// A scanner or parser error, with its position and a code.
 fn scan_error(err: &ScanError) -> Diagnostic {
     let message = err.info();
@@ -729,155 +578,4 @@ fn classify(message: &str) -> (&'static str, Option<&'static str>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn value(text: &str) -> Value {
-        parse(text).map(|(v, _)| v).unwrap()
-    }
-
-    fn code(text: &str) -> &'static str {
-        parse(text).unwrap_err().code
-    }
-
-    #[test]
-    fn plain_scalars_follow_the_core_schema() {
-        let v = value(
-            "a: ~\nb: null\nc:\nd: true\ne: False\nf: yes\ng: on\nh: 42\ni: -7\nj: 0x1F\nk: 0o17\nl: 1.5\nm: .5e3\nn: 1_000\no: 06:00\np: .inf\nq: '42'\nr: +3\ns: 1e400\n",
-        );
-        let expect = serde_json::json!({
-            "a": null, "b": null, "c": null, "d": true, "e": false, "f": "yes", "g": "on",
-            "h": 42, "i": -7, "j": 31, "k": 15, "l": 1.5, "m": 500.0, "n": "1_000",
-            "o": "06:00", "p": ".inf", "q": "42", "r": 3, "s": "1e400",
-        });
-        assert_eq!(v, expect);
-    }
-
-    #[test]
-    fn core_tags_type_scalars_and_other_tags_are_refused() {
-        assert_eq!(value("a: !!str 42\nb: !!int '7'\nc: ! true\n")["a"], "42");
-        assert_eq!(value("b: !!int '7'\n")["b"], 7);
-        assert_eq!(value("c: ! true\n")["c"], "true");
-        assert_eq!(code("a: !!int x\n"), "yaml-syntax");
-        assert_eq!(code("a: !include x.yaml\n"), "unsupported-tag");
-        assert_eq!(code("a: !!set {x}\n"), "unsupported-tag");
-    }
-
-    #[test]
-    fn merge_keys_expand_and_explicit_keys_win() {
-        let v =
-            value("base: &b {x: 1, y: 2}\nother: &o {z: 3, x: 9}\nm:\n  <<: [*b, *o]\n  y: 5\n");
-        assert_eq!(v["m"], serde_json::json!({"x": 1, "y": 5, "z": 3}));
-        assert_eq!(code("m:\n  <<: 3\n"), "yaml-syntax");
-    }
-
-    #[test]
-    fn positions_point_at_values_keys_and_aliases() {
-        let (_, pos) = parse("a:\n  - x\n  - &n {k: v}\nb: *n\n").unwrap();
-        let map = super::super::positions::PosMap::new(pos);
-        assert_eq!((map.value("/a/0").line, map.value("/a/0").column), (2, 5));
-        assert_eq!((map.key("/a").line, map.key("/a").column), (1, 1));
-        assert_eq!(map.value("/a/1/k").column, 12);
-        assert_eq!(map.value("/b").line, 4, "an alias is where it is used");
-        assert_eq!(
-            map.value("/b/k").line,
-            3,
-            "what it expands to is where it was written"
-        );
-    }
-
-    #[test]
-    fn limits_hold() {
-        assert_eq!(code("a: 1\na: 2\n"), "duplicate-key");
-        assert_eq!(code("a: 1\n---\nb: 2\n"), "multiple-documents");
-        let deep = format!("{}x{}", "[".repeat(40), "]".repeat(40));
-        assert_eq!(code(&deep), "yaml-too-complex");
-        let block: String = (0..40).map(|i| format!("{}k:\n", "  ".repeat(i))).collect();
-        assert_eq!(code(&block), "yaml-too-complex");
-        let mut laughs = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
-        for i in 1..9 {
-            let prev = (b'a' + i - 1) as char;
-            let name = (b'a' + i) as char;
-            laughs += &format!(
-                "{name}: &{name} [{}]\n",
-                vec![format!("*{prev}"); 10].join(", ")
-            );
-        }
-        assert_eq!(code(&laughs), "yaml-too-complex");
-        assert_eq!(code("a: *nope\n"), "yaml-syntax");
-        assert_eq!(value(""), Value::Null);
-        assert_eq!(value("# only a comment\n"), Value::Null);
-    }
-
-    /// Every YAML file of the repository parses to the same JSON as through serde-saphyr,
-    /// which the manifest loader used before (with the same strict booleans and refusals).
-    #[test]
-    fn the_repository_yaml_parses_as_serde_saphyr_parses_it() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        for dir in [
-            "manifests",
-            "tests/fixtures",
-            "tests/manifests/invalid",
-            "examples/ci",
-        ] {
-            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-                continue;
-            };
-            files.extend(
-                entries
-                    .filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml")),
-            );
-        }
-        assert!(files.len() > 60, "found {} YAML files", files.len());
-        let options = serde_saphyr::options! {
-            strict_booleans: true,
-            reject_unsupported_tags: true,
-        };
-        for path in files {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let theirs = serde_saphyr::from_str_with_options::<Value>(&text, options.clone());
-            let ours = parse(&text);
-            match (theirs, ours) {
-                (Ok(theirs), Ok((ours, _))) => assert_eq!(ours, theirs, "{}", path.display()),
-                (Err(_), Err(_)) => {}
-                (theirs, ours) => panic!(
-                    "{}: serde-saphyr {:?}, ours {:?}",
-                    path.display(),
-                    theirs.map(|_| "ok"),
-                    ours.map(|_| "ok")
-                ),
-            }
-        }
-    }
-
-    /// Past `PIPELINE_FROM_BYTES` a second thread scans: the result is the same, and an error
-    /// anywhere (the builder hanging up early, or the scanner failing late) comes back once.
-    #[test]
-    fn large_inputs_parse_on_two_threads_with_the_same_result_and_errors() {
-        let mut text = String::from("list:\n");
-        while text.len() < 2 * PIPELINE_FROM_BYTES {
-            let i = text.len();
-            text += &format!("  - {{name: item {i}, n: {i}, flag: true, tags: [a, 'b', ~]}}\n");
-        }
-        let theirs: Value = serde_saphyr::from_str(&text).unwrap();
-        let (ours, tree) = parse(&text).unwrap();
-        assert_eq!(ours, theirs);
-        let lines = text.lines().count();
-        let positions = super::super::positions::PosMap::new(tree);
-        assert_eq!(
-            positions.value(&format!("/list/{}/n", lines - 2)).line as usize,
-            lines
-        );
-
-        let early = format!("a: 1\na: 2\n{text}");
-        let err = parse(&early).unwrap_err();
-        assert_eq!((err.code, err.line), ("duplicate-key", 2));
-        let late = format!("{text}  - [unclosed\n");
-        let err = parse(&late).unwrap_err();
-        assert_eq!(err.code, "yaml-syntax", "{err:?}");
-        assert!(err.line as usize > lines, "{err:?}");
-    }
-}
+mod tests;
