@@ -874,3 +874,42 @@ fn plan_json_round_trips() {
     let back: Plan = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
     assert_eq!(back, p);
 }
+
+#[test]
+fn a_credential_rule_matching_no_live_source_is_noted_unless_the_sources_change() {
+    let (live, ledger) = converged();
+    let mut d = desired();
+    d.workspaces[0].datasets[0].credentials[0].matches = src("other-sql");
+    let p = run(&d, &live, &ledger);
+    let notes: Vec<&str> = p
+        .drift
+        .iter()
+        .filter(|n| n.kind == DriftKind::Note)
+        .map(|n| n.message.as_str())
+        .collect();
+    assert!(
+        notes.iter().any(|m| m.contains("credential rule")
+            && m.contains("other-sql")
+            && m.contains("prod-sql")),
+        "{notes:?}"
+    );
+    // A re-pointing planned in the same run changes the sources first: no guess about them.
+    let mut ledger = ledger;
+    let addr = Address::workspace("Sales").dataset("Model");
+    let Some(LedgerEntry::Dataset(e)) = ledger.entries.get_mut(&addr) else {
+        panic!()
+    };
+    e.datasource_updates = vec![(src("dev-sql"), src("prod-sql").connection_details)];
+    let mut repointed = d.clone();
+    repointed.workspaces[0].datasets[0].datasources[0].connection_details =
+        src("other-sql").connection_details;
+    let p = run(&repointed, &live, &ledger);
+    assert!(p.changes.iter().any(|c| c.kind == ChangeKind::Datasources));
+    assert!(
+        !p.drift
+            .iter()
+            .any(|n| n.message.contains("credential rule")),
+        "{:?}",
+        p.drift
+    );
+}

@@ -17,11 +17,15 @@ pub(super) fn plan_credentials(
     step: &Step<'_>,
     deps: &[Address],
     reset: bool,
+    sources_settled: bool,
 ) -> Vec<Address> {
     let mut out = Vec::new();
     for cred in &ds.credentials {
         let key = cred.matches.to_string();
         let addr = step.addr.keyed("credentials", &key);
+        if sources_settled {
+            note_unmatched(ctx, &addr, cred, step);
+        }
         let applied = step.entry.and_then(|e| e.credentials.get(&key));
         let failing = step.live.filter(|_| !step.imported).and_then(|l| {
             l.datasources
@@ -68,6 +72,37 @@ pub(super) fn plan_credentials(
         out.push(ctx.push(c));
     }
     out
+}
+
+/// A rule that matches none of the live data sources would fail at apply: say so in the
+/// plan, naming the sources there are. Only for a dataset that exists and keeps its sources.
+fn note_unmatched(ctx: &mut Ctx<'_>, addr: &Address, cred: &DesiredCredential, step: &Step<'_>) {
+    let Some(live) = step.live.filter(|_| !step.imported) else {
+        return;
+    };
+    if live.datasources.is_empty()
+        || live
+            .datasources
+            .iter()
+            .any(|d| ds_matches(&cred.matches, &d.datasource))
+    {
+        return;
+    }
+    let sources: Vec<String> = live
+        .datasources
+        .iter()
+        .map(|d| d.datasource.to_string())
+        .collect();
+    ctx.note(
+        addr,
+        DriftKind::Note,
+        format!(
+            "credential rule `{}` matches none of the dataset's data sources ({}); apply will fail to set it",
+            cred.matches,
+            sources.join(", ")
+        ),
+        vec![],
+    );
 }
 
 /// The non-secret settings that differ from those the ledger recorded (none when the ledger

@@ -99,6 +99,8 @@ pub(super) fn plan_dataset(
     if let Some(a) = plan_connections(ctx, ds, &step, &deps) {
         settings.push(a);
     }
+    // Without re-pointing or a new connection, the live data sources are those apply meets.
+    let sources_settled = settings.is_empty();
     dataset_changes.extend(settings.iter().cloned());
     if !settings.is_empty() {
         deps = settings;
@@ -109,7 +111,7 @@ pub(super) fn plan_dataset(
         deps = vec![a.clone()];
     }
     let reset = step.imported || takeover.is_some() || repointed.is_some() || binding.is_some();
-    let creds = plan_credentials(ctx, ds, &step, &deps, reset);
+    let creds = plan_credentials(ctx, ds, &step, &deps, reset, sources_settled);
     dataset_changes.extend(creds.iter().cloned());
     if !creds.is_empty() {
         deps = creds;
