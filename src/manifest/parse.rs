@@ -70,13 +70,9 @@ pub fn read_source(path: &Path, display: &str) -> Result<String, Diagnostics> {
     })
 }
 
-/// Parses the text into the JSON document and its positions, or one diagnostic saying why
-/// not.
+/// Parses the text into the JSON document and its positions (`null` for an empty file), or
+/// one diagnostic saying why not.
 pub fn parse_document(source: &str) -> Result<(Value, PosMap), Diagnostic> {
-    if source.trim().is_empty() {
-        return Err(Diagnostic::new("empty-manifest", "the manifest is empty")
-            .hint("start with `apiVersion: pbideploy/v1` and a `workspaces:` list"));
-    }
     let (value, positions) = yaml::parse(source)?;
     Ok((value, PosMap::new(positions)))
 }

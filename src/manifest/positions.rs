@@ -80,17 +80,7 @@ impl Tree {
 
     /// The direct children of the entry at `index`.
     pub fn children(&self, index: usize) -> impl Iterator<Item = usize> + '_ {
-        let end = self
-            .entries
-            .get(index)
-            .map_or(0, |e| index + e.size as usize);
-        let mut next = index + 1;
-        std::iter::from_fn(move || {
-            let current = next;
-            let entry = self.entries.get(current).filter(|_| current < end)?;
-            next += (entry.size as usize).max(1);
-            Some(current)
-        })
+        children(&self.entries, index)
     }
 
     fn child(&self, index: usize, segment: &str) -> Option<usize> {
@@ -110,6 +100,19 @@ impl Tree {
             }
         }
     }
+}
+
+/// The direct children of `entries[index]`, in a depth-first run of entries (a whole tree,
+/// or a subtree cut out of one).
+pub fn children(entries: &[Entry], index: usize) -> impl Iterator<Item = usize> + '_ {
+    let end = entries.get(index).map_or(0, |e| index + e.size as usize);
+    let mut next = index + 1;
+    std::iter::from_fn(move || {
+        let current = next;
+        let entry = entries.get(current).filter(|_| current < end)?;
+        next += (entry.size as usize).max(1);
+        Some(current)
+    })
 }
 
 /// Positions of values and keys by JSON pointer.

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
 
-use super::positions::{At, Entry, KEY_IS_SOURCE, Kind, Tree};
+use super::positions::{At, Entry, KEY_IS_SOURCE, Kind, Tree, children};
 use crate::diagnostics::{Diagnostic, Pos};
 use scalars::{
     check_collection_tag, is_core, is_non_specific, resolve_plain, tagged_scalar, unsupported_tag,
@@ -457,20 +457,9 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
         entries: &[Entry],
         index: usize,
     ) -> Result<(), Fail> {
-        let children = |index: usize| {
-            let end = index + entries[index].size as usize;
-            let mut next = index + 1;
-            std::iter::from_fn(move || {
-                (next < end).then(|| {
-                    let current = next;
-                    next += (entries[current].size as usize).max(1);
-                    current
-                })
-            })
-        };
         match value {
             Value::Object(mut members) => {
-                for child in children(index) {
+                for child in children(entries, index) {
                     let entry = &entries[child];
                     let key = self.tree.key_text(entry).to_owned();
                     if object.contains_key(&key) {
@@ -487,7 +476,7 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
                 Ok(())
             }
             Value::Array(items) => {
-                for (item, child) in items.into_iter().zip(children(index)) {
+                for (item, child) in items.into_iter().zip(children(entries, index)) {
                     if !item.is_object() {
                         return Err(merge_error(&entries[child]));
                     }
