@@ -95,13 +95,22 @@ pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
     }
     let mut resp = match fate {
         Fate::Serve => next.run(req).await,
-        Fate::Throttle(secs) => ApiError::throttled(secs).into_response(),
-        Fate::Fail(status) if status.is_client_error() => {
-            ApiError::coded(status, "InvalidRequest", "Refused by an emulator fail rule")
-                .into_response()
-        }
-        Fate::Fail(status) => ApiError::internal(status).into_response(),
         Fate::Drop => dropped_connection(),
+        refused => {
+            // guess: the service reads the whole request before refusing it. Refusing in
+            // the middle of a streamed upload would let the client see its write fail (an
+            // unknown outcome) instead of the status, depending on timing.
+            drain(req).await;
+            match refused {
+                Fate::Throttle(secs) => ApiError::throttled(secs).into_response(),
+                Fate::Fail(status) if status.is_client_error() => {
+                    ApiError::coded(status, "InvalidRequest", "Refused by an emulator fail rule")
+                        .into_response()
+                }
+                Fate::Fail(status) => ApiError::internal(status).into_response(),
+                Fate::Serve | Fate::Drop => dropped_connection(), // answered above
+            }
+        }
     };
     let request_id = app.with(|w| w.new_id());
     if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -119,6 +128,13 @@ pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
         });
     }
     resp
+}
+
+/// Reads and discards the request body, frame by frame.
+async fn drain(req: Request) {
+    use futures_util::StreamExt;
+    let mut frames = req.into_body().into_data_stream();
+    while let Some(Ok(_)) = frames.next().await {}
 }
 
 /// A response whose body fails after the headers: the client sees the connection drop
