@@ -6,6 +6,8 @@
 //! an item the service does not have and writes nothing then. No secret is ever printed. The
 //! quickstart estate does the same round trip without the shared fixtures (init to stdout).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::cargo::cargo_bin_cmd;
@@ -34,16 +36,8 @@ fn repo() -> PathBuf {
 }
 
 fn fixtures() -> Option<PathBuf> {
-    let dir = repo().join("../shared/fixtures/pbix");
-    if dir.join("directquery-parameters.pbix").exists() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIP: {} is absent; the init/adopt round trip needs the shared fixtures",
-            dir.display()
-        );
-        None
-    }
+    let one = common::shared_data("fixtures/pbix/directquery-parameters.pbix")?;
+    one.parent().map(Path::to_path_buf)
 }
 
 /// The estate as another tool would have published it: applied once, then the ledger removed.

@@ -7,11 +7,6 @@ use pbideploy_emulator::EmulatorConfig;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-const SWAGGER: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/powerbi-rest-swagger.json"
-);
-
 /// Properties and required names of a definition, following allOf/$ref.
 fn props(sw: &Value, name: &str, out: &mut BTreeSet<String>, req: &mut BTreeSet<String>) {
     let d = &sw["definitions"][name];
@@ -57,10 +52,10 @@ fn check(sw: &Value, def: &str, item: &Value, extras: &[&str]) {
 
 #[tokio::test]
 async fn responses_match_swagger_definitions() {
-    let Ok(text) = std::fs::read_to_string(SWAGGER) else {
-        eprintln!("skipping: {SWAGGER} is absent");
+    let Some(swagger) = shared_data("powerbi-rest-swagger.json") else {
         return;
     };
+    let text = std::fs::read_to_string(swagger).unwrap();
     let sw: Value = serde_json::from_str(&text).unwrap();
     let (emu, c) = emulator(EmulatorConfig::default()).await;
     let url = emu.url();

@@ -4,19 +4,14 @@
 //! body definition, then the emulator's status must be a declared success code and its body
 //! must conform (recursively: property names, required names, JSON types) to the declared
 //! response definition. Finally every API request in the emulator's log must be a swagger
-//! operation. Skips with a notice when the swagger is absent.
+//! operation. Needs `../shared` (see `common::shared_data`).
 
 mod common;
 
-use common::{body, emulator, token};
+use common::{body, emulator, shared_data, token};
 use pbideploy_emulator::EmulatorConfig;
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
-
-const SWAGGER: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/powerbi-rest-swagger.json"
-);
 
 /// Wire-only properties the reference documents (0.3, 1.1, 2.2, 3.1, 4.1) or the emulator
 /// adds on purpose, per definition.
@@ -225,10 +220,10 @@ impl Run {
 
 #[tokio::test]
 async fn requests_and_responses_of_every_served_operation_match_swagger() {
-    let Ok(text) = std::fs::read_to_string(SWAGGER) else {
-        eprintln!("SKIP: {SWAGGER} is absent; conformance test not run");
+    let Some(swagger) = shared_data("powerbi-rest-swagger.json") else {
         return;
     };
+    let text = std::fs::read_to_string(swagger).unwrap();
     let (emu, c) = emulator(EmulatorConfig::default()).await;
     let url = emu.url();
     let tok = token(&c, &url, "conformance-app").await;

@@ -5,15 +5,10 @@ mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::{encrypt, public_key};
+use common::{encrypt, public_key, shared_data};
 use pbideploy_emulator::crypto::{
     CryptoError, GatewayKeyPair, default_gateway_keys, parse_credential_data,
 };
-
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/vectors/credential-encryption.json"
-);
 
 fn plaintexts() -> Vec<String> {
     vec![
@@ -32,10 +27,10 @@ fn plaintexts() -> Vec<String> {
 
 #[test]
 fn every_shared_vector_decrypts_to_its_plaintext() {
-    let Ok(text) = std::fs::read_to_string(VECTORS) else {
-        eprintln!("SKIP: {VECTORS} is absent; vector test not run");
+    let Some(vectors) = shared_data("vectors/credential-encryption.json") else {
         return;
     };
+    let text = std::fs::read_to_string(vectors).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut checked = 0;
     for key in doc["keys"].as_array().unwrap() {

@@ -1,6 +1,8 @@
 //! The six shared PBIX fixtures give the "Expected service view" of their SOURCES.md, and
 //! small synthetic files exercise the DataModelSchema path used by hand-written PBIX.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -11,16 +13,8 @@ use pbideploy_emulator::pbix::{
 use serde_json::json;
 use zip::write::SimpleFileOptions;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/pbix");
-
 fn fixture(name: &str) -> Option<PathBuf> {
-    let p = Path::new(FIXTURES).join(name);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: {} is absent; fixture test not run", p.display());
-        None
-    }
+    common::shared_data(&format!("fixtures/pbix/{name}"))
 }
 
 /// The datasources without their parameter pieces (pinned by their own test).

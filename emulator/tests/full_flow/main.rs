@@ -8,14 +8,12 @@ mod common;
 mod gateways;
 
 use client::{LEGACY_GW, LOCAL_GW, Pbi, basic, cred, details, pbi_error};
-use common::{body, sales_pbix, thin_pbix, token};
+use common::{body, sales_pbix, shared_data, thin_pbix, token};
 use gateways::{credential_errors, gateways};
 use pbideploy_emulator::{EmulatorConfig, RunningEmulator};
 use reqwest::Client;
 use serde_json::{Value, json};
-use std::path::Path;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/pbix");
 const THIN_TARGET: &str = "d6b517a0-219a-4c7d-8c56-c844c6536db1";
 
 #[tokio::test]
@@ -121,11 +119,8 @@ pub struct Fixtures {
 }
 
 async fn import_fixtures(a: &Pbi, emu: &RunningEmulator) -> Option<Fixtures> {
-    if !Path::new(FIXTURES).exists() {
-        eprintln!("SKIP: {FIXTURES} is absent; fixture imports not run");
-        return None;
-    }
-    let read = |n: &str| std::fs::read(Path::new(FIXTURES).join(n)).unwrap();
+    let fixtures = shared_data("fixtures/pbix")?;
+    let read = |n: &str| std::fs::read(fixtures.join(n)).unwrap();
     // Regional Sales keeps its model in XPress9: the tenant's pbixViews (keyed by SHA-256) say
     // what the service would derive.
     let regional_url = "https://microsoft-my.sharepoint.com/personal/misewell_microsoft_com/Documents/Documents/GitHub/ContosoBI/Contoso%20-%20Sales%20-%20Current%20Release/Contoso%20-%20Dynamics%20365%20Sales%20Source%20Data.xlsx";
@@ -355,14 +350,10 @@ async fn thin_reports(
         "{err}"
     );
 
-    let fixture = Path::new(FIXTURES).join("live-connection-pbiservice.pbix");
-    let Ok(bytes) = std::fs::read(&fixture) else {
-        eprintln!(
-            "SKIP: {} is absent; fixture thin report not run",
-            fixture.display()
-        );
+    let Some(fixture) = shared_data("fixtures/pbix/live-connection-pbiservice.pbix") else {
         return out;
     };
+    let bytes = std::fs::read(&fixture).unwrap();
     let (status, err) = a
         .import("live-connection-pbiservice.pbix", bytes.clone())
         .await
