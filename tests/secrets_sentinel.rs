@@ -293,10 +293,26 @@ fn under_github_actions_secrets_appear_only_in_their_add_mask_lines_before_use()
         }
         assert!(!err.contains(secret), "{secret} in stderr");
     }
-    if let Ok(text) = std::fs::read_to_string(&summary) {
-        for s in sentinels() {
-            assert!(!text.contains(s), "{s} in the step summary");
-        }
+    assert!(
+        !summary.exists(),
+        "apply wrote the step summary: search it here"
+    );
+    // `plan` writes the step summary; the extra rules make it read all four file and env
+    // secrets (for fingerprints).
+    let plan = ["-vvv", "plan", "-f", "extra.yaml", "--format", "markdown"];
+    let (code, out, err) = run(dir, &url, ENV_PASSWORD, &gh, &plan);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let text = std::fs::read_to_string(&summary).expect("plan wrote $GITHUB_STEP_SUMMARY");
+    let markdown = out
+        .lines()
+        .filter(|l| !l.starts_with("::"))
+        .collect::<Vec<_>>();
+    assert!(
+        markdown.len() > 3 && text.contains(&markdown.join("\n")),
+        "the step summary holds the plan's Markdown\n{text}\n---\n{out}"
+    );
+    for s in sentinels() {
+        assert!(!text.contains(s), "{s} in the step summary");
     }
     rt.block_on(emu.shutdown());
 }
