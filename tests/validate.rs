@@ -1,5 +1,6 @@
 //! `pbideploy validate` end to end: the invalid corpus (each file's diagnostics pinned, with
-//! line and column, in a `.expected` file beside it), the example manifests, and hostile inputs
+//! line and column, in a `.expected` file beside it, and the code each file exists for in
+//! `expected-codes.txt`), the example manifests, and hostile inputs
 //! generated at test time. Update the pins with: PBIDEPLOY_UPDATE_EXPECTED=1 cargo test --test validate
 
 use std::path::{Path, PathBuf};
@@ -19,12 +20,16 @@ fn env_of(text: &str) -> Option<String> {
         .map(|s| s.trim().to_owned())
 }
 
-fn render(path: &Path) -> String {
+/// The diagnostics of loading a corpus file, None when it is valid.
+fn diagnostics(path: &Path) -> Option<pbideploy::diagnostics::Diagnostics> {
     let text = std::fs::read_to_string(path).unwrap();
     let env = env_of(&text);
-    let diags = match pbideploy::manifest::load(path, env.as_deref(), &[]) {
-        Ok(_) => return "VALID\n".to_owned(),
-        Err(diags) => diags,
+    pbideploy::manifest::load(path, env.as_deref(), &[]).err()
+}
+
+fn render(path: &Path) -> String {
+    let Some(diags) = diagnostics(path) else {
+        return "VALID\n".to_owned();
     };
     let mut out = String::new();
     for d in &diags.items {
@@ -72,21 +77,61 @@ fn invalid_corpus_diagnostics_are_pinned() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// `tests/manifests/invalid/expected-codes.txt`: corpus file stem -> the diagnostic code the
+/// file exists to trigger (blank lines and `#` comments allowed).
+fn expected_codes(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let table = dir.join("expected-codes.txt");
+    let text = std::fs::read_to_string(&table).unwrap();
+    let mut codes = std::collections::BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [name, code] = fields[..] else {
+            panic!("{}:{}: expected `<file> <code>`", table.display(), i + 1);
+        };
+        let previous = codes.insert(name.to_owned(), code.to_owned());
+        assert!(previous.is_none(), "{}: `{name}` twice", table.display());
+    }
+    codes
+}
+
 #[test]
-fn every_corpus_file_has_a_distinct_first_diagnostic() {
-    // One rule per file: the file name names the rule it breaks.
+fn every_corpus_file_fails_first_on_the_rule_it_exists_for() {
     let dir = root().join("tests/manifests/invalid");
-    let mut seen = std::collections::HashSet::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            assert!(
-                seen.insert(render(&path)),
-                "duplicate rule: {}",
-                path.display()
-            );
+    let mut codes = expected_codes(&dir);
+    let mut failures = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    for path in &files {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let Some(want) = codes.remove(&stem) else {
+            failures.push(format!("{stem}.yaml has no line in expected-codes.txt"));
+            continue;
+        };
+        let first = diagnostics(path).and_then(|d| d.items.first().map(|d| d.code));
+        if first != Some(want.as_str()) {
+            failures.push(format!(
+                "{stem}.yaml: first diagnostic {first:?}, want {want}"
+            ));
         }
     }
+    for stem in codes.keys() {
+        failures.push(format!(
+            "expected-codes.txt names {stem}.yaml, which is absent"
+        ));
+    }
+    assert!(
+        files.len() >= 40,
+        "the corpus should have at least 40 files"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
