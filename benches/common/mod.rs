@@ -266,12 +266,11 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// Runs the `pbideploy` binary against the emulator, authenticating with a client secret
+/// The `pbideploy` binary pointed at the emulator, authenticating with a client secret
 /// through the azure-identity variables, as a pipeline would.
-pub fn pbideploy(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
-    let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_pbideploy"))
-        .current_dir(dir)
+pub fn pbideploy_command(emu: &Emulator, dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pbideploy"));
+    cmd.current_dir(dir)
         .args(args)
         .args(["--service-url", &emu.url, "--color", "never"])
         .env("AZURE_TENANT_ID", TENANT)
@@ -281,7 +280,14 @@ pub fn pbideploy(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
         .env(PASSWORD_VAR, "bench-password")
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("RUST_LOG")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+/// Runs [`pbideploy_command`] to its end.
+pub fn pbideploy(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
+    let start = Instant::now();
+    let out = pbideploy_command(emu, dir, args)
         .output()
         .expect("run pbideploy");
     Run {
