@@ -44,16 +44,22 @@ fn render(path: &Path) -> String {
     out.replace(&root().display().to_string(), "<repo>")
 }
 
-#[test]
-fn invalid_corpus_diagnostics_are_pinned() {
-    let dir = root().join("tests/manifests/invalid");
-    let update = std::env::var_os("PBIDEPLOY_UPDATE_EXPECTED").is_some();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+/// The corpus's `.yaml` files, sorted.
+fn corpus_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     files.sort();
+    files
+}
+
+#[test]
+fn invalid_corpus_diagnostics_are_pinned() {
+    let dir = root().join("tests/manifests/invalid");
+    let update = std::env::var_os("PBIDEPLOY_UPDATE_EXPECTED").is_some();
+    let files = corpus_files(&dir);
     assert!(
         files.len() >= 40,
         "the corpus should have at least 40 files"
@@ -103,12 +109,7 @@ fn every_corpus_file_fails_first_on_the_rule_it_exists_for() {
     let dir = root().join("tests/manifests/invalid");
     let mut codes = expected_codes(&dir);
     let mut failures = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
+    let files = corpus_files(&dir);
     for path in &files {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         let Some(want) = codes.remove(&stem) else {
