@@ -81,6 +81,11 @@ pub fn decode_xpress9_stream<R: Read, W: Write>(
         Layout::SingleThreaded => {
             let mut frames = FrameReader::new(limits);
             let mut session = Session::new();
+            if !frames.next(&mut input, &mut session, &mut out, true)? {
+                return Err(DataModelError::Truncated(
+                    "the first XPress9 frame (there is none)".into(),
+                ));
+            }
             while frames.next(&mut input, &mut session, &mut out, true)? {}
         }
         Layout::MultiThreaded => decode_multithreaded(&mut input, &mut out, limits)?,
