@@ -153,9 +153,9 @@ fn an_unknown_signature_is_unsupported() {
 }
 
 /// The multithreaded layout: each thread's frames are one session of their own.
-fn multithreaded(prefix: &[Vec<Vec<u8>>], main: &[Vec<Vec<u8>>]) -> Vec<u8> {
+fn multithreaded(prefix: &[&[Vec<u8>]], main: &[&[Vec<u8>]]) -> Vec<u8> {
     let mut out = signature("This backup was created using multithreaded XPrs9.");
-    let per = |groups: &[Vec<Vec<u8>>]| groups.first().map_or(0, Vec::len) as u64;
+    let per = |groups: &[&[Vec<u8>]]| groups.first().map_or(0, |g| g.len()) as u64;
     for value in [
         per(main),
         per(prefix),
@@ -165,7 +165,7 @@ fn multithreaded(prefix: &[Vec<Vec<u8>>], main: &[Vec<Vec<u8>>]) -> Vec<u8> {
     ] {
         out.extend_from_slice(&value.to_le_bytes());
     }
-    for frame in prefix.iter().chain(main).flatten() {
+    for frame in prefix.iter().chain(main).flat_map(|g| g.iter()) {
         out.extend_from_slice(frame);
     }
     out
@@ -206,12 +206,12 @@ fn the_multithreaded_layout_decodes_each_thread_as_its_own_session() {
         .unwrap();
         expected.extend(abf);
     }
-    let input = multithreaded(&[abc.clone()], &[excalidraw.clone(), empty.clone()]);
+    let input = multithreaded(&[&abc], &[&excalidraw, &empty]);
     let (size, hash) = decode(&input, &Limits::default()).unwrap();
     assert_eq!(size, expected.len() as u64);
     assert_eq!(hash, hex::encode(Sha256::digest(&expected)));
     // A two-frame thread keeps its history across its frames.
-    let input = multithreaded(&[], &[regional.clone()]);
+    let input = multithreaded(&[], &[&regional]);
     let (_, hash) = decode(&input, &Limits::default()).unwrap();
     let mut abf = Vec::new();
     decode_xpress9_stream(
@@ -222,19 +222,19 @@ fn the_multithreaded_layout_decodes_each_thread_as_its_own_session() {
     .unwrap();
     assert_eq!(hash, hex::encode(Sha256::digest(&abf)));
     // Fewer frames than announced, or bytes after the last one, are errors.
-    let mut short = multithreaded(&[], &[regional.clone()]);
+    let mut short = multithreaded(&[], &[&regional]);
     short.truncate(short.len() - regional[1].len());
     assert!(matches!(
         decode(&short, &Limits::default()),
         Err(DataModelError::Truncated(_))
     ));
-    let mut long = multithreaded(&[abc.clone()], &[]);
+    let mut long = multithreaded(&[&abc], &[]);
     long.push(0);
     assert!(matches!(
         decode(&long, &Limits::default()),
         Err(DataModelError::Corrupt(_))
     ));
     // Two frames of one session split across threads: the second restarts at block 0.
-    let split = multithreaded(&[], &[vec![regional[0].clone()], vec![regional[1].clone()]]);
+    let split = multithreaded(&[], &[&regional[..1], &regional[1..]]);
     assert!(decode(&split, &Limits::default()).is_err());
 }
