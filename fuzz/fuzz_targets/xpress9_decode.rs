@@ -9,20 +9,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use pbix::datamodel::xpress9::crc32c;
 use pbix::datamodel::{Limits, decode_xpress9_stream, read_data_model};
 
 const SIGNATURE: &str = "This backup was created using XPress9 compression.";
-
-fn crc32c(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0x82F6_3B78 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
-}
 
 fn framed(frames: &[u8]) -> Vec<u8> {
     let mut part: Vec<u8> = SIGNATURE.encode_utf16().flat_map(u16::to_le_bytes).collect();

@@ -1,6 +1,7 @@
 //! Hand-built XPress9 blocks (flat Huffman tables, literals and one match): they decode,
 //! and each broken variant fails with the error that names its fault. Needs no fixtures.
 
+use pbix::datamodel::xpress9::crc32c;
 use pbix::datamodel::{DataModelError, Limits, decode_xpress9_stream};
 
 /// LSB-first bit writer, the order XPress9 reads.
@@ -30,17 +31,6 @@ impl Bits {
         }
         out
     }
-}
-
-fn crc32c(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0x82F6_3B78 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
 }
 
 /// A DataModel part with one block: `prefix` literals, then a match of `len` bytes at

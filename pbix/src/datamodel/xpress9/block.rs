@@ -94,8 +94,9 @@ fn parse_header(bytes: &[u8]) -> Result<Header, DataModelError> {
     Ok(header)
 }
 
-/// CRC-32C (Castagnoli, reflected), as used for XPress9 block headers.
-fn crc32c(data: &[u8]) -> u32 {
+/// CRC-32C (Castagnoli, reflected), as XPress9 block headers carry over their first 28
+/// bytes; public so tests and the fuzz target can build valid headers.
+pub fn crc32c(data: &[u8]) -> u32 {
     let mut crc = !0u32;
     for &byte in data {
         crc ^= u32::from(byte);

@@ -24,6 +24,7 @@ mod huffman;
 use std::io::{ErrorKind, Read, Write};
 
 use super::{DataModelError, Limits};
+pub use block::crc32c;
 use block::{HEADER_LEN, Session};
 
 const SIGNATURE_LEN: usize = 102;
