@@ -136,6 +136,15 @@ fn declared_sizes_are_capped_before_any_work() {
         decode(&counts, &Limits::default()),
         Err(DataModelError::TooLarge { .. })
     ));
+    // A huge thread count with no frames per thread: no work, and an error.
+    let mut idle = signature("This backup was created using multithreaded XPrs9.");
+    for value in [0, 0, u64::MAX, u64::MAX, 2 << 20] {
+        idle.extend_from_slice(&value.to_le_bytes());
+    }
+    assert!(matches!(
+        decode(&idle, &Limits::default()),
+        Err(DataModelError::Truncated(_))
+    ));
     // The metadata cap.
     let tight = Limits {
         max_metadata_size: 4096,

@@ -8,8 +8,9 @@
 //! build time, which the toolchain already needs for other crates.
 //!
 //! Hostile databases: only objects that are real tables (not views, which could run
-//! arbitrary queries) are read, the connection is query-only, and columns are looked up by
-//! name so older and newer schema versions both work.
+//! arbitrary queries, nor virtual tables) are read, the connection is query-only and trusts
+//! no schema functions, and columns are looked up by name so older and newer schema
+//! versions both work.
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, MAIN_DB, Row};
@@ -36,6 +37,8 @@ pub(crate) fn read_metadata(db: &[u8]) -> Result<Metadata, DataModelError> {
     conn.deserialize_read_exact(MAIN_DB, db, db.len(), true)
         .map_err(corrupt)?;
     conn.pragma_update(None, "query_only", true)
+        .map_err(corrupt)?;
+    conn.pragma_update(None, "trusted_schema", false)
         .map_err(corrupt)?;
     let schema = Schema::load(&conn)?;
     for required in ["Model", "Table", "Partition"] {
@@ -65,7 +68,7 @@ struct Schema {
 impl Schema {
     fn load(conn: &Connection) -> Result<Self, DataModelError> {
         let mut names = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'")
             .map_err(corrupt)?;
         let names: Vec<String> = names
             .query_map([], |row| row.get(0))

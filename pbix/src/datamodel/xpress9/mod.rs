@@ -158,6 +158,11 @@ fn decode_multithreaded<R: Read, W: Write>(
             .and_then(|m| m.checked_add(p))
     });
     match total {
+        Some(0) => {
+            return Err(DataModelError::Truncated(
+                "the multithreaded XPress9 frames (the header lists none)".into(),
+            ));
+        }
         Some(n) if n <= limits.max_frames => {}
         _ => {
             return Err(DataModelError::TooLarge {
@@ -172,6 +177,9 @@ fn decode_multithreaded<R: Read, W: Write>(
         (main_threads, main_per_thread),
     ];
     for (threads, per_thread) in groups {
+        if per_thread == 0 {
+            continue; // a thread count alone, however large, means no frames
+        }
         for _ in 0..threads {
             let mut session = Session::new();
             for _ in 0..per_thread {
