@@ -185,6 +185,7 @@ impl Document {
         })?;
         let (canonical, root) = locate(&self.path).map_err(|d| self.fail(vec![d]))?;
         fill_spans(&mut manifest, &positions);
+        keep_written_numbers(&mut manifest, &positions);
         let errors = semantic::check(&mut manifest, &root, &positions);
         if !errors.is_empty() {
             return Err(self.fail(errors));
@@ -381,6 +382,27 @@ fn fill_spans(manifest: &mut Manifest, positions: &PosMap) {
             fill(&mut ds.credentials, found, |c| &mut c.span);
             let found = positions.member_items(index, "datasources");
             fill(&mut ds.datasources, found, |r| &mut r.span);
+        }
+    }
+}
+
+/// M parameters are text on the wire: a number is sent as the user wrote it (`01234`,
+/// `1.10`, `0x1F`), not as its canonical form (`1234`, `1.1`, `31`); an alias sends the text
+/// its anchor was written as.
+fn keep_written_numbers(manifest: &mut Manifest, positions: &PosMap) {
+    for (w, ws) in manifest.workspaces.iter_mut().enumerate() {
+        for (d, ds) in ws.datasets.iter_mut().enumerate() {
+            for (name, value) in ds.parameters.iter_mut() {
+                let ParameterValue::Number(number) = value else {
+                    continue;
+                };
+                let pointer = format!("/workspaces/{w}/datasets/{d}/parameters/{}", escape(name));
+                if let Some(text) = positions.written(&pointer)
+                    && yaml::plain_value(text) == Value::Number(number.clone())
+                {
+                    *value = ParameterValue::Text(text.to_owned());
+                }
+            }
         }
     }
 }

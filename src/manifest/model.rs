@@ -170,7 +170,8 @@ pub struct Dataset {
     /// Take over the dataset before changing it (needed when someone else owns it).
     #[serde(default)]
     pub takeover: bool,
-    /// M parameter values (UpdateParameters). Numbers and booleans are sent as text.
+    /// M parameter values (UpdateParameters). Numbers and booleans are sent as text; after
+    /// `load` a number holds the text it was written as (`01234`, not `1234`).
     #[serde(default)]
     pub parameters: BTreeMap<String, ParameterValue>,
     /// Re-pointing rules (UpdateDatasources).

@@ -141,6 +141,11 @@ pub fn parse(source: &str) -> Result<(Value, Tree), Diagnostic> {
     })
 }
 
+/// The value a plain scalar written as `text` has (the YAML 1.2 core schema).
+pub fn plain_value(text: &str) -> Value {
+    resolve_plain(Cow::Borrowed(text)).0
+}
+
 /// A built node (its positions are the builder's entries from where it started) with what
 /// it weighs against the budgets.
 struct Built {
@@ -208,6 +213,7 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
                 entries: Vec::with_capacity(source.len() / 8),
                 texts: Vec::new(),
                 source: Arc::from(source),
+                alias_scalars: Vec::new(),
             },
             anchors: HashMap::new(),
             nodes: 0,
@@ -516,6 +522,11 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
         }
         let start = self.tree.entries.len();
         self.tree.entries.extend_from_slice(&target.entries);
+        if let [scalar] = target.entries.as_slice()
+            && scalar.kind == Kind::Leaf
+        {
+            self.tree.alias_scalars.push((span.start, scalar.at));
+        }
         self.tree.entries[start].at = span;
         Ok(Built {
             value: target.value.clone(),

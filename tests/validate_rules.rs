@@ -1,0 +1,72 @@
+//! Manifest rules found by independent checks (issue #20): values that reach the service as
+//! written, references checked wherever they appear, placeholders, names the service would
+//! confuse. Each test loads a manifest written at test time, beside a real PBIX.
+
+use std::path::{Path, PathBuf};
+
+use pbideploy::manifest::{LoadedManifest, load};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temp folder with `m.yaml` (`yaml`) and `pbix/sales.pbix`.
+fn manifest_dir(yaml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("pbix")).unwrap();
+    std::fs::copy(
+        root().join("manifests/pbix/sales.pbix"),
+        dir.path().join("pbix/sales.pbix"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("m.yaml"), yaml).unwrap();
+    dir
+}
+
+fn load_in(dir: &Path) -> Result<LoadedManifest, pbideploy::diagnostics::Diagnostics> {
+    load(&dir.join("m.yaml"), None, &[])
+}
+
+/// The first diagnostic as `line:column code`, and all messages.
+fn refused(yaml: &str) -> (String, String) {
+    let dir = manifest_dir(yaml);
+    let diags = load_in(dir.path()).expect_err("the manifest should be refused");
+    let first = &diags.items[0];
+    let all = diags
+        .items
+        .iter()
+        .map(|d| {
+            format!(
+                "{}:{} [{}] {} / {:?}",
+                d.line, d.column, d.code, d.message, d.hint
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (
+        format!("{}:{} {}", first.line, first.column, first.code),
+        all,
+    )
+}
+
+const HEAD: &str = "apiVersion: pbideploy/v1\nworkspaces:\n  - name: Sales\n    datasets:\n      - name: Sales\n        pbix: pbix/sales.pbix\n";
+
+#[test]
+fn numeric_parameters_are_sent_as_written() {
+    let yaml = format!(
+        "{HEAD}        parameters:\n          Database: &db 01234\n          Version: 1.10\n          Hex: 0x1F\n          Big: 12345678901234567890123456789012345678901\n          Tiny: 1e-400\n          Plain: 42\n          Alias: *db\n          Tagged: !!int 0x1F\n          Flag: true\n"
+    );
+    let dir = manifest_dir(&yaml);
+    let m = load_in(dir.path()).unwrap();
+    let params = &m.workspaces[0].datasets[0].parameters;
+    let wire = |name: &str| params[name].to_wire();
+    assert_eq!(wire("Database"), "01234");
+    assert_eq!(wire("Version"), "1.10");
+    assert_eq!(wire("Hex"), "0x1F");
+    assert_eq!(wire("Big"), "12345678901234567890123456789012345678901");
+    assert_eq!(wire("Tiny"), "1e-400");
+    assert_eq!(wire("Plain"), "42");
+    assert_eq!(wire("Alias"), "01234", "an alias sends its anchor's text");
+    assert_eq!(wire("Tagged"), "0x1F");
+    assert_eq!(wire("Flag"), "TRUE");
+}
