@@ -169,3 +169,26 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A credential rule without `match` selects every data source: apply sets it on each of
+/// them (it used to fail with "no data source ... matches"), and the next plan is empty.
+#[test]
+fn a_credential_rule_without_match_applies_to_every_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("pbix")).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/pbix/sales.pbix"),
+        root.join("pbix/sales.pbix"),
+    )
+    .unwrap();
+    let manifest = "apiVersion: pbideploy/v1\nworkspaces:\n  - name: Sales\n    create: true\n    datasets:\n      - name: Sales\n        pbix: pbix/sales.pbix\n        credentials:\n          - type: Basic\n            username: svc\n            password: {env: INVENTORY_SQL_PASSWORD}\n        refresh: {onApply: never}\n";
+    std::fs::write(root.join("m.yaml"), manifest).unwrap();
+    let (code, out) = run(root, Some(FIRST), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = plan(root, Some(FIRST));
+    assert_eq!(
+        (code, out.trim()),
+        (0, "No changes. The service matches the manifest.")
+    );
+}
