@@ -70,3 +70,30 @@ fn numeric_parameters_are_sent_as_written() {
     assert_eq!(wire("Tagged"), "0x1F");
     assert_eq!(wire("Flag"), "TRUE");
 }
+
+#[test]
+fn references_inside_variables_are_checked_where_they_are_written() {
+    let (first, all) = refused(
+        "apiVersion: pbideploy/v1\nvariables:\n  a: \"${nope}\"\nworkspaces:\n  - name: Sales\n",
+    );
+    assert_eq!(first, "3:6 unknown-variable", "{all}");
+    // In an environment's variables, at the environment's value.
+    let yaml = "apiVersion: pbideploy/v1\nenvironments:\n  prod:\n    variables:\n      b: x-${missing}\nworkspaces:\n  - name: Sales\n";
+    let dir = manifest_dir(yaml);
+    let diags = load(&dir.path().join("m.yaml"), Some("prod"), &[]).unwrap_err();
+    let d = &diags.items[0];
+    assert_eq!(
+        (d.line, d.column, d.code),
+        (5, 10, "unknown-variable"),
+        "{d:?}"
+    );
+    // In a --var value: named in the message.
+    let dir = manifest_dir("apiVersion: pbideploy/v1\nworkspaces:\n  - name: Sales\n");
+    let vars = [("c".to_owned(), "${gone}".to_owned())];
+    let diags = load(&dir.path().join("m.yaml"), None, &vars).unwrap_err();
+    assert!(
+        diags.items[0].message.contains("--var c"),
+        "{:?}",
+        diags.items
+    );
+}

@@ -279,6 +279,22 @@ fn apply_environment(
         }
     }
     raw.extend(cli_vars.iter().cloned());
+    let env_vars = env.map(|e| format!("/environments/{}/variables", escape(e)));
+    interpolate::check_references(
+        &raw,
+        |name| {
+            if cli_vars.iter().any(|(n, _)| n == name) {
+                return None;
+            }
+            let overlay = env_vars.as_ref().map(|p| format!("{p}/{}", escape(name)));
+            let from_env = overlay.filter(|p| value.pointer(p).is_some_and(Value::is_string));
+            Some(
+                positions
+                    .value(&from_env.unwrap_or_else(|| format!("/variables/{}", escape(name)))),
+            )
+        },
+        diags,
+    );
     match interpolate::resolve_variables(&raw) {
         Ok(vars) => vars,
         Err((first, chain)) => {
