@@ -97,3 +97,25 @@ fn references_inside_variables_are_checked_where_they_are_written() {
         diags.items
     );
 }
+
+#[test]
+fn placeholders_are_refused_by_validate_and_plan_with_their_position() {
+    let yaml = format!(
+        "{HEAD}        credentials:\n          - type: Basic\n            username: <TODO-username>\n            password: {{env: PW}}\n"
+    );
+    let dir = manifest_dir(&yaml);
+    for args in [&["validate"][..], &["plan", "--service", "local"][..]] {
+        let out = assert_cmd::cargo::cargo_bin_cmd!("pbideploy")
+            .current_dir(dir.path())
+            .args(args)
+            .args(["-f", "m.yaml", "--color", "never"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("error[placeholder]") && stderr.contains("m.yaml:9:23"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

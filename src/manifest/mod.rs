@@ -9,6 +9,7 @@ pub mod model;
 pub mod names;
 pub mod parse;
 pub mod paths;
+pub mod placeholder;
 pub mod positions;
 pub mod schema;
 pub mod secret;
@@ -173,6 +174,7 @@ impl Document {
         if !diags.is_empty() {
             return Err(self.fail(diags));
         }
+        placeholder::check(&value, &positions, &mut diags);
         let typed = match value {
             Cow::Owned(value) => serde_json::from_value(value),
             Cow::Borrowed(value) => Manifest::deserialize(value),
@@ -186,7 +188,8 @@ impl Document {
         let (canonical, root) = locate(&self.path).map_err(|d| self.fail(vec![d]))?;
         fill_spans(&mut manifest, &positions);
         keep_written_numbers(&mut manifest, &positions);
-        let errors = semantic::check(&mut manifest, &root, &positions);
+        let mut errors = semantic::check(&mut manifest, &root, &positions);
+        errors.append(&mut diags);
         if !errors.is_empty() {
             return Err(self.fail(errors));
         }
