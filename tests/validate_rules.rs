@@ -119,3 +119,47 @@ fn placeholders_are_refused_by_validate_and_plan_with_their_position() {
         );
     }
 }
+
+#[test]
+fn names_the_service_would_take_as_one_are_duplicates() {
+    let two = |a: &str, b: &str| {
+        format!(
+            "apiVersion: pbideploy/v1\nworkspaces:\n  - name: Sales\n    datasets:\n      - name: \"{a}\"\n        pbix: pbix/sales.pbix\n      - name: \"{b}\"\n        pbix: pbix/sales.pbix\n    reports:\n      - name: \"{a}\"\n        pbix: pbix/sales.pbix\n        dataset: Sales\n      - name: \"{b}\"\n        pbix: pbix/sales.pbix\n        dataset: Sales\n"
+        )
+    };
+    for (a, b) in [
+        ("Sales", "SALES"),
+        ("Sales", " Sales "),
+        ("Caf\u{e9}", "Cafe\u{301}"),
+        ("Stra\u{df}e", "STRA\u{df}E"),
+    ] {
+        let (first, all) = refused(&two(a, b));
+        assert_eq!(first, "7:15 duplicate-dataset", "{a:?} {b:?}: {all}");
+        assert!(all.contains("duplicate-report"), "{a:?} {b:?}: {all}");
+        assert!(
+            all.contains("the service matches names ignoring case"),
+            "{all}"
+        );
+    }
+    let (first, _) =
+        refused("apiVersion: pbideploy/v1\nworkspaces:\n  - name: Sales\n  - name: \" sales\"\n");
+    assert_eq!(first, "4:11 duplicate-workspace");
+    let (first, _) = refused(&format!(
+        "{HEAD}    reports:\n      - name: '  '\n        pbix: pbix/sales.pbix\n        dataset: Sales\n"
+    ));
+    assert_eq!(first, "8:15 blank-name");
+}
+
+#[test]
+fn a_report_finds_its_dataset_the_way_the_service_does() {
+    let yaml = format!(
+        "{HEAD}  - name: Reports\n    reports:\n      - name: R\n        pbix: pbix/sales.pbix\n        dataset: SALES/sales\n"
+    );
+    let dir = manifest_dir(&yaml);
+    let m = load_in(dir.path()).unwrap();
+    let target = &m.workspaces[1].reports[0].target;
+    assert_eq!(
+        (target.workspace.as_str(), target.dataset.as_str()),
+        ("Sales", "Sales")
+    );
+}

@@ -6,10 +6,20 @@
 //! newline even breaks the import upload half-way through an apply. Every output escapes them
 //! anyway (names also come from the service); the manifest refuses them up front.
 
+use unicode_normalization::UnicodeNormalization;
+
 use super::model::Manifest;
 use super::positions::PosMap;
 use crate::diagnostics::Diagnostic;
 use crate::plan::render::sanitize;
+
+/// The identity the service gives a name: it matches workspace, dataset and report names
+/// ignoring case, so two names with the same key are the same item to it. Surrounding
+/// spaces and the Unicode normalization form (`Café` composed or decomposed) are ignored
+/// too: names that differ only by those read the same to every person reviewing a plan.
+pub fn name_key(name: &str) -> String {
+    name.trim().nfc().collect::<String>().to_lowercase()
+}
 
 /// A diagnostic for every workspace, dataset or report name holding such a character.
 pub fn check(manifest: &Manifest, pos: &PosMap, out: &mut Vec<Diagnostic>) {
@@ -38,6 +48,14 @@ pub fn check(manifest: &Manifest, pos: &PosMap, out: &mut Vec<Diagnostic>) {
 }
 
 fn check_name(what: &str, name: &str, base: &str, pos: &PosMap, out: &mut Vec<Diagnostic>) {
+    if name.trim().is_empty() {
+        out.push(
+            Diagnostic::new("blank-name", format!("the {what} name is blank"))
+                .at(pos.value(&format!("{base}/name")))
+                .hint("give it a name with visible characters"),
+        );
+        return;
+    }
     let Some((at, c)) = name.char_indices().find(|(_, c)| sanitize::is_escaped(*c)) else {
         return;
     };

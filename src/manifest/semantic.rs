@@ -7,10 +7,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::model::{CredentialRule, CredentialType, Dataset, DatasetRef, Manifest, Workspace};
+use super::names::name_key;
 use super::paths::{Resolved, resolve_within};
 use super::positions::PosMap;
 use super::secret::SecretRef;
 use crate::diagnostics::Diagnostic;
+use crate::plan::render::sanitize;
 
 /// Runs every check, resolving `pbix` paths (absolute, canonical) and report targets in place.
 pub fn check(manifest: &mut Manifest, root: &Path, pos: &PosMap) -> Vec<Diagnostic> {
@@ -43,7 +45,7 @@ fn check_service(manifest: &Manifest, pos: &PosMap, out: &mut Vec<Diagnostic>) {
 fn check_workspace_names(workspaces: &[Workspace], pos: &PosMap, out: &mut Vec<Diagnostic>) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (w, ws) in workspaces.iter().enumerate() {
-        if let Some(first) = seen.insert(ws.name.to_lowercase(), w) {
+        if let Some(first) = seen.insert(name_key(&ws.name), w) {
             out.push(
                 Diagnostic::new(
                     "duplicate-workspace",
@@ -54,11 +56,23 @@ fn check_workspace_names(workspaces: &[Workspace], pos: &PosMap, out: &mut Vec<D
                 )
                 .at(pos.value(&format!("/workspaces/{w}/name")))
                 .hint(format!(
-                    "merge it with workspaces[{first}] or rename one of them"
+                    "merge it with workspaces[{first}]{} or rename one of them",
+                    same_to_the_service(&workspaces[first].name, &ws.name)
                 )),
             );
         }
     }
+}
+
+/// For two names with one key written differently: why the service takes them as one.
+fn same_to_the_service(first: &str, second: &str) -> String {
+    if first == second {
+        return String::new();
+    }
+    format!(
+        " (`{}`: the service matches names ignoring case, and names that differ only by surrounding spaces or Unicode normalization read the same)",
+        sanitize::text(first)
+    )
 }
 
 fn check_workspace(
@@ -125,9 +139,9 @@ fn duplicates<'a>(
     pos: &PosMap,
     out: &mut Vec<Diagnostic>,
 ) {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: HashMap<String, (usize, &str)> = HashMap::new();
     for (i, name) in names.enumerate() {
-        if let Some(first) = seen.insert(name, i) {
+        if let Some((first, spelled)) = seen.insert(name_key(name), (i, name)) {
             out.push(
                 Diagnostic::new(
                     if what == "dataset" {
@@ -139,7 +153,8 @@ fn duplicates<'a>(
                 )
                 .at(pos.value(&format!("{base}/{i}/name")))
                 .hint(format!(
-                    "the first one is entry [{first}]; rename or remove one"
+                    "the first one is entry [{first}]{}; rename or remove one",
+                    same_to_the_service(spelled, name)
                 )),
             );
         }
@@ -438,26 +453,26 @@ fn check_credential_reachable(
 }
 
 fn resolve_reports(manifest: &mut Manifest, pos: &PosMap, out: &mut Vec<Diagnostic>) {
-    let index: Vec<(String, Vec<String>)> = manifest
+    // Workspace and dataset names by their key: a report finds its dataset the way the
+    // service would (ignoring case).
+    type Named = (String, String);
+    let keyed = |name: &String| (name_key(name), name.clone());
+    let index: Vec<(Named, Vec<Named>)> = manifest
         .workspaces
         .iter()
         .map(|ws| {
-            (
-                ws.name.clone(),
-                ws.datasets.iter().map(|d| d.name.clone()).collect(),
-            )
+            let sets = ws.datasets.iter().map(|d| keyed(&d.name)).collect();
+            (keyed(&ws.name), sets)
         })
         .collect();
     let find = |ws: &str, ds: &str| -> Option<DatasetRef> {
-        index
-            .iter()
-            .find(|(w, _)| w.eq_ignore_ascii_case(ws))
-            .and_then(|(w, sets)| {
-                sets.iter().any(|d| d == ds).then(|| DatasetRef {
-                    workspace: w.clone(),
-                    dataset: ds.to_owned(),
-                })
-            })
+        let (ws, ds) = (name_key(ws), name_key(ds));
+        let ((_, workspace), sets) = index.iter().find(|((key, _), _)| *key == ws)?;
+        let (_, dataset) = sets.iter().find(|(key, _)| *key == ds)?;
+        Some(DatasetRef {
+            workspace: workspace.clone(),
+            dataset: dataset.clone(),
+        })
     };
     for (w, ws) in manifest.workspaces.iter_mut().enumerate() {
         let home = ws.name.clone();
