@@ -1,7 +1,8 @@
 //! Item names may not hold control or invisible characters.
 //!
 //! A workspace, dataset or report name is shown in the Power BI portal, in logs and in
-//! pull-request comments. Control characters (ESC, CR, LF, C1) or bidi overrides in one are
+//! pull-request comments. Control characters (ESC, CR, LF, C1), bidi overrides or zero-width
+//! characters (and the other invisible format characters) in one are
 //! never legitimate: they would forge lines or hide text wherever the name is printed, and a
 //! newline even breaks the import upload half-way through an apply. Every output escapes them
 //! anyway (names also come from the service); the manifest refuses them up front.
