@@ -163,3 +163,27 @@ fn a_report_finds_its_dataset_the_way_the_service_does() {
         ("Sales", "Sales")
     );
 }
+
+#[test]
+fn names_longer_than_the_service_takes_are_refused() {
+    let long = |n: usize| "x".repeat(n);
+    let dataset = |name: &str| {
+        format!(
+            "apiVersion: pbideploy/v1\nworkspaces:\n  - name: Sales\n    datasets:\n      - name: {name}\n        pbix: pbix/sales.pbix\n"
+        )
+    };
+    let (first, all) = refused(&dataset(&long(20_000)));
+    assert_eq!(first, "5:15 name-too-long", "{all}");
+    assert!(
+        all.contains("20000 characters") && all.len() < 1000,
+        "{all}"
+    );
+    let (first, _) = refused(&format!(
+        "apiVersion: pbideploy/v1\nworkspaces:\n  - name: {}\n",
+        long(1000)
+    ));
+    assert_eq!(first, "3:11 name-too-long");
+    // 256 characters (not bytes) is still fine.
+    let dir = manifest_dir(&dataset(&"é".repeat(256)));
+    assert!(load_in(dir.path()).is_ok());
+}

@@ -14,6 +14,13 @@ use super::positions::PosMap;
 use crate::diagnostics::Diagnostic;
 use crate::plan::render::sanitize;
 
+/// The longest workspace, dataset or report name, in characters. Workspaces: documented by
+/// the Fabric Create Workspace API ("The display name cannot contain more than 256
+/// characters"), the same workspaces Power BI serves. Datasets and reports: no limit is
+/// documented for imports; the same 256 is applied (an inference), which also keeps the
+/// import URL, which carries the name, far from any URL length limit.
+pub const MAX_NAME_CHARS: usize = 256;
+
 /// The identity the service gives a name: it matches workspace, dataset and report names
 /// ignoring case, so two names with the same key are the same item to it. Surrounding
 /// spaces and the Unicode normalization form (`Café` composed or decomposed) are ignored
@@ -54,6 +61,22 @@ fn check_name(what: &str, name: &str, base: &str, pos: &PosMap, out: &mut Vec<Di
             Diagnostic::new("blank-name", format!("the {what} name is blank"))
                 .at(pos.value(&format!("{base}/name")))
                 .hint("give it a name with visible characters"),
+        );
+        return;
+    }
+    let length = name.chars().count();
+    if length > MAX_NAME_CHARS {
+        let start: String = name.chars().take(40).collect();
+        out.push(
+            Diagnostic::new(
+                "name-too-long",
+                format!(
+                    "the {what} name `{}…` has {length} characters; the service takes at most {MAX_NAME_CHARS}",
+                    sanitize::text(&start)
+                ),
+            )
+            .at(pos.value(&format!("{base}/name")))
+            .hint(format!("shorten it to {MAX_NAME_CHARS} characters or fewer")),
         );
         return;
     }
