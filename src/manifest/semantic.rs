@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::model::{CredentialRule, CredentialType, Dataset, DatasetRef, Manifest, Workspace};
+use super::model::{
+    CredentialRule, CredentialType, Dataset, DatasetRef, EncryptedConnection, Manifest, Workspace,
+};
 use super::names::name_key;
 use super::paths::{Resolved, resolve_within};
 use super::positions::PosMap;
@@ -310,8 +312,23 @@ fn check_dataset(ds: &Dataset, base: &str, pos: &PosMap, out: &mut Vec<Diagnosti
             .hint("write `gateway: {name: Local Gateway}` or `gateway: {id: <gateway id>}`"),
         );
     }
+    let creates = ds.gateway.as_ref().is_some_and(|g| g.create_datasources);
     for (c, cred) in ds.credentials.iter().enumerate() {
-        check_credential(ds, cred, &format!("{base}/credentials/{c}"), pos, out);
+        let at = format!("{base}/credentials/{c}");
+        check_credential(ds, cred, &at, pos, out);
+        if creates && cred.encrypted_connection == EncryptedConnection::NotEncrypted {
+            out.push(
+                Diagnostic::new(
+                    "create-requires-encrypted",
+                    format!(
+                        "dataset `{}` creates gateway data sources with its credential rules, and the service creates them only with `encryptedConnection: Encrypted`",
+                        ds.name
+                    ),
+                )
+                .at(pos.value(&format!("{at}/encryptedConnection")))
+                .hint("remove `encryptedConnection: NotEncrypted`, or set `gateway.createDatasources: false` and create the gateway data source yourself"),
+            );
+        }
     }
     if let Some(schedule) = ds.refresh.as_ref().and_then(|r| r.schedule.as_ref()) {
         let at = || pos.value(&format!("{base}/refresh/schedule"));
