@@ -14,6 +14,7 @@ pub mod positions;
 pub mod schema;
 pub mod secret;
 pub mod semantic;
+pub mod time_zones;
 pub mod yaml;
 
 use std::borrow::Cow;

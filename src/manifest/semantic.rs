@@ -7,12 +7,14 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::model::{
-    CredentialRule, CredentialType, Dataset, DatasetRef, EncryptedConnection, Manifest, Workspace,
+    CredentialRule, CredentialType, Dataset, DatasetRef, EncryptedConnection, Manifest, Schedule,
+    Workspace,
 };
 use super::names::name_key;
 use super::paths::{Resolved, resolve_within};
 use super::positions::PosMap;
 use super::secret::SecretRef;
+use super::time_zones::{is_windows_time_zone, suggest};
 use crate::diagnostics::Diagnostic;
 use crate::plan::render::sanitize;
 
@@ -331,27 +333,47 @@ fn check_dataset(ds: &Dataset, base: &str, pos: &PosMap, out: &mut Vec<Diagnosti
         }
     }
     if let Some(schedule) = ds.refresh.as_ref().and_then(|r| r.schedule.as_ref()) {
-        let at = || pos.value(&format!("{base}/refresh/schedule"));
-        if schedule.frequency.is_some() && (!schedule.days.is_empty() || !schedule.times.is_empty())
-        {
-            out.push(
-                Diagnostic::new(
-                    "schedule-conflict",
-                    "a schedule uses either `frequency` (DirectQuery) or `days`/`times`, not both",
-                )
-                .at(at())
-                .hint("remove `frequency`, or remove `days` and `times`"),
-            );
-        } else if schedule.frequency.is_none() && schedule.enabled && schedule.days.is_empty() {
-            out.push(
-                Diagnostic::new(
-                    "schedule-missing-days",
-                    "an enabled refresh schedule needs at least one day",
-                )
-                .at(at())
-                .hint("add `days: [Monday, Tuesday, Wednesday, Thursday, Friday]`"),
-            );
-        }
+        check_schedule(schedule, &format!("{base}/refresh/schedule"), pos, out);
+    }
+}
+
+fn check_schedule(schedule: &Schedule, base: &str, pos: &PosMap, out: &mut Vec<Diagnostic>) {
+    let at = || pos.value(base);
+    if schedule.frequency.is_some() && (!schedule.days.is_empty() || !schedule.times.is_empty()) {
+        out.push(
+            Diagnostic::new(
+                "schedule-conflict",
+                "a schedule uses either `frequency` (DirectQuery) or `days`/`times`, not both",
+            )
+            .at(at())
+            .hint("remove `frequency`, or remove `days` and `times`"),
+        );
+    } else if schedule.frequency.is_none() && schedule.enabled && schedule.days.is_empty() {
+        out.push(
+            Diagnostic::new(
+                "schedule-missing-days",
+                "an enabled refresh schedule needs at least one day",
+            )
+            .at(at())
+            .hint("add `days: [Monday, Tuesday, Wednesday, Thursday, Friday]`"),
+        );
+    }
+    if !is_windows_time_zone(&schedule.time_zone) {
+        let hint = match suggest(&schedule.time_zone) {
+            Some(id) => format!("did you mean `{id}`?"),
+            None => "use a Windows time-zone id such as `UTC` or `W. Europe Standard Time` (not an IANA name such as `Europe/Berlin`)".to_owned(),
+        };
+        out.push(
+            Diagnostic::new(
+                "unknown-time-zone",
+                format!(
+                    "`{}` is not a Windows time-zone id",
+                    sanitize::text(&schedule.time_zone)
+                ),
+            )
+            .at(pos.value(&format!("{base}/timeZone")))
+            .hint(hint),
+        );
     }
 }
 
