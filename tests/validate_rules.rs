@@ -187,3 +187,11 @@ fn names_longer_than_the_service_takes_are_refused() {
     let dir = manifest_dir(&dataset(&"é".repeat(256)));
     assert!(load_in(dir.path()).is_ok());
 }
+
+#[test]
+fn a_number_where_text_is_sent_is_refused_with_a_hint_to_quote_it() {
+    let yaml = "apiVersion: pbideploy/v1\nworkspaces:\n  - name: Sales\n    datasets:\n      - name: Sales\n        pbix: pbix/sales.pbix\n        datasources:\n          - match: {type: Sql, connectionDetails: {database: 01234}}\n            set: {connectionDetails: {database: x}}\n";
+    let (first, all) = refused(yaml);
+    assert_eq!(first, "8:62 wrong-type", "{all}");
+    assert!(all.contains("quote it to keep it as text"), "{all}");
+}
