@@ -2,10 +2,11 @@
 //! and never more than a cap.
 //!
 //! Whoever writes the repository decides what such a path is. A FIFO without a writer makes
-//! a plain read wait forever, and `/dev/zero` or a huge file makes it fill the memory. So the
-//! file's type is checked first (a `stat`, which opens nothing), checked again on the opened
-//! handle (the path may have been swapped in between), and the read stops one byte past
-//! the cap.
+//! a plain open wait forever, and `/dev/zero` or a huge file makes a read fill the memory. So
+//! the file's type and size are checked first (a `stat`, which opens nothing), the type again
+//! on the opened handle (a device swapped in after the `stat`), and the read stops one byte
+//! past the cap. (A FIFO swapped in between the `stat` and the open would still block the
+//! open; the files come from a checkout nothing else writes to while pbideploy runs.)
 
 use std::io::{self, Read};
 use std::path::Path;
