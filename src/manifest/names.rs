@@ -26,7 +26,11 @@ pub const MAX_NAME_CHARS: usize = 256;
 /// spaces and the Unicode normalization form (`Café` composed or decomposed) are ignored
 /// too: names that differ only by those read the same to every person reviewing a plan.
 pub fn name_key(name: &str) -> String {
-    name.trim().nfc().collect::<String>().to_lowercase()
+    let name = name.trim();
+    if name.is_ascii() {
+        return name.to_ascii_lowercase();
+    }
+    name.nfc().collect::<String>().to_lowercase()
 }
 
 /// A diagnostic for every workspace, dataset or report name holding such a character.

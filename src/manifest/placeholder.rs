@@ -26,40 +26,62 @@ pub fn is_placeholder(text: &str) -> bool {
 
 /// A diagnostic for every text value in `value` (the resolved document) that is a placeholder.
 pub fn check(value: &Value, positions: &PosMap, out: &mut Vec<Diagnostic>) {
-    let mut path = String::new();
-    walk(value, &mut path, positions, out);
+    walk(value, &mut Vec::new(), positions, out);
 }
 
-fn walk(value: &Value, path: &mut String, positions: &PosMap, out: &mut Vec<Diagnostic>) {
-    let len = path.len();
+/// One step of the way to a value: the pointer is only written out for a placeholder found.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn walk<'a>(
+    value: &'a Value,
+    way: &mut Vec<Step<'a>>,
+    positions: &PosMap,
+    out: &mut Vec<Diagnostic>,
+) {
     match value {
-        Value::String(text) if is_placeholder(text) => out.push(
-            Diagnostic::new(
-                "placeholder",
-                format!("`{}` is a placeholder, not a value", shorten(text)),
-            )
-            .at(positions.value(path))
-            .hint(format!(
-                "replace it with the real value (values starting with `{PREFIX}` mark what is still to be filled in, for example by `pbideploy init`)"
-            )),
-        ),
+        Value::String(text) if is_placeholder(text) => {
+            let mut pointer = String::new();
+            for step in way.iter() {
+                match step {
+                    Step::Key(key) => {
+                        pointer.push('/');
+                        pointer.push_str(&escape(key));
+                    }
+                    Step::Index(i) => {
+                        let _ = write!(pointer, "/{i}");
+                    }
+                }
+            }
+            out.push(
+                Diagnostic::new(
+                    "placeholder",
+                    format!("`{}` is a placeholder, not a value", shorten(text)),
+                )
+                .at(positions.value(&pointer))
+                .hint(format!(
+                    "replace it with the real value (values starting with `{PREFIX}` mark what is still to be filled in, for example by `pbideploy init`)"
+                )),
+            );
+        }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                let _ = write!(path, "/{i}");
-                walk(item, path, positions, out);
-                path.truncate(len);
+                way.push(Step::Index(i));
+                walk(item, way, positions, out);
+                way.pop();
             }
         }
         Value::Object(members) => {
             for (key, item) in members {
                 // Variables are checked where they are used.
-                if path.is_empty() && matches!(key.as_str(), "variables" | "environments") {
+                if way.is_empty() && matches!(key.as_str(), "variables" | "environments") {
                     continue;
                 }
-                path.push('/');
-                path.push_str(&escape(key));
-                walk(item, path, positions, out);
-                path.truncate(len);
+                way.push(Step::Key(key));
+                walk(item, way, positions, out);
+                way.pop();
             }
         }
         _ => {}
