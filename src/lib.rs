@@ -17,3 +17,4 @@ pub mod pbix;
 pub mod plan;
 pub mod powerbi;
 pub mod session;
+pub mod untrusted_file;

@@ -256,7 +256,7 @@ async fn init_then_adopt_then_plan_shows_no_changes() {
         "dataset: directquery-parameters\n",
         "dataset: \"Adopt: Fixtures #1/directquery-parameters\"",
         "Sales Summary.pbix  # TODO: placeholder path",
-        "username: TODO-username  # TODO",
+        "username: \"<TODO-username>\"  # TODO",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
@@ -266,10 +266,23 @@ async fn init_then_adopt_then_plan_shows_no_changes() {
     assert_eq!(again.code, 1, "{}", again.stderr);
     assert!(again.stderr.contains("--force"), "{}", again.stderr);
 
-    // The one placeholder filled in, the manifest validates.
+    // The placeholders filled in (the PBIX put in place, the user name set), the manifest
+    // validates; until then validate refuses the user name.
     let placeholder = dir.join(format!("pbix/{REPORTS_WS}/Sales Summary.pbix").replace('"', "_"));
     std::fs::create_dir_all(placeholder.parent().unwrap()).unwrap();
     std::fs::copy(dir.join("seed/sales-summary.pbix"), &placeholder).unwrap();
+    let v = cargo_bin_cmd!("pbideploy")
+        .current_dir(dir)
+        .args(["validate", "-f", "pbideploy.yaml", "--color", "never"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&v.stderr);
+    assert!(
+        !v.status.success() && stderr.contains("[placeholder]"),
+        "{stderr}"
+    );
+    let text = text.replace("<TODO-username>", "svc_reader");
+    std::fs::write(dir.join("pbideploy.yaml"), &text).unwrap();
     let v = cargo_bin_cmd!("pbideploy")
         .current_dir(dir)
         .args(["validate", "-f", "pbideploy.yaml", "--color", "never"])

@@ -73,17 +73,36 @@ fn plan(dir: &Path, secret: Option<&str>) -> (i32, String) {
     run(dir, secret, &["plan", "--detailed-exitcode"])
 }
 
-#[test]
-fn credentials_are_planned_rotated_and_not_checked_without_leaking() {
+/// A temp folder with `m.yaml` (`manifest`) and `pbix/<pbix>` copied from the examples.
+fn workdir(pbix: &str, manifest: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    std::fs::create_dir_all(root.join("pbix")).unwrap();
+    std::fs::create_dir_all(dir.path().join("pbix")).unwrap();
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/pbix/inventory-dq.pbix"),
-        root.join("pbix/inventory-dq.pbix"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("manifests/pbix")
+            .join(pbix),
+        dir.path().join("pbix").join(pbix),
     )
     .unwrap();
-    std::fs::write(root.join("m.yaml"), manifest("Organizational")).unwrap();
+    std::fs::write(dir.path().join("m.yaml"), manifest).unwrap();
+    dir
+}
+
+/// Applies with the first secret, then plans: nothing is left to do.
+fn apply_then_nothing_to_do(root: &Path) {
+    let (code, out) = run(root, Some(FIRST), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = plan(root, Some(FIRST));
+    assert_eq!(
+        (code, out.trim()),
+        (0, "No changes. The service matches the manifest.")
+    );
+}
+
+#[test]
+fn credentials_are_planned_rotated_and_not_checked_without_leaking() {
+    let dir = workdir("inventory-dq.pbix", &manifest("Organizational"));
+    let root = dir.path();
 
     // Empty tenant, no secret (a pull-request build): a full plan, not an error.
     let (code, out) = plan(root, None);
@@ -104,14 +123,7 @@ fn credentials_are_planned_rotated_and_not_checked_without_leaking() {
         );
     }
 
-    let (code, out) = run(root, Some(FIRST), &["apply", "--auto-approve"]);
-    assert_eq!(code, 0, "{out}");
-
-    let (code, out) = plan(root, Some(FIRST));
-    assert_eq!(
-        (code, out.trim()),
-        (0, "No changes. The service matches the manifest.")
-    );
+    apply_then_nothing_to_do(root);
 
     // Rotation: exactly the credential update, the secret shown as changed.
     let (code, out) = plan(root, Some(SECOND));
@@ -168,4 +180,13 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// A credential rule without `match` selects every data source: apply sets it on each of
+/// them (it used to fail with "no data source ... matches"), and the next plan is empty.
+#[test]
+fn a_credential_rule_without_match_applies_to_every_source() {
+    let manifest = "apiVersion: pbideploy/v1\nworkspaces:\n  - name: Sales\n    create: true\n    datasets:\n      - name: Sales\n        pbix: pbix/sales.pbix\n        credentials:\n          - type: Basic\n            username: svc\n            password: {env: INVENTORY_SQL_PASSWORD}\n        refresh: {onApply: never}\n";
+    let dir = workdir("sales.pbix", manifest);
+    apply_then_nothing_to_do(dir.path());
 }

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod model;
 pub mod pbix;
 pub mod routes;
+pub mod time_zones;
 pub mod transport;
 pub mod util;
 

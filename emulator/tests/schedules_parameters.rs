@@ -230,3 +230,49 @@ async fn updating_parameters_re_points_the_sources_built_from_them() {
     );
     emu.shutdown().await;
 }
+
+/// `localTimeZoneId` takes Windows time-zone ids only, on both schedules.
+#[tokio::test]
+async fn schedules_refuse_a_time_zone_that_is_not_a_windows_id() {
+    let (emu, c) = emulator(EmulatorConfig::default()).await;
+    let url = emu.url();
+    let tok = token(&c, &url, "app-1").await;
+    let g = create_group(&c, &url, &tok, "W").await;
+    let imp = import_done(&c, &url, &tok, &g, "Sales", "Abort", sales_pbix()).await;
+    let dq = import_done(&c, &url, &tok, &g, "Inventory", "Abort", dq_pbix()).await;
+    let base = format!("{url}/v1.0/myorg/groups/{g}/datasets");
+    let imp_sched = format!(
+        "{base}/{}/refreshSchedule",
+        imp["datasets"][0]["id"].as_str().unwrap()
+    );
+    let dq_sched = format!(
+        "{base}/{}/directQueryRefreshSchedule",
+        dq["datasets"][0]["id"].as_str().unwrap()
+    );
+    for (url, direct_query) in [(&imp_sched, false), (&dq_sched, true)] {
+        for (tz, want) in [
+            ("Mars/Olympus_Mons", 400),
+            ("Europe/Berlin", 400),
+            ("W. Europe Standard Time", 200),
+        ] {
+            let value = if direct_query {
+                json!({"frequency": 30, "localTimeZoneId": tz})
+            } else {
+                json!({"days": ["Monday"], "times": ["07:00"], "localTimeZoneId": tz})
+            };
+            let (s, v) = send(
+                &c,
+                &tok,
+                reqwest::Method::PATCH,
+                url,
+                Some(json!({ "value": value })),
+            )
+            .await;
+            assert_eq!(s, want, "{url} {tz}: {v}");
+            if want == 400 {
+                assert_eq!(v["error"]["code"], "InvalidRequest", "{v}");
+            }
+        }
+    }
+    emu.shutdown().await;
+}

@@ -103,8 +103,8 @@ pub fn resolve(
             }
             let value = resolve_one(reference, base_dir, env)?;
             if github {
-                for line in value.lines().filter(|l| !l.trim().is_empty()) {
-                    println!("::add-mask::{line}");
+                for command in mask_commands(&value) {
+                    println!("{command}");
                 }
             }
             out.values
@@ -112,6 +112,25 @@ pub fn resolve(
         }
     }
     Ok(out)
+}
+
+/// The `::add-mask::` workflow commands that hide `value` in a GitHub Actions log: one per
+/// line (the runner masks line by line), each escaped as workflow-command data (`%` as `%25`,
+/// CR as `%0D`, LF as `%0A`), because the runner decodes those before it registers the mask:
+/// unescaped, `s3cr%0Aet` would mask `s3cr`, a newline and `et` instead of the secret.
+fn mask_commands(value: &str) -> Vec<String> {
+    value
+        .split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let escaped = line
+                .replace('%', "%25")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A");
+            format!("::add-mask::{escaped}")
+        })
+        .collect()
 }
 
 fn resolve_one(
@@ -188,6 +207,19 @@ mod tests {
             encrypted_connection: true,
             sso: false,
         }
+    }
+
+    #[test]
+    fn mask_commands_escape_what_the_runner_decodes_and_cover_each_line() {
+        assert_eq!(
+            mask_commands("s3cr%0Aet%25x"),
+            ["::add-mask::s3cr%250Aet%2525x"]
+        );
+        assert_eq!(
+            mask_commands("line one\r\nline\rtwo\n\n"),
+            ["::add-mask::line one", "::add-mask::line%0Dtwo"]
+        );
+        assert!(mask_commands("  \n").is_empty());
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::names::env_var_name;
 use super::yaml::{Entry, Yaml};
 use super::{InitInput, Notes, pbix_entry, text};
 use crate::live::model::{LiveDataset, LiveDatasource, LiveWorkspace, eq_name};
+use crate::manifest::placeholder::placeholder;
 use crate::plan::operation::RefreshSchedule;
 use crate::plan::operation::WEEK;
 
@@ -161,7 +162,8 @@ fn credential(
             ws.name, ds.name, s.datasource
         ));
         entries.push(
-            Entry::new("username", Yaml::str("TODO-username")).after(format!("TODO: {todo}")),
+            Entry::new("username", Yaml::str(placeholder("username")))
+                .after(format!("TODO: {todo}")),
         );
     }
     if let Some(field) = secret {

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 use super::{Ledger, LedgerError};
 
+/// Ledgers larger than this are refused unread: one records a few hundred bytes per item,
+/// so 64 MiB is over a hundred thousand datasets and reports.
+pub const MAX_LEDGER_BYTES: u64 = 64 << 20;
+
 /// Proof that the caller holds the ledger's exclusive lock; released on drop.
 pub struct LedgerLock {
     file: File,
@@ -126,8 +130,16 @@ impl LedgerStore for FileStore {
         self.path.display().to_string()
     }
 
+    /// The ledger is committed to the repository, so a pull request decides what it is:
+    /// only a regular file of at most [`MAX_LEDGER_BYTES`] is read.
     fn load(&self) -> Result<Option<Ledger>, LedgerError> {
-        match std::fs::read_to_string(&self.path) {
+        let read =
+            crate::untrusted_file::read_regular(&self.path, MAX_LEDGER_BYTES).and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
+                })
+            });
+        match read {
             Ok(text) => Ledger::from_json(&self.describe(), &text).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(LedgerError::Read {
@@ -254,6 +266,29 @@ mod tests {
             "the stale temp file of this ledger is removed"
         );
         assert!(other_env.exists(), "another ledger's write is left alone");
+    }
+
+    #[test]
+    fn a_ledger_that_is_not_a_small_regular_file_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        #[cfg(unix)]
+        {
+            // Committed as a symlink to /dev/zero, it used to be read until memory ran out.
+            let link = dir.path().join("zero.json");
+            std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+            let err = FileStore::new(&link).load().unwrap_err().to_string();
+            assert!(
+                err.contains("a device") && err.contains("zero.json"),
+                "{err}"
+            );
+        }
+        let big = dir.path().join("big.json");
+        let file = File::create(&big).unwrap();
+        file.set_len(MAX_LEDGER_BYTES + 1).unwrap();
+        let err = FileStore::new(&big).load().unwrap_err().to_string();
+        assert!(err.contains("larger than 64 MiB"), "{err}");
+        let err = FileStore::new(dir.path()).load().unwrap_err().to_string();
+        assert!(err.contains("a folder"), "{err}");
     }
 
     #[test]

@@ -101,6 +101,29 @@ fn collect_refs(text: &str, out: &mut Vec<String>) {
     }
 }
 
+/// Checks that every `${name}` in a variable's value names a variable: `where_is` gives the
+/// position of a variable's value (`None` for a `--var`, which is named in the message).
+pub fn check_references(
+    raw: &BTreeMap<String, String>,
+    where_is: impl Fn(&str) -> Option<crate::diagnostics::Pos>,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (name, text) in raw {
+        let Err(missing) = expand(text, raw) else {
+            continue;
+        };
+        let diag = match where_is(name) {
+            Some(at) => unresolved(&missing, raw, at),
+            None => {
+                let mut diag = unresolved(&missing, raw, crate::diagnostics::Pos::default());
+                diag.message = format!("{} in --var {name}", diag.message);
+                diag
+            }
+        };
+        out.push(diag);
+    }
+}
+
 /// Interpolates every string in `value` except under the skipped top-level keys and inside
 /// secret references; returns diagnostics for unknown variables.
 pub fn interpolate_tree(

@@ -9,10 +9,12 @@ pub mod model;
 pub mod names;
 pub mod parse;
 pub mod paths;
+pub mod placeholder;
 pub mod positions;
 pub mod schema;
 pub mod secret;
 pub mod semantic;
+pub mod time_zones;
 pub mod yaml;
 
 use std::borrow::Cow;
@@ -173,6 +175,7 @@ impl Document {
         if !diags.is_empty() {
             return Err(self.fail(diags));
         }
+        placeholder::check(&value, &positions, &mut diags);
         let typed = match value {
             Cow::Owned(value) => serde_json::from_value(value),
             Cow::Borrowed(value) => Manifest::deserialize(value),
@@ -185,7 +188,9 @@ impl Document {
         })?;
         let (canonical, root) = locate(&self.path).map_err(|d| self.fail(vec![d]))?;
         fill_spans(&mut manifest, &positions);
-        let errors = semantic::check(&mut manifest, &root, &positions);
+        keep_written_numbers(&mut manifest, &positions);
+        let mut errors = semantic::check(&mut manifest, &root, &positions);
+        errors.append(&mut diags);
         if !errors.is_empty() {
             return Err(self.fail(errors));
         }
@@ -278,6 +283,22 @@ fn apply_environment(
         }
     }
     raw.extend(cli_vars.iter().cloned());
+    let env_vars = env.map(|e| format!("/environments/{}/variables", escape(e)));
+    interpolate::check_references(
+        &raw,
+        |name| {
+            if cli_vars.iter().any(|(n, _)| n == name) {
+                return None;
+            }
+            let overlay = env_vars.as_ref().map(|p| format!("{p}/{}", escape(name)));
+            let from_env = overlay.filter(|p| value.pointer(p).is_some_and(Value::is_string));
+            Some(
+                positions
+                    .value(&from_env.unwrap_or_else(|| format!("/variables/{}", escape(name)))),
+            )
+        },
+        diags,
+    );
     match interpolate::resolve_variables(&raw) {
         Ok(vars) => vars,
         Err((first, chain)) => {
@@ -381,6 +402,27 @@ fn fill_spans(manifest: &mut Manifest, positions: &PosMap) {
             fill(&mut ds.credentials, found, |c| &mut c.span);
             let found = positions.member_items(index, "datasources");
             fill(&mut ds.datasources, found, |r| &mut r.span);
+        }
+    }
+}
+
+/// M parameters are text on the wire: a number is sent as the user wrote it (`01234`,
+/// `1.10`, `0x1F`), not as its canonical form (`1234`, `1.1`, `31`); an alias sends the text
+/// its anchor was written as.
+fn keep_written_numbers(manifest: &mut Manifest, positions: &PosMap) {
+    for (w, ws) in manifest.workspaces.iter_mut().enumerate() {
+        for (d, ds) in ws.datasets.iter_mut().enumerate() {
+            for (name, value) in ds.parameters.iter_mut() {
+                let ParameterValue::Number(number) = value else {
+                    continue;
+                };
+                let pointer = format!("/workspaces/{w}/datasets/{d}/parameters/{}", escape(name));
+                if let Some(text) = positions.written(&pointer)
+                    && yaml::plain_value(text) == Value::Number(number.clone())
+                {
+                    *value = ParameterValue::Text(text.to_owned());
+                }
+            }
         }
     }
 }

@@ -170,7 +170,8 @@ pub struct Dataset {
     /// Take over the dataset before changing it (needed when someone else owns it).
     #[serde(default)]
     pub takeover: bool,
-    /// M parameter values (UpdateParameters). Numbers and booleans are sent as text.
+    /// M parameter values (UpdateParameters), sent as text: a number exactly as written
+    /// (`01234` stays `01234`), `true` as `TRUE`.
     #[serde(default)]
     pub parameters: BTreeMap<String, ParameterValue>,
     /// Re-pointing rules (UpdateDatasources).

@@ -61,6 +61,9 @@ pub struct Tree {
     pub entries: Vec<Entry>,
     pub texts: Vec<String>,
     pub source: Arc<str>,
+    /// For each alias of a scalar (by the alias's start offset), where its anchored scalar
+    /// was written: the text a user wrote is looked up there.
+    pub alias_scalars: Vec<(u32, At)>,
 }
 
 impl Tree {
@@ -76,6 +79,20 @@ impl Tree {
                 .get(entry.key_text as usize)
                 .map_or("", String::as_str)
         }
+    }
+
+    /// The source text of a scalar entry as written (for an alias, the anchored scalar's).
+    fn written(&self, entry: &Entry) -> Option<&str> {
+        if entry.kind != Kind::Leaf {
+            return None;
+        }
+        let at = self
+            .alias_scalars
+            .iter()
+            .find(|(start, _)| *start == entry.at.start)
+            .map_or(entry.at, |(_, origin)| *origin);
+        let start = at.start as usize;
+        self.source.get(start..start + at.len as usize)
     }
 
     /// The direct children of the entry at `index`.
@@ -135,6 +152,16 @@ impl PosMap {
     pub fn value(&self, pointer: &str) -> Pos {
         self.locate(pointer)
             .map_or_else(Pos::default, |(entry, _)| entry.at.pos())
+    }
+
+    /// The text a scalar at `pointer` was written as (`01234` for the number 1234), when the
+    /// pointer leads to exactly that scalar.
+    pub fn written(&self, pointer: &str) -> Option<&str> {
+        let tree = self.tree.as_deref()?;
+        match self.locate_index(pointer)? {
+            (index, true) => tree.written(&tree.entries[index]),
+            _ => None,
+        }
     }
 
     /// Where the key of the member at `pointer` was written, else where its value was.
@@ -260,6 +287,7 @@ mod tests {
             entries,
             texts: vec!["a/b".into(), "env".into(), "c".into()],
             source: Arc::from(""),
+            alias_scalars: Vec::new(),
         })
     }
 

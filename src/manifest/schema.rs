@@ -274,6 +274,8 @@ fn type_diag(instance: &Value, kind: &jsonschema::error::TypeKind, field: &str) 
             diag.hint("YAML 1.1 booleans are not accepted; write `true` or `false`")
         }
         _ if expected == "array" => diag.hint("write a list: one `- item` per line"),
+        _ if expected == "string" && (instance.is_number() || instance.is_boolean()) => diag
+            .hint("quote it to keep it as text exactly as written (`'01234'`): unquoted, YAML reads it as a number or boolean"),
         _ => diag,
     }
 }

@@ -41,22 +41,22 @@ pub enum SecretError {
 pub const MAX_SECRET_FILE_BYTES: u64 = 64 << 10;
 
 /// A secret file's content with one trailing newline (`\n` or `\r\n`) removed: what plan
-/// fingerprints and apply sends must be the same bytes.
+/// fingerprints and apply sends must be the same bytes. The file must be a regular file (a
+/// FIFO would make plan wait forever) of at most [`MAX_SECRET_FILE_BYTES`].
 pub fn read_secret_file(path: &std::path::Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(MAX_SECRET_FILE_BYTES + 1)
-        .read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_SECRET_FILE_BYTES {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!(
-                "it is larger than {} KiB; a secret file holds one password, key or token",
-                MAX_SECRET_FILE_BYTES >> 10
-            ),
-        ));
-    }
+    use std::io::{Error, ErrorKind};
+    let bytes = crate::untrusted_file::read_regular(path, MAX_SECRET_FILE_BYTES).map_err(|e| {
+        if e.kind() == ErrorKind::FileTooLarge {
+            Error::new(
+                e.kind(),
+                format!("{e}; a secret file holds one password, key or token"),
+            )
+        } else {
+            e
+        }
+    })?;
+    let mut text = String::from_utf8(bytes)
+        .map_err(|_| Error::new(ErrorKind::InvalidData, "it is not UTF-8 text"))?;
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {
@@ -147,6 +147,28 @@ mod tests {
         assert!(!err.contains("sss"), "{err}");
         std::fs::write(&path, &content[1..]).unwrap();
         assert!(SecretRef::File(path).resolve().is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_secret_file_is_refused_instead_of_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pw");
+        let made = std::process::Command::new("mkfifo").arg(&path).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo is needed here");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = path.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(SecretRef::File(reader).resolve().map(|_| ()));
+        });
+        // Before the fix the read blocked for good; a writer is opened on timeout to free it.
+        let result = rx.recv_timeout(std::time::Duration::from_secs(10));
+        if result.is_err() {
+            let _ = std::fs::OpenOptions::new().write(true).open(&path);
+        }
+        let err = result.expect("reading a FIFO secret file must not wait");
+        let err = err.unwrap_err().to_string();
+        assert!(err.contains("FIFO") && err.contains("pw"), "{err}");
     }
 
     #[test]

@@ -6,11 +6,17 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::model::{CredentialRule, CredentialType, Dataset, DatasetRef, Manifest, Workspace};
+use super::model::{
+    CredentialRule, CredentialType, Dataset, DatasetRef, EncryptedConnection, Manifest, Schedule,
+    Workspace,
+};
+use super::names::name_key;
 use super::paths::{Resolved, resolve_within};
 use super::positions::PosMap;
 use super::secret::SecretRef;
+use super::time_zones::{is_windows_time_zone, suggest};
 use crate::diagnostics::Diagnostic;
+use crate::plan::render::sanitize;
 
 /// Runs every check, resolving `pbix` paths (absolute, canonical) and report targets in place.
 pub fn check(manifest: &mut Manifest, root: &Path, pos: &PosMap) -> Vec<Diagnostic> {
@@ -43,7 +49,7 @@ fn check_service(manifest: &Manifest, pos: &PosMap, out: &mut Vec<Diagnostic>) {
 fn check_workspace_names(workspaces: &[Workspace], pos: &PosMap, out: &mut Vec<Diagnostic>) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (w, ws) in workspaces.iter().enumerate() {
-        if let Some(first) = seen.insert(ws.name.to_lowercase(), w) {
+        if let Some(first) = seen.insert(name_key(&ws.name), w) {
             out.push(
                 Diagnostic::new(
                     "duplicate-workspace",
@@ -54,11 +60,23 @@ fn check_workspace_names(workspaces: &[Workspace], pos: &PosMap, out: &mut Vec<D
                 )
                 .at(pos.value(&format!("/workspaces/{w}/name")))
                 .hint(format!(
-                    "merge it with workspaces[{first}] or rename one of them"
+                    "merge it with workspaces[{first}]{} or rename one of them",
+                    same_to_the_service(&workspaces[first].name, &ws.name)
                 )),
             );
         }
     }
+}
+
+/// For two names with one key written differently: why the service takes them as one.
+fn same_to_the_service(first: &str, second: &str) -> String {
+    if first == second {
+        return String::new();
+    }
+    format!(
+        " (`{}`: the service matches names ignoring case, and names that differ only by surrounding spaces or Unicode normalization read the same)",
+        sanitize::text(first)
+    )
 }
 
 fn check_workspace(
@@ -125,9 +143,9 @@ fn duplicates<'a>(
     pos: &PosMap,
     out: &mut Vec<Diagnostic>,
 ) {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: HashMap<String, (usize, &str)> = HashMap::new();
     for (i, name) in names.enumerate() {
-        if let Some(first) = seen.insert(name, i) {
+        if let Some((first, spelled)) = seen.insert(name_key(name), (i, name)) {
             out.push(
                 Diagnostic::new(
                     if what == "dataset" {
@@ -139,7 +157,8 @@ fn duplicates<'a>(
                 )
                 .at(pos.value(&format!("{base}/{i}/name")))
                 .hint(format!(
-                    "the first one is entry [{first}]; rename or remove one"
+                    "the first one is entry [{first}]{}; rename or remove one",
+                    same_to_the_service(spelled, name)
                 )),
             );
         }
@@ -295,31 +314,66 @@ fn check_dataset(ds: &Dataset, base: &str, pos: &PosMap, out: &mut Vec<Diagnosti
             .hint("write `gateway: {name: Local Gateway}` or `gateway: {id: <gateway id>}`"),
         );
     }
+    let creates = ds.gateway.as_ref().is_some_and(|g| g.create_datasources);
     for (c, cred) in ds.credentials.iter().enumerate() {
-        check_credential(ds, cred, &format!("{base}/credentials/{c}"), pos, out);
-    }
-    if let Some(schedule) = ds.refresh.as_ref().and_then(|r| r.schedule.as_ref()) {
-        let at = || pos.value(&format!("{base}/refresh/schedule"));
-        if schedule.frequency.is_some() && (!schedule.days.is_empty() || !schedule.times.is_empty())
-        {
+        let at = format!("{base}/credentials/{c}");
+        check_credential(ds, cred, &at, pos, out);
+        if creates && cred.encrypted_connection == EncryptedConnection::NotEncrypted {
             out.push(
                 Diagnostic::new(
-                    "schedule-conflict",
-                    "a schedule uses either `frequency` (DirectQuery) or `days`/`times`, not both",
+                    "create-requires-encrypted",
+                    format!(
+                        "dataset `{}` creates gateway data sources with its credential rules, and the service creates them only with `encryptedConnection: Encrypted`",
+                        ds.name
+                    ),
                 )
-                .at(at())
-                .hint("remove `frequency`, or remove `days` and `times`"),
-            );
-        } else if schedule.frequency.is_none() && schedule.enabled && schedule.days.is_empty() {
-            out.push(
-                Diagnostic::new(
-                    "schedule-missing-days",
-                    "an enabled refresh schedule needs at least one day",
-                )
-                .at(at())
-                .hint("add `days: [Monday, Tuesday, Wednesday, Thursday, Friday]`"),
+                .at(pos.value(&format!("{at}/encryptedConnection")))
+                .hint("remove `encryptedConnection: NotEncrypted`, or set `gateway.createDatasources: false` and create the gateway data source yourself"),
             );
         }
+    }
+    if let Some(schedule) = ds.refresh.as_ref().and_then(|r| r.schedule.as_ref()) {
+        check_schedule(schedule, &format!("{base}/refresh/schedule"), pos, out);
+    }
+}
+
+fn check_schedule(schedule: &Schedule, base: &str, pos: &PosMap, out: &mut Vec<Diagnostic>) {
+    let at = || pos.value(base);
+    if schedule.frequency.is_some() && (!schedule.days.is_empty() || !schedule.times.is_empty()) {
+        out.push(
+            Diagnostic::new(
+                "schedule-conflict",
+                "a schedule uses either `frequency` (DirectQuery) or `days`/`times`, not both",
+            )
+            .at(at())
+            .hint("remove `frequency`, or remove `days` and `times`"),
+        );
+    } else if schedule.frequency.is_none() && schedule.enabled && schedule.days.is_empty() {
+        out.push(
+            Diagnostic::new(
+                "schedule-missing-days",
+                "an enabled refresh schedule needs at least one day",
+            )
+            .at(at())
+            .hint("add `days: [Monday, Tuesday, Wednesday, Thursday, Friday]`"),
+        );
+    }
+    if !is_windows_time_zone(&schedule.time_zone) {
+        let hint = match suggest(&schedule.time_zone) {
+            Some(id) => format!("did you mean `{id}`?"),
+            None => "use a Windows time-zone id such as `UTC` or `W. Europe Standard Time` (not an IANA name such as `Europe/Berlin`)".to_owned(),
+        };
+        out.push(
+            Diagnostic::new(
+                "unknown-time-zone",
+                format!(
+                    "`{}` is not a Windows time-zone id",
+                    sanitize::text(&schedule.time_zone)
+                ),
+            )
+            .at(pos.value(&format!("{base}/timeZone")))
+            .hint(hint),
+        );
     }
 }
 
@@ -438,26 +492,26 @@ fn check_credential_reachable(
 }
 
 fn resolve_reports(manifest: &mut Manifest, pos: &PosMap, out: &mut Vec<Diagnostic>) {
-    let index: Vec<(String, Vec<String>)> = manifest
+    // Workspace and dataset names by their key: a report finds its dataset the way the
+    // service would (ignoring case).
+    type Named = (String, String);
+    let keyed = |name: &String| (name_key(name), name.clone());
+    let index: Vec<(Named, Vec<Named>)> = manifest
         .workspaces
         .iter()
         .map(|ws| {
-            (
-                ws.name.clone(),
-                ws.datasets.iter().map(|d| d.name.clone()).collect(),
-            )
+            let sets = ws.datasets.iter().map(|d| keyed(&d.name)).collect();
+            (keyed(&ws.name), sets)
         })
         .collect();
     let find = |ws: &str, ds: &str| -> Option<DatasetRef> {
-        index
-            .iter()
-            .find(|(w, _)| w.eq_ignore_ascii_case(ws))
-            .and_then(|(w, sets)| {
-                sets.iter().any(|d| d == ds).then(|| DatasetRef {
-                    workspace: w.clone(),
-                    dataset: ds.to_owned(),
-                })
-            })
+        let (ws, ds) = (name_key(ws), name_key(ds));
+        let ((_, workspace), sets) = index.iter().find(|((key, _), _)| *key == ws)?;
+        let (_, dataset) = sets.iter().find(|(key, _)| *key == ds)?;
+        Some(DatasetRef {
+            workspace: workspace.clone(),
+            dataset: dataset.clone(),
+        })
     };
     for (w, ws) in manifest.workspaces.iter_mut().enumerate() {
         let home = ws.name.clone();

@@ -21,17 +21,9 @@ use crate::powerbi::types::{
     EncryptedConnection, Gateway, GatewayPublicKey, PrivacyLevel,
 };
 
-/// Same type and every listed connection detail equal (case-insensitive).
-pub fn matches(rule: &DatasourceRef, actual: &DatasourceRef) -> bool {
-    rule.datasource_type
-        .eq_ignore_ascii_case(&actual.datasource_type)
-        && rule.connection_details.iter().all(|(k, v)| {
-            actual
-                .connection_details
-                .iter()
-                .any(|(ak, av)| ak.eq_ignore_ascii_case(k) && av.eq_ignore_ascii_case(v))
-        })
-}
+/// Whether a rule selects a data source: the planner's test, so that apply acts on exactly
+/// the sources the plan showed (a rule without `match` selects every source).
+pub(crate) use crate::plan::planner::ds_matches as matches;
 
 /// A wire data source as a [`DatasourceRef`].
 pub fn datasource_ref(d: &Datasource) -> DatasourceRef {

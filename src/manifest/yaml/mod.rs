@@ -5,7 +5,8 @@
 //! manifest; building the tree from the events costs about a quarter of that.
 //!
 //! Manifests are untrusted, so this enforces the limits documented in docs/manifest.md:
-//! nesting depth 32, 1 000 000 nodes (aliases count what they expand to), 1 000 aliases,
+//! nesting depth 32, 1 000 000 nodes (aliases count what they expand to, an anchored node
+//! counts twice for the copy its aliases are made from), 1 000 aliases,
 //! 1 000 anchors, 8 MiB of scalar text (expanded too), one document; duplicate keys and
 //! tags other than the core schema's are refused. Plain scalars are resolved with the YAML
 //! 1.2 core schema: `null`/`~`/empty, `true`/`false` (so `yes` and `on` stay text), decimal,
@@ -141,6 +142,11 @@ pub fn parse(source: &str) -> Result<(Value, Tree), Diagnostic> {
     })
 }
 
+/// The value a plain scalar written as `text` has (the YAML 1.2 core schema).
+pub fn plain_value(text: &str) -> Value {
+    resolve_plain(Cow::Borrowed(text)).0
+}
+
 /// A built node (its positions are the builder's entries from where it started) with what
 /// it weighs against the budgets.
 struct Built {
@@ -208,6 +214,7 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
                 entries: Vec::with_capacity(source.len() / 8),
                 texts: Vec::new(),
                 source: Arc::from(source),
+                alias_scalars: Vec::new(),
             },
             anchors: HashMap::new(),
             nodes: 0,
@@ -297,6 +304,10 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
                     "too many anchors or aliases; write the values out",
                 ));
             }
+            // The copy kept for the aliases costs what the node does: without this charge,
+            // anchors nested in anchors made copies of copies outside every budget (a 200 KiB
+            // manifest could hold gigabytes).
+            self.charge(built.nodes, built.bytes, span)?;
             let anchored = Anchored {
                 value: built.value.clone(),
                 entries: self.tree.entries[start..].to_vec(),
@@ -317,6 +328,21 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
             nodes: 1,
             bytes,
         })
+    }
+
+    /// Counts a copy (an alias's expansion, an anchor's kept value) against the node and
+    /// text budgets.
+    fn charge(&mut self, nodes: usize, bytes: usize, span: At) -> Result<(), Fail> {
+        self.nodes += nodes;
+        self.scalar_bytes += bytes;
+        if self.nodes > MAX_NODES || self.scalar_bytes > MAX_SCALAR_BYTES {
+            return Err(too_complex(
+                "anchors and aliases copy more than the node or text limit".into(),
+                span,
+                LIMITS_HINT,
+            ));
+        }
+        Ok(())
     }
 
     fn count_bytes(&mut self, len: usize, span: At) -> Result<(), Fail> {
@@ -497,25 +523,25 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
                 "too many anchors or aliases; write the values out",
             ));
         }
-        let Some(target) = self.anchors.get(&id) else {
-            return Err(Box::new(error(
+        let undefined = || {
+            Box::new(error(
                 "yaml-syntax",
                 "an alias refers to an anchor that is not defined before it".into(),
                 span,
-            )));
+            ))
         };
+        let weight = self.anchors.get(&id).map(|t| (t.nodes, t.bytes));
+        let (nodes, bytes) = weight.ok_or_else(undefined)?;
         // The alias node itself counted one already; the expansion counts the rest.
-        self.nodes += target.nodes.saturating_sub(1);
-        self.scalar_bytes += target.bytes;
-        if self.nodes > MAX_NODES || self.scalar_bytes > MAX_SCALAR_BYTES {
-            return Err(too_complex(
-                "the aliases expand to more than the node or text limit".into(),
-                span,
-                LIMITS_HINT,
-            ));
-        }
+        self.charge(nodes.saturating_sub(1), bytes, span)?;
+        let target = self.anchors.get(&id).ok_or_else(undefined)?;
         let start = self.tree.entries.len();
         self.tree.entries.extend_from_slice(&target.entries);
+        if let [scalar] = target.entries.as_slice()
+            && scalar.kind == Kind::Leaf
+        {
+            self.tree.alias_scalars.push((span.start, scalar.at));
+        }
         self.tree.entries[start].at = span;
         Ok(Built {
             value: target.value.clone(),

@@ -34,10 +34,21 @@ pub fn is_escaped(c: char) -> bool {
     (c as u32) < 0x20 || c as u32 == 0x7f || is_invisible_control(c)
 }
 
-/// C1 controls, line/paragraph separators and bidi embedding/override/isolate characters.
+/// C1 controls, line/paragraph separators, and the invisible format characters: every
+/// character of Unicode's general category Cf (Unicode 15.1: zero-width space and joiners,
+/// word joiner, BOM, soft hyphen, bidi marks, embeddings, overrides and isolates, tag
+/// characters, ...), plus the combining grapheme joiner and the Hangul fillers, which show
+/// nothing either. A name holding one looks like another name, or hides text.
 fn is_invisible_control(c: char) -> bool {
     matches!(c as u32,
-        0x80..=0x9f | 0x2028 | 0x2029 | 0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069 | 0x061c)
+        0x80..=0x9f | 0x2028 | 0x2029
+        // Format characters (Cf).
+        | 0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x890..=0x891 | 0x8e2 | 0x180e
+        | 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2064 | 0x2066..=0x206f | 0xfeff
+        | 0xfff9..=0xfffb | 0x110bd | 0x110cd | 0x13430..=0x1343f | 0x1bca0..=0x1bca3
+        | 0x1d173..=0x1d17a | 0xe0001 | 0xe0020..=0xe007f
+        // Invisible but not Cf: combining grapheme joiner, Hangul fillers.
+        | 0x34f | 0x115f | 0x1160 | 0x3164 | 0xffa0)
 }
 
 /// A string that (after leading whitespace, which the Actions runner trims) starts with `::`
@@ -153,6 +164,27 @@ mod tests {
         assert_eq!(text("a\x1b[31mb\r\nc\u{7}"), "a\\e[31mb\\r\\nc\\x07");
         assert_eq!(text("x\u{9b}y\u{202e}z"), "x\\u{009b}y\\u{202e}z");
         assert_eq!(text("Sales Model"), "Sales Model");
+    }
+
+    #[test]
+    fn zero_width_and_other_format_characters_are_escaped() {
+        for c in [
+            '\u{200b}',
+            '\u{200d}',
+            '\u{2060}',
+            '\u{feff}',
+            '\u{ad}',
+            '\u{e0041}',
+        ] {
+            assert!(is_escaped(c), "U+{:04X}", c as u32);
+            assert_eq!(
+                text(&format!("a{c}b")),
+                format!("a\\u{{{:04x}}}b", c as u32)
+            );
+        }
+        for c in ['é', 'ß', '中', '\u{301}', ' '] {
+            assert!(!is_escaped(c), "U+{:04X}", c as u32);
+        }
     }
 
     #[test]
