@@ -45,6 +45,10 @@ fn make_pbix(path: &Path, mib: u64) {
 
 /// Runs `pbideploy` to its end and returns the run with that process's peak resident set in
 /// KiB, as the kernel kept it (`ru_maxrss` from `wait4`; Linux counts in KiB).
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, which std's wait cannot do with rusage"
+)]
 fn run_measured(emu: &common::Emulator, dir: &Path, args: &[&str]) -> (Run, u64) {
     let (out_path, err_path) = (dir.join("stdout.txt"), dir.join("stderr.txt"));
     let start = Instant::now();
