@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use pbideploy_emulator::pbix::{
-    InspectOptions, PbixDatasource, PbixError, PbixKind, PbixParameter, inspect_pbix,
+    InspectOptions, PbixDatasource, PbixError, PbixKind, PbixParameter, ReadError, inspect_pbix,
     inspect_pbix_with,
 };
 use serde_json::json;
@@ -90,6 +90,7 @@ fn directquery_parameters_resolve_into_sql_source() {
     let view = inspect_pbix(&p).unwrap();
     assert_eq!(view.kind, PbixKind::Model);
     assert!(view.model_readable);
+    assert!(view.direct_query, "its partitions are DirectQuery");
     assert_eq!(
         plain(&view.datasources),
         vec![ds(
@@ -139,8 +140,11 @@ fn data_profiling_demo_has_one_deduplicated_odata_source() {
     assert!(view.parameters.is_empty());
 }
 
+/// Decoder-dependent: with the `pbix` crate's placeholder `DataModel` reader the modern
+/// model is unreadable (the server then falls back to the tenant file's per-hash view);
+/// with the real reader the service view comes from the model.
 #[test]
-fn modern_xpress9_model_is_not_readable() {
+fn modern_xpress9_model_comes_from_the_decoder() {
     let Some(p) = fixture("Regional Sales Sample.pbix") else {
         return;
     };
@@ -150,8 +154,16 @@ fn modern_xpress9_model_is_not_readable() {
         PbixKind::Model,
         "RemoteArtifacts is not a thin marker"
     );
-    assert!(!view.model_readable);
-    assert!(view.datasources.is_empty() && view.parameters.is_empty());
+    if pbix::datamodel::PLACEHOLDER {
+        eprintln!("SKIP: pbix::datamodel is the placeholder; checking the fallback only");
+        assert!(!view.model_readable);
+        assert!(view.datasources.is_empty() && view.parameters.is_empty());
+        return;
+    }
+    assert!(view.model_readable && !view.direct_query);
+    assert_eq!(view.datasources.len(), 1, "{:?}", view.datasources);
+    assert_eq!(view.datasources[0].datasource_type, "Web");
+    assert!(view.parameters.is_empty());
 }
 
 #[test]
@@ -297,11 +309,17 @@ fn synthetic_thin_report_with_utf16_connections_and_bad_inputs() {
 
     let not_zip = dir.path().join("junk.pbix");
     std::fs::write(&not_zip, b"hello").unwrap();
-    assert!(matches!(inspect_pbix(&not_zip), Err(PbixError::NotZip(_))));
+    assert!(matches!(
+        inspect_pbix(&not_zip),
+        Err(PbixError::Read(ReadError::NotZip(_)))
+    ));
 
     let empty = dir.path().join("empty.pbix");
     write_zip(&empty, &[("Version", utf16le("1.28"))]);
-    assert!(matches!(inspect_pbix(&empty), Err(PbixError::NoModel)));
+    assert!(matches!(
+        inspect_pbix(&empty),
+        Err(PbixError::Read(ReadError::NoModel))
+    ));
 
     let remote = dir.path().join("remote.pbix");
     write_zip(
@@ -311,16 +329,19 @@ fn synthetic_thin_report_with_utf16_connections_and_bad_inputs() {
             br#"{"Version":3,"RemoteArtifacts":[{"DatasetId":"x","ReportId":"y"}]}"#.to_vec(),
         )],
     );
-    assert!(matches!(inspect_pbix(&remote), Err(PbixError::NoModel)));
+    assert!(matches!(
+        inspect_pbix(&remote),
+        Err(PbixError::Read(ReadError::NoModel))
+    ));
 
     let bad_schema = dir.path().join("bad.pbix");
     write_zip(&bad_schema, &[("DataModelSchema", b"{not json".to_vec())]);
     assert!(matches!(
         inspect_pbix(&bad_schema),
-        Err(PbixError::Malformed { .. })
+        Err(PbixError::Read(ReadError::Malformed { .. }))
     ));
     assert!(matches!(
         inspect_pbix(&dir.path().join("missing.pbix")),
-        Err(PbixError::Io { .. })
+        Err(PbixError::Read(ReadError::Io(_)))
     ));
 }

@@ -3,13 +3,14 @@
 //! (`Sql.Database(server, db)`, `Web.Contents(url)`, ...) with their arguments resolved
 //! to literals through parameters and `let` bindings. Not a full M parser: arguments it
 //! cannot resolve to text make the call invisible, as documented in `pbix-format.md` §6.3
-//! (the mapping is **[inferred]**).
+//! (the mapping is **[inferred]**). pbideploy and the emulator share this one analyser, so
+//! what `validate`/`inspect` predict is what the local service derives.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
-use super::{DetailPiece, PbixDatasource, PbixParameter, join_pieces};
+use crate::model::{DataSource, DetailPiece, Parameter, join_pieces};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Tok {
@@ -249,7 +250,7 @@ fn literal_text(toks: &[Tok]) -> Option<String> {
 }
 
 /// Extracts parameters: members whose value carries `meta [IsParameterQuery=true, ...]`.
-pub(crate) fn parameters(queries: &[Query]) -> Vec<PbixParameter> {
+pub(crate) fn parameters(queries: &[Query]) -> Vec<Parameter> {
     let mut out = Vec::new();
     for q in queries {
         let (value, Some(meta)) = split_meta(&q.tokens) else {
@@ -270,12 +271,17 @@ pub(crate) fn parameters(queries: &[Query]) -> Vec<PbixParameter> {
                 .collect(),
             _ => Vec::new(),
         };
-        out.push(PbixParameter {
+        let description = match meta.get("Description").map(Vec::as_slice) {
+            Some([Tok::Str(d)]) => Some(d.clone()),
+            _ => None,
+        };
+        out.push(Parameter {
             name: q.name.clone(),
             param_type,
             current_value: literal_text(value).unwrap_or_default(),
-            is_required,
-            suggested_values,
+            required: is_required,
+            allowed_values: suggested_values,
+            description,
         });
     }
     out
@@ -398,12 +404,12 @@ fn let_bindings(toks: &[Tok]) -> HashMap<String, Vec<Tok>> {
 }
 
 /// Finds data-source calls in every query, resolves their arguments, dedupes.
-pub(crate) fn datasources(queries: &[Query]) -> Vec<PbixDatasource> {
+pub(crate) fn datasources(queries: &[Query]) -> Vec<DataSource> {
     let globals: HashMap<&str, &[Tok]> = queries
         .iter()
         .map(|q| (q.name.as_str(), q.tokens.as_slice()))
         .collect();
-    let mut out: Vec<PbixDatasource> = Vec::new();
+    let mut out: Vec<DataSource> = Vec::new();
     for q in queries {
         let env = Env {
             globals: globals.clone(),
@@ -446,7 +452,7 @@ pub(crate) fn datasources(queries: &[Query]) -> Vec<PbixDatasource> {
                 // blob URL is not tracked through that rewrite.
                 parameter_details.clear();
             }
-            let ds = PbixDatasource {
+            let ds = DataSource {
                 datasource_type: (*kind).to_string(),
                 connection_details: details,
                 parameter_details,
@@ -490,7 +496,7 @@ mod tests {
         let p = parameters(&q);
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].current_value, "localhost\\v2017");
-        assert_eq!(p[1].suggested_values, vec!["A", "B"]);
+        assert_eq!(p[1].allowed_values, vec!["A", "B"]);
         let d = datasources(&q);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].datasource_type, "Sql");
@@ -508,7 +514,7 @@ mod tests {
         assert_eq!(d.len(), 2, "{d:?}");
         assert_eq!(d[0].connection_details["url"], "https://x/api");
         assert_eq!(d[1].datasource_type, "OData");
-        assert!(!parameters(&q)[0].is_required);
+        assert!(!parameters(&q)[0].required);
     }
 
     #[test]
