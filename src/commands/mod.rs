@@ -6,6 +6,7 @@ use crate::error::CommandResult;
 pub mod apply;
 pub mod completions;
 pub mod init;
+pub mod inspect;
 pub mod plan;
 pub mod show;
 pub mod state;
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Show(args) => show::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
         Command::Init(args) => init::run(&args),
         Command::State(cmd) => state::run(&cmd),
     }
