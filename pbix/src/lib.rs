@@ -91,10 +91,11 @@ impl Pbix {
 
     /// [`Pbix::open`] with options (e.g. `kind_only`).
     pub fn open_with(path: &Path, options: &Options) -> Result<Pbix, PbixError> {
-        let file = File::open(path)?;
-        if !file.metadata()?.is_file() {
+        // Checked before opening: opening a FIFO for reading would block.
+        if !std::fs::metadata(path)?.is_file() {
             return Err(PbixError::Io(std::io::Error::other("not a regular file")));
         }
+        let file = File::open(path)?;
         let template_name = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("pbit"));
