@@ -1,8 +1,13 @@
 //! The six shared PBIX fixtures give the "Expected service view" of their SOURCES.md, and
 //! small synthetic files exercise the DataModelSchema path used by hand-written PBIX.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use common::*;
+use pbideploy_emulator::EmulatorConfig;
 
 use pbideploy_emulator::pbix::{
     InspectOptions, PbixDatasource, PbixError, PbixKind, PbixParameter, ReadError, inspect_pbix,
@@ -344,4 +349,60 @@ fn synthetic_thin_report_with_utf16_connections_and_bad_inputs() {
         inspect_pbix(&dir.path().join("missing.pbix")),
         Err(PbixError::Read(ReadError::Io(_)))
     ));
+}
+
+/// Every fixture gets a service view from the `pbix` crate; only models the reader cannot
+/// decode (while `pbix::datamodel` is the placeholder: the modern XPress9 ones) fall back.
+#[test]
+fn every_fixture_gets_a_service_view() {
+    let Some(dir) = fixture("") else {
+        return;
+    };
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with(".pbix") {
+            continue;
+        }
+        seen += 1;
+        let view = inspect_pbix(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            view.model_readable || pbix::datamodel::PLACEHOLDER,
+            "{name}: the model should be read"
+        );
+    }
+    assert!(seen >= 11, "{seen} fixtures");
+}
+
+/// The symptom: the local service gave `directquery-parameters.pbix` an Import,
+/// refreshable dataset; its partitions are DirectQuery.
+#[tokio::test]
+async fn directquery_fixture_imports_as_a_directquery_dataset() {
+    let Some(p) = fixture("directquery-parameters.pbix") else {
+        return;
+    };
+    let (emu, c) = emulator(EmulatorConfig::default()).await;
+    let url = emu.url();
+    let tok = token(&c, &url, "app-1").await;
+    let g = create_group(&c, &url, &tok, "W").await;
+    let bytes = std::fs::read(p).unwrap();
+    let imp = import_done(&c, &url, &tok, &g, "dq.pbix", "Ignore", bytes).await;
+    let ds = imp["datasets"][0]["id"].as_str().unwrap();
+    let get = |path: String| {
+        let (c, tok) = (c.clone(), tok.clone());
+        async move { body(c.get(path).bearer_auth(&tok).send().await.unwrap()).await }
+    };
+    let dataset = get(format!("{url}/v1.0/myorg/groups/{g}/datasets/{ds}")).await;
+    assert_eq!(dataset["isRefreshable"], false, "{dataset}");
+    let sources = get(format!(
+        "{url}/v1.0/myorg/groups/{g}/datasets/{ds}/datasources"
+    ))
+    .await;
+    assert_eq!(sources["value"][0]["datasourceType"], "Sql", "{sources}");
+    assert_eq!(
+        sources["value"][0]["connectionDetails"]["database"],
+        "AdventureWorksDW2014"
+    );
+    emu.shutdown().await;
 }
