@@ -12,6 +12,15 @@ use serde_json::{Map, Value};
 
 use crate::model::{DataSource, DetailPiece, Parameter, join_pieces};
 
+/// Longest `#(...)` escape looked for inside a string.
+const MAX_ESCAPE_CHARS: usize = 64;
+/// Deepest `let` nesting whose bindings are read (each level rescans its body once).
+const MAX_LET_NESTING: usize = 16;
+/// Most tokens the data-source analysis of one file may visit: references fan out
+/// (`A & A`) and calls nest, so without a budget hostile M is exponential or quadratic.
+/// Real files use a tiny fraction; past it, the remaining calls stay unresolved.
+const MAX_ANALYSIS_STEPS: u64 = 2_000_000;
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Tok {
     Ident(String),
@@ -92,7 +101,13 @@ fn read_string(chars: &[char], mut i: usize) -> (String, usize) {
             return (out, i + 1);
         }
         if chars[i] == '#' && chars.get(i + 1) == Some(&'(') {
-            let end = chars[i..].iter().position(|&c| c == ')').map(|p| p + i);
+            // Escapes are short (`#(cr,lf)`, `#(000D)`): looking further would make a
+            // string of unclosed `#(` quadratic.
+            let end = chars[i..]
+                .iter()
+                .take(MAX_ESCAPE_CHARS)
+                .position(|&c| c == ')')
+                .map(|p| p + i);
             if let Some(end) = end {
                 let inner: String = chars[i + 2..end].iter().collect();
                 let mut known = true;
@@ -317,8 +332,10 @@ const SOURCES: &[(&str, &str, &[&str])] = &[
 
 /// Name → value-expression environment: shared members overlaid with `let` bindings.
 struct Env<'a> {
-    globals: HashMap<&'a str, &'a [Tok]>,
+    globals: &'a HashMap<&'a str, &'a [Tok]>,
     locals: HashMap<String, Vec<Tok>>,
+    /// Tokens the whole analysis may still visit.
+    steps: &'a std::cell::Cell<u64>,
 }
 
 impl Env<'_> {
@@ -327,7 +344,7 @@ impl Env<'_> {
     /// its current value, so the service view can recompute the detail when the parameter
     /// changes. Depth-limited against cycles.
     fn pieces(&self, toks: &[Tok], depth: u32) -> Option<Vec<DetailPiece>> {
-        if depth > 16 {
+        if depth > 16 || !charge(self.steps, toks.len()) {
             return None;
         }
         let parts = split_top(toks, '&');
@@ -372,35 +389,72 @@ fn is_parameter_query(toks: &[Tok]) -> bool {
     })
 }
 
-/// Collects `name = expr` bindings of every `let ... in` inside `toks`.
+/// Collects `name = expr` bindings of every `let ... in` inside `toks` (outer lets first;
+/// the first binding of a name wins), in one pass: each `in` closes the innermost open `let`
+/// at its bracket depth; lets nested deeper than [`MAX_LET_NESTING`] are not read.
 fn let_bindings(toks: &[Tok]) -> HashMap<String, Vec<Tok>> {
-    let mut out = HashMap::new();
-    let mut i = 0;
-    while i < toks.len() {
-        if matches!(&toks[i], Tok::Ident(k) if k == "let") {
-            let start = i + 1;
-            let mut depth = 0i32;
-            let mut end = toks.len();
-            for (j, t) in toks.iter().enumerate().skip(start) {
-                match t {
-                    Tok::Punct('(' | '[' | '{') => depth += 1,
-                    Tok::Punct(')' | ']' | '}') => depth -= 1,
-                    Tok::Ident(k) if k == "in" && depth == 0 => {
-                        end = j;
-                        break;
+    let mut ranges = Vec::new();
+    let mut open: Vec<(usize, i32)> = Vec::new();
+    let mut depth = 0i32;
+    for (i, t) in toks.iter().enumerate() {
+        match t {
+            Tok::Punct('(' | '[' | '{') => depth += 1,
+            Tok::Punct(')' | ']' | '}') => depth -= 1,
+            Tok::Ident(k) if k == "let" => open.push((i + 1, depth)),
+            Tok::Ident(k) if k == "in" => {
+                if let Some(&(start, d)) = open.last()
+                    && d == depth
+                {
+                    open.pop();
+                    if open.len() < MAX_LET_NESTING {
+                        ranges.push(start..i);
                     }
-                    _ => {}
                 }
             }
-            for binding in split_top(&toks[start..end], ',') {
-                if let [Tok::Ident(name), Tok::Punct('='), value @ ..] = binding {
-                    out.entry(name.clone()).or_insert_with(|| value.to_vec());
-                }
+            _ => {}
+        }
+    }
+    ranges.extend(
+        open.iter()
+            .take(MAX_LET_NESTING)
+            .map(|&(start, _)| start..toks.len()),
+    );
+    ranges.sort_by_key(|r| r.start);
+    let mut out = HashMap::new();
+    for range in ranges {
+        for binding in split_top(&toks[range], ',') {
+            if let [Tok::Ident(name), Tok::Punct('='), value @ ..] = binding {
+                out.entry(name.clone()).or_insert_with(|| value.to_vec());
             }
         }
-        i += 1;
     }
     out
+}
+
+/// Takes `n + 1` steps from the budget; false when it is spent.
+fn charge(steps: &std::cell::Cell<u64>, n: usize) -> bool {
+    let cost = n as u64 + 1;
+    let left = steps.get();
+    steps.set(left.saturating_sub(cost));
+    left >= cost
+}
+
+/// The closing bracket of every opening one, in one pass.
+fn bracket_pairs(toks: &[Tok]) -> HashMap<usize, usize> {
+    let mut pairs = HashMap::new();
+    let mut stack = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        match t {
+            Tok::Punct('(' | '[' | '{') => stack.push(i),
+            Tok::Punct(')' | ']' | '}') => {
+                if let Some(open) = stack.pop() {
+                    pairs.insert(open, i);
+                }
+            }
+            _ => {}
+        }
+    }
+    pairs
 }
 
 /// Finds data-source calls in every query, resolves their arguments, dedupes.
@@ -410,11 +464,14 @@ pub(crate) fn datasources(queries: &[Query]) -> Vec<DataSource> {
         .map(|q| (q.name.as_str(), q.tokens.as_slice()))
         .collect();
     let mut out: Vec<DataSource> = Vec::new();
+    let steps = std::cell::Cell::new(MAX_ANALYSIS_STEPS);
     for q in queries {
         let env = Env {
-            globals: globals.clone(),
+            globals: &globals,
             locals: let_bindings(&q.tokens),
+            steps: &steps,
         };
+        let pairs = bracket_pairs(&q.tokens);
         for (i, t) in q.tokens.iter().enumerate() {
             let Tok::Ident(func) = t else { continue };
             let Some((_, kind, names)) = SOURCES.iter().find(|(f, _, _)| f == func) else {
@@ -423,9 +480,12 @@ pub(crate) fn datasources(queries: &[Query]) -> Vec<DataSource> {
             if q.tokens.get(i + 1) != Some(&Tok::Punct('(')) {
                 continue;
             }
-            let Some(close) = matching_close(&q.tokens, i + 1) else {
+            let Some(&close) = pairs.get(&(i + 1)) else {
                 continue;
             };
+            if !charge(&steps, close - i) {
+                return out;
+            }
             let args = split_top(&q.tokens[i + 2..close], ',');
             let mut details = Map::new();
             let mut parameter_details = BTreeMap::new();
@@ -530,5 +590,42 @@ mod tests {
         let q = parse_section(m);
         let d = datasources(&q);
         assert_eq!(d[0].connection_details["database"], "d\nv");
+    }
+
+    /// A chain of shared queries that each concatenate the previous one ten times resolves
+    /// to 10^7 pieces; the budget gives up and leaves the source unresolved.
+    #[test]
+    fn fan_out_through_shared_queries_is_bounded() {
+        let mut m = String::from("section S; shared A0 = \"x\";");
+        for i in 1..8 {
+            let p = format!("A{}", i - 1);
+            let parts = vec![p; 10].join(" & ");
+            m.push_str(&format!(" shared A{i} = {parts};"));
+        }
+        m.push_str(" shared T = Web.Contents(A7); shared U = Web.Contents(\"https://u/\");");
+        let q = parse_section(&m);
+        let d = datasources(&q);
+        let urls: Vec<&str> = d
+            .iter()
+            .filter_map(|d| d.connection_details["url"].as_str())
+            .collect();
+        assert!(urls.iter().all(|u| !u.starts_with("xx")), "gave up on T");
+        assert!(urls.len() <= 1, "{urls:?}");
+    }
+
+    /// Unclosed escapes, lets and calls repeated many times stay linear-ish.
+    #[test]
+    fn repeated_unclosed_constructs_stay_cheap() {
+        let escapes = format!("section S; shared P = \"{}\";", "#(".repeat(200_000));
+        assert_eq!(parse_section(&escapes).len(), 1);
+        let lets = format!("section S; shared Q = {} 1;", "let a = ".repeat(50_000));
+        let q = parse_section(&lets);
+        assert!(datasources(&q).is_empty());
+        let calls = format!(
+            "section S; shared R = {} \"u\";",
+            "Web.Contents(".repeat(50_000)
+        );
+        let q = parse_section(&calls);
+        assert!(datasources(&q).is_empty());
     }
 }
