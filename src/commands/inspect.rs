@@ -1,8 +1,6 @@
 //! `pbideploy inspect FILE.pbix [--format text|json]`: what the service will see in a PBIX
 //! before it is deployed, read offline with bounded reads.
 
-use std::io::Write as _;
-
 use crate::cli::{InspectArgs, InspectFormat};
 use crate::error::{CommandError, CommandResult};
 use crate::inspect::{InspectReport, render_json, render_text};
@@ -18,10 +16,6 @@ pub fn run(args: &InspectArgs) -> CommandResult {
         InspectFormat::Text => render_text(&report),
         InspectFormat::Json => render_json(&report),
     };
-    let mut stdout = anstream::stdout();
-    stdout
-        .write_all(output.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| CommandError::user(format!("cannot write to stdout: {e}")))?;
+    super::print(&output)?;
     Ok(0)
 }

@@ -1,7 +1,9 @@
 //! One module per command: each turns parsed arguments into work and a `CommandResult`.
 
+use std::io::Write as _;
+
 use crate::cli::{Cli, Command};
-use crate::error::CommandResult;
+use crate::error::{CommandError, CommandResult};
 
 pub mod apply;
 pub mod completions;
@@ -24,4 +26,13 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Init(args) => init::run(&args),
         Command::State(cmd) => state::run(&cmd),
     }
+}
+
+/// Writes a command's whole output to stdout (colour handled by `anstream`).
+pub(crate) fn print(output: &str) -> Result<(), CommandError> {
+    let mut stdout = anstream::stdout();
+    stdout
+        .write_all(output.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| CommandError::user(format!("cannot write to stdout: {e}")))
 }
