@@ -59,6 +59,22 @@ mod tests {
     use crate::model::DatasetMode;
     use serde_json::json;
 
+    /// A model of these rows (every field written out: the real reader's types have no
+    /// `Default`).
+    fn raw(tables: Vec<RawTable>, partitions: Vec<RawPartition>) -> RawModel {
+        RawModel {
+            abf_size: 0,
+            abf_sha256: [0; 32],
+            desktop_version: None,
+            default_mode: None,
+            tables,
+            partitions,
+            expressions: Vec::new(),
+            data_sources: Vec::new(),
+            relationships: 0,
+        }
+    }
+
     fn table(id: i64, name: &str) -> RawTable {
         RawTable {
             id,
@@ -84,33 +100,32 @@ mod tests {
     fn adventure_works_rows_give_the_file_parameter_and_source() {
         let path = r#""C:\Samples\AdventureWorksDW2017.xlsx" meta [IsParameterQuery=true, Type="Any", IsParameterQueryRequired=true]"#;
         let read = "let\n    Source = Excel.Workbook(File.Contents(#\"Adventure Works DW Excel Path\"), null, true),\n    T = Source{[Item=\"Internet_Sales\",Kind=\"Table\"]}[Data]\nin\n    T";
-        let raw = RawModel {
-            abf_size: 6_815_744,
-            abf_sha256: [0xab; 32],
-            desktop_version: Some("2.84.461.0 (20.08)".into()),
-            tables: vec![table(1, "Internet Sales"), table(2, "Date")],
-            partitions: vec![
+        let mut raw = raw(
+            vec![table(1, "Internet Sales"), table(2, "Date")],
+            vec![
                 partition("Internet Sales", 4, 0, read),
                 partition("Date", 2, 0, "CALENDARAUTO()"),
                 partition("H$Internal", 3, 0, ""),
             ],
-            expressions: vec![
-                RawExpression {
-                    name: "Product Category".into(),
-                    kind: 0,
-                    expression: read.into(),
-                    description: None,
-                },
-                RawExpression {
-                    name: "Adventure Works DW Excel Path".into(),
-                    kind: 0,
-                    expression: path.into(),
-                    description: Some("Where the workbook lives".into()),
-                },
-            ],
-            relationships: 7,
-            ..RawModel::default()
-        };
+        );
+        raw.abf_size = 6_815_744;
+        raw.abf_sha256 = [0xab; 32];
+        raw.desktop_version = Some("2.84.461.0 (20.08)".into());
+        raw.relationships = 7;
+        raw.expressions = vec![
+            RawExpression {
+                name: "Product Category".into(),
+                kind: 0,
+                expression: read.into(),
+                description: None,
+            },
+            RawExpression {
+                name: "Adventure Works DW Excel Path".into(),
+                kind: 0,
+                expression: path.into(),
+                description: Some("Where the workbook lives".into()),
+            },
+        ];
         let model = model(raw);
         assert_eq!(model.source, ModelSource::DataModel);
         let names: Vec<_> = model.tables.iter().map(|t| t.name.as_str()).collect();
@@ -146,9 +161,9 @@ mod tests {
     /// Modelled on `directquery-parameters.pbix`: native SQL partitions in DirectQuery.
     #[test]
     fn directquery_sql_partitions_make_a_directquery_dataset() {
-        let raw = RawModel {
-            tables: vec![table(1, "DimDate"), table(2, "DimProduct")],
-            partitions: vec![
+        let raw = raw(
+            vec![table(1, "DimDate"), table(2, "DimProduct")],
+            vec![
                 partition(
                     "DimDate",
                     1,
@@ -157,8 +172,7 @@ mod tests {
                 ),
                 partition("DimProduct", 1, 1, "select 1"),
             ],
-            ..RawModel::default()
-        };
+        );
         let model = model(raw);
         assert_eq!(model.tables[0].partitions[0].kind, PartitionKind::Query);
         assert_eq!(model.tables[0].partitions[0].mode, StorageMode::DirectQuery);
@@ -169,16 +183,15 @@ mod tests {
     /// TOM ModeType: 2 is Default (inherits Model.DefaultMode), 4 is Dual.
     #[test]
     fn default_mode_is_inherited_and_dual_is_four() {
-        let raw = RawModel {
-            default_mode: Some(1),
-            tables: vec![table(1, "Fact"), table(2, "Dim"), table(3, "Rates")],
-            partitions: vec![
+        let mut raw = raw(
+            vec![table(1, "Fact"), table(2, "Dim"), table(3, "Rates")],
+            vec![
                 partition("Fact", 4, 2, "let S = Sql.Database(\"srv\", \"db\") in S"),
                 partition("Dim", 4, 4, "let S = Sql.Database(\"srv\", \"db\") in S"),
                 partition("Rates", 4, 0, "Web.Contents(\"https://rates.example.com\")"),
             ],
-            ..RawModel::default()
-        };
+        );
+        raw.default_mode = Some(1);
         let model = model(raw);
         let modes: Vec<_> = model.tables.iter().map(|t| t.partitions[0].mode).collect();
         assert_eq!(

@@ -23,7 +23,7 @@ pub enum DataModelError {
 }
 
 /// The rows of `metadata.sqlitedb` the crate maps to its public model.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RawModel {
     pub abf_size: u64,
     pub abf_sha256: [u8; 32],
@@ -37,14 +37,14 @@ pub struct RawModel {
 }
 
 /// A `Table` row.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RawTable {
     pub id: i64,
     pub name: String,
 }
 
 /// A `Partition` row (`kind` = TOM `Type`, `mode` = TOM `Mode`).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RawPartition {
     pub table_name: String,
     pub name: String,
@@ -55,7 +55,7 @@ pub struct RawPartition {
 }
 
 /// An `Expression` row (`kind` 0 = M).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RawExpression {
     pub name: String,
     pub kind: i64,
@@ -64,7 +64,7 @@ pub struct RawExpression {
 }
 
 /// A `DataSource` row.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RawDataSource {
     pub name: String,
     pub kind: Option<i64>,
