@@ -201,7 +201,7 @@ fn read_model<R: Read + Seek>(zip: &mut Container<R>, pbix: &mut Pbix) -> Result
                 .any(|p| p.kind == PartitionKind::M)
     });
     if zip.has("DataMashup") && !holds_m {
-        let limit = zip.limits().max_schema_bytes;
+        let limit = zip.limits().max_mashup_bytes;
         let bytes = zip.read("DataMashup", limit)?;
         let mashup = mashup::read(&bytes, zip.limits())?;
         let (parameters, data_sources) = derive::from_section(&mashup.section);

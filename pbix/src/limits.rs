@@ -23,9 +23,11 @@ pub const RATIO_FLOOR_BYTES: u64 = 1 << 20;
 pub const MAX_CONNECTIONS_BYTES: u64 = 1 << 20;
 /// Largest small text part read (`Version`, `Settings`, `Formulas/Section1.m`).
 pub const MAX_SMALL_PART_BYTES: u64 = 16 << 20;
-/// Largest `DataModelSchema` or `DataMashup` part read (the fixture template's schema is
-/// 0.5 MiB).
-pub const MAX_SCHEMA_BYTES: u64 = 128 << 20;
+/// Largest `DataModelSchema` part read (the fixture template's schema is 0.5 MiB). It is
+/// parsed as JSON, which takes several times its size in memory, hence a tighter cap.
+pub const MAX_SCHEMA_BYTES: u64 = 32 << 20;
+/// Largest `DataMashup` part read (its M is small; embedded content can be larger).
+pub const MAX_MASHUP_BYTES: u64 = 128 << 20;
 
 /// The caps in force for one read; [`Limits::default`] gives the constants above (tests
 /// lower them).
@@ -47,6 +49,8 @@ pub struct Limits {
     pub max_small_part_bytes: u64,
     /// See [`MAX_SCHEMA_BYTES`].
     pub max_schema_bytes: u64,
+    /// See [`MAX_MASHUP_BYTES`].
+    pub max_mashup_bytes: u64,
 }
 
 impl Default for Limits {
@@ -60,6 +64,7 @@ impl Default for Limits {
             max_connections_bytes: MAX_CONNECTIONS_BYTES,
             max_small_part_bytes: MAX_SMALL_PART_BYTES,
             max_schema_bytes: MAX_SCHEMA_BYTES,
+            max_mashup_bytes: MAX_MASHUP_BYTES,
         }
     }
 }

@@ -153,3 +153,21 @@ fn a_file_with_neither_model_nor_live_connection_is_refused() {
     let bytes = zip_of(&[("Connections", remote, CompressionMethod::Deflated)]);
     assert!(matches!(open(bytes), Err(PbixError::NoModel)));
 }
+
+#[test]
+fn a_schema_over_its_cap_is_refused_before_parsing() {
+    let schema = br#"{"model":{"tables":[]}}"#;
+    let bytes = zip_of(&[("DataModelSchema", schema, CompressionMethod::Stored)]);
+    let options = Options {
+        limits: Limits {
+            max_schema_bytes: 8,
+            ..Limits::default()
+        },
+        ..Options::default()
+    };
+    let err = Pbix::from_reader(Cursor::new(bytes), false, &options).unwrap_err();
+    assert!(
+        matches!(err, PbixError::EntryTooLarge { ref part, limit: 8, .. } if part == "DataModelSchema"),
+        "{err}"
+    );
+}
