@@ -62,6 +62,11 @@ pub enum Command {
     ///
     /// Example: pbideploy show plan.json --format markdown
     Show(ShowArgs),
+    /// Show what the service will see in a PBIX: kind, storage mode, tables, parameters,
+    /// data sources, Desktop version; for a thin report its dataset.
+    ///
+    /// Example: pbideploy inspect "pbix/Sales.pbix" --format json
+    Inspect(InspectArgs),
     /// Inspect or edit the ledger (state file).
     ///
     /// Example: pbideploy state list -f pbideploy.yaml --env prod
@@ -190,6 +195,21 @@ pub struct ShowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InspectFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The .pbix (or .pbit) file.
+    pub file: PathBuf,
+    /// Output format (JSON follows schemas/inspect.schema.json).
+    #[arg(long, value_enum, default_value_t = InspectFormat::Text)]
+    pub format: InspectFormat,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod diagnostics;
 pub mod error;
 pub mod init;
+pub mod inspect;
 pub mod ledger;
 pub mod live;
 pub mod logging;

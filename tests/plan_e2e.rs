@@ -341,13 +341,19 @@ async fn matching_tenant_has_no_changes_and_single_edits_give_single_changes() {
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     assert!(changed(&json_plan(&out)).is_empty());
 
-    // A changed PBIX: the dataset is re-imported (its settings follow it).
+    // A changed PBIX (still a model: one more part): the dataset is re-imported (its
+    // settings follow it).
     std::fs::write(dir.path().join("m.yaml"), SEEDED).unwrap();
-    std::fs::copy(
-        dir.path().join("pbix/sales-detail.pbix"),
-        dir.path().join("pbix/sales.pbix"),
-    )
-    .unwrap();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.path().join("pbix/sales.pbix"))
+        .unwrap();
+    let mut zip = zip::ZipWriter::new_append(file).unwrap();
+    zip.start_file("Report/Changed", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(&mut zip, b"changed").unwrap();
+    zip.finish().unwrap();
     let out = plan(&url, dir.path(), &["-f", "m.yaml", "--format", "json"]).await;
     let changes = changed(&json_plan(&out));
     let ds = r#"workspace["E2E"].dataset["Sales"]"#;

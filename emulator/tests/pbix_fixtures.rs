@@ -6,8 +6,11 @@ mod common;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use common::*;
+use pbideploy_emulator::EmulatorConfig;
+
 use pbideploy_emulator::pbix::{
-    InspectOptions, PbixDatasource, PbixError, PbixKind, PbixParameter, inspect_pbix,
+    InspectOptions, PbixDatasource, PbixError, PbixKind, PbixParameter, ReadError, inspect_pbix,
     inspect_pbix_with,
 };
 use serde_json::json;
@@ -84,6 +87,7 @@ fn directquery_parameters_resolve_into_sql_source() {
     let view = inspect_pbix(&p).unwrap();
     assert_eq!(view.kind, PbixKind::Model);
     assert!(view.model_readable);
+    assert!(view.direct_query, "its partitions are DirectQuery");
     assert_eq!(
         plain(&view.datasources),
         vec![ds(
@@ -133,8 +137,11 @@ fn data_profiling_demo_has_one_deduplicated_odata_source() {
     assert!(view.parameters.is_empty());
 }
 
+/// Decoder-dependent: with the `pbix` crate's placeholder `DataModel` reader the modern
+/// model is unreadable (the server then falls back to the tenant file's per-hash view);
+/// with the real reader the service view comes from the model.
 #[test]
-fn modern_xpress9_model_is_not_readable() {
+fn modern_xpress9_model_comes_from_the_decoder() {
     let Some(p) = fixture("Regional Sales Sample.pbix") else {
         return;
     };
@@ -144,8 +151,10 @@ fn modern_xpress9_model_is_not_readable() {
         PbixKind::Model,
         "RemoteArtifacts is not a thin marker"
     );
-    assert!(!view.model_readable);
-    assert!(view.datasources.is_empty() && view.parameters.is_empty());
+    assert!(view.model_readable && !view.direct_query);
+    assert_eq!(view.datasources.len(), 1, "{:?}", view.datasources);
+    assert_eq!(view.datasources[0].datasource_type, "Web");
+    assert!(view.parameters.is_empty());
 }
 
 #[test]
@@ -291,11 +300,17 @@ fn synthetic_thin_report_with_utf16_connections_and_bad_inputs() {
 
     let not_zip = dir.path().join("junk.pbix");
     std::fs::write(&not_zip, b"hello").unwrap();
-    assert!(matches!(inspect_pbix(&not_zip), Err(PbixError::NotZip(_))));
+    assert!(matches!(
+        inspect_pbix(&not_zip),
+        Err(PbixError::Read(ReadError::NotZip(_)))
+    ));
 
     let empty = dir.path().join("empty.pbix");
     write_zip(&empty, &[("Version", utf16le("1.28"))]);
-    assert!(matches!(inspect_pbix(&empty), Err(PbixError::NoModel)));
+    assert!(matches!(
+        inspect_pbix(&empty),
+        Err(PbixError::Read(ReadError::NoModel))
+    ));
 
     let remote = dir.path().join("remote.pbix");
     write_zip(
@@ -305,16 +320,75 @@ fn synthetic_thin_report_with_utf16_connections_and_bad_inputs() {
             br#"{"Version":3,"RemoteArtifacts":[{"DatasetId":"x","ReportId":"y"}]}"#.to_vec(),
         )],
     );
-    assert!(matches!(inspect_pbix(&remote), Err(PbixError::NoModel)));
+    assert!(matches!(
+        inspect_pbix(&remote),
+        Err(PbixError::Read(ReadError::NoModel))
+    ));
 
     let bad_schema = dir.path().join("bad.pbix");
     write_zip(&bad_schema, &[("DataModelSchema", b"{not json".to_vec())]);
     assert!(matches!(
         inspect_pbix(&bad_schema),
-        Err(PbixError::Malformed { .. })
+        Err(PbixError::Read(ReadError::Malformed { .. }))
     ));
     assert!(matches!(
         inspect_pbix(&dir.path().join("missing.pbix")),
-        Err(PbixError::Io { .. })
+        Err(PbixError::Read(ReadError::Io(_)))
     ));
+}
+
+/// Every fixture gets a service view from the `pbix` crate; only models the reader cannot
+/// decode (while `pbix::datamodel` is the placeholder: the modern XPress9 ones) fall back.
+#[test]
+fn every_fixture_gets_a_service_view() {
+    let Some(dir) = fixture("") else {
+        return;
+    };
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with(".pbix") {
+            continue;
+        }
+        seen += 1;
+        let view = inspect_pbix(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            view.model_readable,
+            "{name}: the model should be read"
+        );
+    }
+    assert!(seen >= 11, "{seen} fixtures");
+}
+
+/// The issue's symptom: the local service gave `directquery-parameters.pbix` an Import,
+/// refreshable dataset; its partitions are DirectQuery.
+#[tokio::test]
+async fn directquery_fixture_imports_as_a_directquery_dataset() {
+    let Some(p) = fixture("directquery-parameters.pbix") else {
+        return;
+    };
+    let (emu, c) = emulator(EmulatorConfig::default()).await;
+    let url = emu.url();
+    let tok = token(&c, &url, "app-1").await;
+    let g = create_group(&c, &url, &tok, "W").await;
+    let bytes = std::fs::read(p).unwrap();
+    let imp = import_done(&c, &url, &tok, &g, "dq.pbix", "Ignore", bytes).await;
+    let ds = imp["datasets"][0]["id"].as_str().unwrap();
+    let get = |path: String| {
+        let (c, tok) = (c.clone(), tok.clone());
+        async move { body(c.get(path).bearer_auth(&tok).send().await.unwrap()).await }
+    };
+    let dataset = get(format!("{url}/v1.0/myorg/groups/{g}/datasets/{ds}")).await;
+    assert_eq!(dataset["isRefreshable"], false, "{dataset}");
+    let sources = get(format!(
+        "{url}/v1.0/myorg/groups/{g}/datasets/{ds}/datasources"
+    ))
+    .await;
+    assert_eq!(sources["value"][0]["datasourceType"], "Sql", "{sources}");
+    assert_eq!(
+        sources["value"][0]["connectionDetails"]["database"],
+        "AdventureWorksDW2014"
+    );
+    emu.shutdown().await;
 }

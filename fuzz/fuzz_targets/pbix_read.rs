@@ -1,6 +1,7 @@
-//! The PBIX readers on arbitrary bytes: pbideploy's thin-report retargeting (it opens the
-//! ZIP, parses `Connections` and copies every other part) and the emulator's service-view
-//! reader (DataModel, mashup, layout). Each must return a value or an error, never panic.
+//! The PBIX readers on arbitrary bytes: the `pbix` crate's `Pbix::open` (whole file and
+//! kind only, as `validate` reads), pbideploy's thin-report retargeting (it opens the ZIP,
+//! parses `Connections` and copies every other part) and the emulator's service view built
+//! on the crate. Each must return a value or an error, never panic or hang.
 
 #![no_main]
 
@@ -30,6 +31,14 @@ fuzz_target!(|data: &[u8]| {
         dataset_name: "Sales".into(),
         workspace_name: "Fuzz".into(),
     };
+    for kind_only in [false, true] {
+        let options = pbix::Options {
+            kind_only,
+            ..pbix::Options::default()
+        };
+        let _ = pbix::Pbix::from_reader(std::io::Cursor::new(data), false, &options);
+    }
+    let _ = pbix::Pbix::open(path);
     let _ = retarget_to_temp(path, &target);
     let _ = pbideploy_emulator::pbix::inspect_pbix(path);
     let _ = pbideploy::pbix::rewrite_connections(data, &target);

@@ -1,11 +1,14 @@
 //! One module per command: each turns parsed arguments into work and a `CommandResult`.
 
+use std::io::Write as _;
+
 use crate::cli::{Cli, Command};
-use crate::error::CommandResult;
+use crate::error::{CommandError, CommandResult};
 
 pub mod apply;
 pub mod completions;
 pub mod init;
+pub mod inspect;
 pub mod plan;
 pub mod show;
 pub mod state;
@@ -19,7 +22,17 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Show(args) => show::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
         Command::Init(args) => init::run(&args),
         Command::State(cmd) => state::run(&cmd),
     }
+}
+
+/// Writes a command's whole output to stdout (colour handled by `anstream`).
+pub(crate) fn print(output: &str) -> Result<(), CommandError> {
+    let mut stdout = anstream::stdout();
+    stdout
+        .write_all(output.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| CommandError::user(format!("cannot write to stdout: {e}")))
 }

@@ -3,8 +3,6 @@
 //! Reviewers and pipelines render the exact plan `apply FILE` will execute, in the format they
 //! need (a PR comment, a terminal, a machine), without touching the service.
 
-use std::io::Write as _;
-
 use crate::cli::{PlanFormat, ShowArgs};
 use crate::error::{CommandError, CommandResult};
 use crate::plan::file::read_plan;
@@ -23,10 +21,6 @@ pub fn run(args: &ShowArgs) -> CommandResult {
         PlanFormat::Json => render_json(&plan)
             .map_err(|e| CommandError::internal(format!("{}: {e}", args.file.display())))?,
     };
-    let mut stdout = anstream::stdout();
-    stdout
-        .write_all(output.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| CommandError::user(format!("cannot write to stdout: {e}")))?;
+    super::print(&output)?;
     Ok(0)
 }

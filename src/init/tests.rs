@@ -152,9 +152,14 @@ fn the_manifest_loads_and_keeps_every_value() {
     let g = generated(true);
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("pbix")).unwrap();
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/pbix/sales.pbix");
-    for f in ["Sales_ _EMEA_ #1", "Inventory", "Summary"] {
-        std::fs::copy(&sample, dir.path().join(format!("pbix/{f}.pbix"))).unwrap();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/pbix");
+    for (f, sample) in [
+        ("Sales_ _EMEA_ #1", "sales.pbix"),
+        ("Inventory", "sales.pbix"),
+        ("Summary", "sales-summary.pbix"),
+    ] {
+        let to = dir.path().join(format!("pbix/{f}.pbix"));
+        std::fs::copy(samples.join(sample), to).unwrap();
     }
     let path = dir.path().join("m.yaml");
     std::fs::write(&path, &g.text).unwrap();

@@ -1,9 +1,9 @@
 //! Checks the schema cannot express: unique names, references between items, PBIX files
-//! (present, a file, a zip, inside the manifest's folder after resolving symlinks), credential
-//! rules that fit their type and can match a source.
+//! (present, a file inside the manifest's folder after resolving symlinks, readable with
+//! bounded reads, of a kind that fits their role), credential rules that fit their type and
+//! can match a source.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::model::{
@@ -123,7 +123,8 @@ fn check_workspace(
     );
     for (d, ds) in ws.datasets.iter_mut().enumerate() {
         let at = format!("{base}/datasets/{d}");
-        ds.pbix = pbix.check(&ds.pbix, &format!("{at}/pbix"), pos, out);
+        let role = PbixRole::Dataset;
+        ds.pbix = pbix.check(&ds.pbix, role, &format!("{at}/pbix"), pos, out);
         check_dataset(ds, &at, pos, out);
         for (c, cred) in ds.credentials.iter().enumerate() {
             check_secret_files(cred, pbix.root, &format!("{at}/credentials/{c}"), pos, out);
@@ -131,7 +132,7 @@ fn check_workspace(
     }
     for (r, report) in ws.reports.iter_mut().enumerate() {
         let at = format!("{base}/reports/{r}/pbix");
-        report.pbix = pbix.check(&report.pbix, &at, pos, out);
+        report.pbix = pbix.check(&report.pbix, PbixRole::Report, &at, pos, out);
     }
 }
 
@@ -165,20 +166,29 @@ fn duplicates<'a>(
     }
 }
 
-/// What is wrong with a `pbix` path.
+/// What is wrong with a `pbix` path, or what the file is.
 #[derive(Clone)]
 enum PbixProblem {
     Outside,
     Missing,
     NotFile,
     NotZip,
+    /// Refused by the bounded reader (bomb, unsafe names, bad `Connections`, ...).
+    Unreadable(String),
+}
+
+/// Which list a `pbix` appears in: the file's kind must fit it.
+#[derive(Clone, Copy)]
+enum PbixRole {
+    Dataset,
+    Report,
 }
 
 /// Checks each distinct `pbix` path once: a model deployed to many workspaces names the same
-/// file many times.
+/// file many times. Only the table of contents and the `Connections` part are read.
 struct PbixChecks<'a> {
     root: &'a Path,
-    seen: HashMap<PathBuf, (PathBuf, Option<PbixProblem>)>,
+    seen: HashMap<PathBuf, (PathBuf, Result<pbix::Kind, PbixProblem>)>,
 }
 
 impl<'a> PbixChecks<'a> {
@@ -189,62 +199,116 @@ impl<'a> PbixChecks<'a> {
         }
     }
 
-    /// The resolved path; a diagnostic at `pointer` when the file is not a usable PBIX.
+    /// The resolved path; a diagnostic at `pointer` when the file is not a usable PBIX or
+    /// its kind does not fit `role`.
     fn check(
         &mut self,
         path: &Path,
+        role: PbixRole,
         pointer: &str,
         pos: &PosMap,
         out: &mut Vec<Diagnostic>,
     ) -> PathBuf {
         let root = self.root;
-        let (resolved, problem) = self
+        let (resolved, read) = self
             .seen
             .entry(path.to_path_buf())
             .or_insert_with(|| inspect_pbix(root, path))
             .clone();
         let shown = path.display();
-        let diag = match problem {
-            None => return resolved,
-            Some(PbixProblem::Outside) => {
+        let diag = match read {
+            Ok(kind) => match kind_misfit(&kind, role, &shown.to_string()) {
+                None => return resolved,
+                Some(diag) => diag,
+            },
+            Err(PbixProblem::Outside) => {
                 outside_root("pbix-outside-root", "PBIX file", path, &resolved)
             }
-            Some(PbixProblem::Missing) => Diagnostic::new(
+            Err(PbixProblem::Missing) => Diagnostic::new(
                 "pbix-missing",
                 format!("PBIX file `{shown}` does not exist"),
             )
             .hint("paths are relative to the manifest's folder"),
-            Some(PbixProblem::NotFile) => Diagnostic::new(
+            Err(PbixProblem::NotFile) => Diagnostic::new(
                 "pbix-not-file",
                 format!("PBIX path `{shown}` is not a file"),
             )
             .hint("point `pbix` at a .pbix file, not a folder"),
-            Some(PbixProblem::NotZip) => Diagnostic::new(
+            Err(PbixProblem::NotZip) => Diagnostic::new(
                 "pbix-not-zip",
                 format!("`{shown}` is not a PBIX file (not a zip archive)"),
             )
             .hint("save the report from Power BI Desktop as .pbix"),
+            Err(PbixProblem::Unreadable(why)) => Diagnostic::new(
+                "pbix-unreadable",
+                format!("`{shown}` is refused: {why}"),
+            )
+            .hint("save the file again from Power BI Desktop; archives that could be zip bombs, hold unsafe entry names or a malformed `Connections` part are not read"),
         };
         out.push(diag.at(pos.value(pointer)));
         resolved
     }
 }
 
-fn inspect_pbix(root: &Path, path: &Path) -> (PathBuf, Option<PbixProblem>) {
+/// The diagnostic when a file's kind does not fit its role: a report must be a thin report
+/// bound to a Power BI dataset; a dataset must hold a model (or a live connection to
+/// Analysis Services, which the service turns into a live-connection dataset); templates fit
+/// neither.
+fn kind_misfit(kind: &pbix::Kind, role: PbixRole, shown: &str) -> Option<Diagnostic> {
+    use pbix::{Kind, LiveConnection};
+    match (kind, role) {
+        (Kind::Template, _) => Some(
+            Diagnostic::new(
+                "pbix-template",
+                format!("`{shown}` is a Power BI template (.pbit), which the service does not import"),
+            )
+            .hint("open the template in Power BI Desktop and save it as .pbix"),
+        ),
+        (Kind::ThinReport(LiveConnection::PowerBiDataset { .. }), PbixRole::Report)
+        | (Kind::Model | Kind::ThinReport(LiveConnection::AnalysisServices { .. }), PbixRole::Dataset) => None,
+        (Kind::Model, PbixRole::Report) => Some(
+            Diagnostic::new(
+                "report-pbix-not-thin",
+                format!("`{shown}` holds a data model: importing it creates a dataset, not a thin report"),
+            )
+            .hint("declare it under `datasets:`, or save the report in Power BI Desktop connected live to a Power BI dataset"),
+        ),
+        (Kind::ThinReport(LiveConnection::AnalysisServices { server, .. }), PbixRole::Report) => Some(
+            Diagnostic::new(
+                "report-pbix-analysis-services",
+                format!("`{shown}` is live-connected to Analysis Services (`{server}`), not to a Power BI dataset, so it cannot be bound to `dataset`"),
+            )
+            .hint("declare it under `datasets:` (the service creates a live-connection dataset), or connect the report to a Power BI dataset"),
+        ),
+        (Kind::ThinReport(LiveConnection::PowerBiDataset { .. }), PbixRole::Dataset) => Some(
+            Diagnostic::new(
+                "dataset-pbix-thin-report",
+                format!("`{shown}` is a thin report (live-connected to a Power BI dataset): importing it creates no dataset"),
+            )
+            .hint("declare it under `reports:` with `dataset:` naming the dataset it binds to"),
+        ),
+    }
+}
+
+fn inspect_pbix(root: &Path, path: &Path) -> (PathBuf, Result<pbix::Kind, PbixProblem>) {
     let canonical = match resolve_within(root, path) {
-        Resolved::Outside(resolved) => return (resolved, Some(PbixProblem::Outside)),
+        Resolved::Outside(resolved) => return (resolved, Err(PbixProblem::Outside)),
         Resolved::Inside(p) if p.exists() => p,
-        Resolved::Inside(p) => return (p, Some(PbixProblem::Missing)),
+        Resolved::Inside(p) => return (p, Err(PbixProblem::Missing)),
     };
     if !canonical.is_file() {
-        return (canonical, Some(PbixProblem::NotFile));
+        return (canonical, Err(PbixProblem::NotFile));
     }
-    let mut magic = [0u8; 4];
-    let is_zip = std::fs::File::open(&canonical)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok()
-        && magic == *b"PK\x03\x04";
-    (canonical, (!is_zip).then_some(PbixProblem::NotZip))
+    let options = pbix::Options {
+        kind_only: true,
+        ..pbix::Options::default()
+    };
+    let read = match pbix::Pbix::open_with(&canonical, &options) {
+        Ok(file) => Ok(file.kind),
+        Err(pbix::PbixError::NotZip(_)) => Err(PbixProblem::NotZip),
+        Err(e) => Err(PbixProblem::Unreadable(e.to_string())),
+    };
+    (canonical, read)
 }
 
 /// A path that leaves the manifest's folder tree; `what` names the reference.

@@ -10,19 +10,33 @@ use serde_json::Value;
 
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/pbix");
 
-/// The expected models, or `None` (with a printed notice) when `../shared` is absent.
-/// Under CI (the `CI` variable set) the fixtures must be present.
-pub fn expected_models() -> Option<Vec<Value>> {
-    let path = Path::new(FIXTURES).join("expected-models.json");
-    if !path.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{} is absent; CI must run the fixture tests",
-            path.display()
-        );
-        eprintln!("NOTICE: {} is absent; fixture test skipped", path.display());
-        return None;
+/// `../shared/<rel>` (beside the repository), or `None` with a `SKIP` line on stdout (which
+/// libtest does not hide) when it is absent. Under CI (the `CI` variable set and not
+/// `0`/`false`) an absent path fails the test instead: these tests are the checks against
+/// independent data and must not vanish from a green run.
+pub fn shared_data(rel: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared")
+        .join(rel);
+    if path.exists() {
+        return Some(path);
     }
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
+    assert!(
+        !ci,
+        "{} is absent and CI is set: {test} checks against that independent data and must \
+         not be skipped (clone the shared folder beside the repository)",
+        path.display()
+    );
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout(), "SKIP {test}: {} is absent", path.display());
+    None
+}
+
+/// The expected models, or `None` (see [`shared_data`]) when `../shared` is absent.
+pub fn expected_models() -> Option<Vec<Value>> {
+    let path = shared_data("fixtures/pbix/expected-models.json")?;
     let text = std::fs::read_to_string(&path).expect("expected-models.json is readable");
     let parsed: Value = serde_json::from_str(&text).expect("expected-models.json is JSON");
     Some(parsed.as_array().expect("a JSON array").clone())

@@ -3,158 +3,25 @@
 //! (`Sql.Database(server, db)`, `Web.Contents(url)`, ...) with their arguments resolved
 //! to literals through parameters and `let` bindings. Not a full M parser: arguments it
 //! cannot resolve to text make the call invisible, as documented in `pbix-format.md` §6.3
-//! (the mapping is **[inferred]**).
+//! (the mapping is **[inferred]**). pbideploy and the emulator share this one analyser, so
+//! what `validate`/`inspect` predict is what the local service derives.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
-use super::{DetailPiece, PbixDatasource, PbixParameter, join_pieces};
+use crate::model::{DataSource, DetailPiece, Parameter, join_pieces};
 
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Tok {
-    Ident(String),
-    Str(String),
-    Num(String),
-    Punct(char),
-}
+mod tokens;
 
-/// Tokenizes M: identifiers (dotted, `#"quoted"`), strings (`""` escapes, `#(lf)` escapes
-/// kept verbatim except the common ones), numbers, punctuation; skips comments.
-fn tokenize(src: &str) -> Vec<Tok> {
-    let chars: Vec<char> = src.chars().collect();
-    let mut toks = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() {
-            i += 1;
-        } else if c == '/' && chars.get(i + 1) == Some(&'/') {
-            while i < chars.len() && chars[i] != '\n' {
-                i += 1;
-            }
-        } else if c == '/' && chars.get(i + 1) == Some(&'*') {
-            i += 2;
-            while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
-                i += 1;
-            }
-            i += 2;
-        } else if c == '"' || (c == '#' && chars.get(i + 1) == Some(&'"')) {
-            let quoted_ident = c == '#';
-            i += if quoted_ident { 2 } else { 1 };
-            let (text, next) = read_string(&chars, i);
-            i = next;
-            toks.push(if quoted_ident {
-                Tok::Ident(text)
-            } else {
-                Tok::Str(text)
-            });
-        } else if c.is_alphabetic() || c == '_' || c == '#' {
-            let start = i;
-            i += 1;
-            while i < chars.len()
-                && (chars[i].is_alphanumeric()
-                    || chars[i] == '_'
-                    || (chars[i] == '.' && chars.get(i + 1).is_some_and(|n| n.is_alphabetic())))
-            {
-                i += 1;
-            }
-            toks.push(Tok::Ident(chars[start..i].iter().collect()));
-        } else if c.is_ascii_digit() {
-            let start = i;
-            while i < chars.len()
-                && (chars[i].is_ascii_alphanumeric()
-                    || (chars[i] == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)))
-            {
-                i += 1;
-            }
-            toks.push(Tok::Num(chars[start..i].iter().collect()));
-        } else {
-            toks.push(Tok::Punct(c));
-            i += 1;
-        }
-    }
-    toks
-}
+use tokens::{Tok, matching_close, split_top, tokenize};
 
-/// Reads a string body after the opening quote; returns the text and the index after the
-/// closing quote. Handles `""` and the `#(cr)`, `#(lf)`, `#(tab)`, `#(#)` escapes.
-fn read_string(chars: &[char], mut i: usize) -> (String, usize) {
-    let mut out = String::new();
-    while i < chars.len() {
-        if chars[i] == '"' {
-            if chars.get(i + 1) == Some(&'"') {
-                out.push('"');
-                i += 2;
-                continue;
-            }
-            return (out, i + 1);
-        }
-        if chars[i] == '#' && chars.get(i + 1) == Some(&'(') {
-            let end = chars[i..].iter().position(|&c| c == ')').map(|p| p + i);
-            if let Some(end) = end {
-                let inner: String = chars[i + 2..end].iter().collect();
-                let mut known = true;
-                let mut decoded = String::new();
-                for part in inner.split(',') {
-                    match part.trim() {
-                        "cr" => decoded.push('\r'),
-                        "lf" => decoded.push('\n'),
-                        "tab" => decoded.push('\t'),
-                        "#" => decoded.push('#'),
-                        _ => known = false,
-                    }
-                }
-                if known {
-                    out.push_str(&decoded);
-                    i = end + 1;
-                    continue;
-                }
-            }
-        }
-        out.push(chars[i]);
-        i += 1;
-    }
-    (out, i)
-}
-
-/// Splits `toks` at top-level (bracket depth 0) occurrences of `sep`.
-fn split_top(toks: &[Tok], sep: char) -> Vec<&[Tok]> {
-    let mut parts = Vec::new();
-    let mut depth = 0i32;
-    let mut start = 0;
-    for (i, t) in toks.iter().enumerate() {
-        match t {
-            Tok::Punct('(' | '[' | '{') => depth += 1,
-            Tok::Punct(')' | ']' | '}') => depth -= 1,
-            Tok::Punct(c) if *c == sep && depth == 0 => {
-                parts.push(&toks[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&toks[start..]);
-    parts
-}
-
-/// Index of the bracket closing the one opened at `open`.
-fn matching_close(toks: &[Tok], open: usize) -> Option<usize> {
-    let mut depth = 0i32;
-    for (i, t) in toks.iter().enumerate().skip(open) {
-        match t {
-            Tok::Punct('(' | '[' | '{') => depth += 1,
-            Tok::Punct(')' | ']' | '}') => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
+/// Deepest `let` nesting whose bindings are read (each level rescans its body once).
+const MAX_LET_NESTING: usize = 16;
+/// Most tokens the data-source analysis of one file may visit: references fan out
+/// (`A & A`) and calls nest, so without a budget hostile M is exponential or quadratic.
+/// Real files use a tiny fraction; past it, the remaining calls stay unresolved.
+const MAX_ANALYSIS_STEPS: u64 = 2_000_000;
 
 /// A named M expression: a section member, a TMSL `expressions[]` entry or a partition.
 #[derive(Debug, Clone)]
@@ -249,7 +116,7 @@ fn literal_text(toks: &[Tok]) -> Option<String> {
 }
 
 /// Extracts parameters: members whose value carries `meta [IsParameterQuery=true, ...]`.
-pub(crate) fn parameters(queries: &[Query]) -> Vec<PbixParameter> {
+pub(crate) fn parameters(queries: &[Query]) -> Vec<Parameter> {
     let mut out = Vec::new();
     for q in queries {
         let (value, Some(meta)) = split_meta(&q.tokens) else {
@@ -270,12 +137,17 @@ pub(crate) fn parameters(queries: &[Query]) -> Vec<PbixParameter> {
                 .collect(),
             _ => Vec::new(),
         };
-        out.push(PbixParameter {
+        let description = match meta.get("Description").map(Vec::as_slice) {
+            Some([Tok::Str(d)]) => Some(d.clone()),
+            _ => None,
+        };
+        out.push(Parameter {
             name: q.name.clone(),
             param_type,
             current_value: literal_text(value).unwrap_or_default(),
-            is_required,
-            suggested_values,
+            required: is_required,
+            allowed_values: suggested_values,
+            description,
         });
     }
     out
@@ -311,8 +183,10 @@ const SOURCES: &[(&str, &str, &[&str])] = &[
 
 /// Name → value-expression environment: shared members overlaid with `let` bindings.
 struct Env<'a> {
-    globals: HashMap<&'a str, &'a [Tok]>,
+    globals: &'a HashMap<&'a str, &'a [Tok]>,
     locals: HashMap<String, Vec<Tok>>,
+    /// Tokens the whole analysis may still visit.
+    steps: &'a std::cell::Cell<u64>,
 }
 
 impl Env<'_> {
@@ -321,7 +195,7 @@ impl Env<'_> {
     /// its current value, so the service view can recompute the detail when the parameter
     /// changes. Depth-limited against cycles.
     fn pieces(&self, toks: &[Tok], depth: u32) -> Option<Vec<DetailPiece>> {
-        if depth > 16 {
+        if depth > 16 || !charge(self.steps, toks.len()) {
             return None;
         }
         let parts = split_top(toks, '&');
@@ -366,49 +240,89 @@ fn is_parameter_query(toks: &[Tok]) -> bool {
     })
 }
 
-/// Collects `name = expr` bindings of every `let ... in` inside `toks`.
+/// Collects `name = expr` bindings of every `let ... in` inside `toks` (outer lets first;
+/// the first binding of a name wins), in one pass: each `in` closes the innermost open `let`
+/// at its bracket depth; lets nested deeper than [`MAX_LET_NESTING`] are not read.
 fn let_bindings(toks: &[Tok]) -> HashMap<String, Vec<Tok>> {
-    let mut out = HashMap::new();
-    let mut i = 0;
-    while i < toks.len() {
-        if matches!(&toks[i], Tok::Ident(k) if k == "let") {
-            let start = i + 1;
-            let mut depth = 0i32;
-            let mut end = toks.len();
-            for (j, t) in toks.iter().enumerate().skip(start) {
-                match t {
-                    Tok::Punct('(' | '[' | '{') => depth += 1,
-                    Tok::Punct(')' | ']' | '}') => depth -= 1,
-                    Tok::Ident(k) if k == "in" && depth == 0 => {
-                        end = j;
-                        break;
+    let mut ranges = Vec::new();
+    let mut open: Vec<(usize, i32)> = Vec::new();
+    let mut depth = 0i32;
+    for (i, t) in toks.iter().enumerate() {
+        match t {
+            Tok::Punct('(' | '[' | '{') => depth += 1,
+            Tok::Punct(')' | ']' | '}') => depth -= 1,
+            Tok::Ident(k) if k == "let" => open.push((i + 1, depth)),
+            Tok::Ident(k) if k == "in" => {
+                if let Some(&(start, d)) = open.last()
+                    && d == depth
+                {
+                    open.pop();
+                    if open.len() < MAX_LET_NESTING {
+                        ranges.push(start..i);
                     }
-                    _ => {}
                 }
             }
-            for binding in split_top(&toks[start..end], ',') {
-                if let [Tok::Ident(name), Tok::Punct('='), value @ ..] = binding {
-                    out.entry(name.clone()).or_insert_with(|| value.to_vec());
-                }
+            _ => {}
+        }
+    }
+    ranges.extend(
+        open.iter()
+            .take(MAX_LET_NESTING)
+            .map(|&(start, _)| start..toks.len()),
+    );
+    ranges.sort_by_key(|r| r.start);
+    let mut out = HashMap::new();
+    for range in ranges {
+        for binding in split_top(&toks[range], ',') {
+            if let [Tok::Ident(name), Tok::Punct('='), value @ ..] = binding {
+                out.entry(name.clone()).or_insert_with(|| value.to_vec());
             }
         }
-        i += 1;
     }
     out
 }
 
+/// Takes `n + 1` steps from the budget; false when it is spent.
+fn charge(steps: &std::cell::Cell<u64>, n: usize) -> bool {
+    let cost = n as u64 + 1;
+    let left = steps.get();
+    steps.set(left.saturating_sub(cost));
+    left >= cost
+}
+
+/// The closing bracket of every opening one, in one pass.
+fn bracket_pairs(toks: &[Tok]) -> HashMap<usize, usize> {
+    let mut pairs = HashMap::new();
+    let mut stack = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        match t {
+            Tok::Punct('(' | '[' | '{') => stack.push(i),
+            Tok::Punct(')' | ']' | '}') => {
+                if let Some(open) = stack.pop() {
+                    pairs.insert(open, i);
+                }
+            }
+            _ => {}
+        }
+    }
+    pairs
+}
+
 /// Finds data-source calls in every query, resolves their arguments, dedupes.
-pub(crate) fn datasources(queries: &[Query]) -> Vec<PbixDatasource> {
+pub(crate) fn datasources(queries: &[Query]) -> Vec<DataSource> {
     let globals: HashMap<&str, &[Tok]> = queries
         .iter()
         .map(|q| (q.name.as_str(), q.tokens.as_slice()))
         .collect();
-    let mut out: Vec<PbixDatasource> = Vec::new();
+    let mut out: Vec<DataSource> = Vec::new();
+    let steps = std::cell::Cell::new(MAX_ANALYSIS_STEPS);
     for q in queries {
         let env = Env {
-            globals: globals.clone(),
+            globals: &globals,
             locals: let_bindings(&q.tokens),
+            steps: &steps,
         };
+        let pairs = bracket_pairs(&q.tokens);
         for (i, t) in q.tokens.iter().enumerate() {
             let Tok::Ident(func) = t else { continue };
             let Some((_, kind, names)) = SOURCES.iter().find(|(f, _, _)| f == func) else {
@@ -417,9 +331,12 @@ pub(crate) fn datasources(queries: &[Query]) -> Vec<PbixDatasource> {
             if q.tokens.get(i + 1) != Some(&Tok::Punct('(')) {
                 continue;
             }
-            let Some(close) = matching_close(&q.tokens, i + 1) else {
+            let Some(&close) = pairs.get(&(i + 1)) else {
                 continue;
             };
+            if !charge(&steps, close - i) {
+                return out;
+            }
             let args = split_top(&q.tokens[i + 2..close], ',');
             let mut details = Map::new();
             let mut parameter_details = BTreeMap::new();
@@ -446,7 +363,7 @@ pub(crate) fn datasources(queries: &[Query]) -> Vec<PbixDatasource> {
                 // blob URL is not tracked through that rewrite.
                 parameter_details.clear();
             }
-            let ds = PbixDatasource {
+            let ds = DataSource {
                 datasource_type: (*kind).to_string(),
                 connection_details: details,
                 parameter_details,
@@ -490,7 +407,7 @@ mod tests {
         let p = parameters(&q);
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].current_value, "localhost\\v2017");
-        assert_eq!(p[1].suggested_values, vec!["A", "B"]);
+        assert_eq!(p[1].allowed_values, vec!["A", "B"]);
         let d = datasources(&q);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].datasource_type, "Sql");
@@ -508,7 +425,7 @@ mod tests {
         assert_eq!(d.len(), 2, "{d:?}");
         assert_eq!(d[0].connection_details["url"], "https://x/api");
         assert_eq!(d[1].datasource_type, "OData");
-        assert!(!parameters(&q)[0].is_required);
+        assert!(!parameters(&q)[0].required);
     }
 
     #[test]
@@ -524,5 +441,42 @@ mod tests {
         let q = parse_section(m);
         let d = datasources(&q);
         assert_eq!(d[0].connection_details["database"], "d\nv");
+    }
+
+    /// A chain of shared queries that each concatenate the previous one ten times resolves
+    /// to 10^7 pieces; the budget gives up and leaves the source unresolved.
+    #[test]
+    fn fan_out_through_shared_queries_is_bounded() {
+        let mut m = String::from("section S; shared A0 = \"x\";");
+        for i in 1..8 {
+            let p = format!("A{}", i - 1);
+            let parts = vec![p; 10].join(" & ");
+            m.push_str(&format!(" shared A{i} = {parts};"));
+        }
+        m.push_str(" shared T = Web.Contents(A7); shared U = Web.Contents(\"https://u/\");");
+        let q = parse_section(&m);
+        let d = datasources(&q);
+        let urls: Vec<&str> = d
+            .iter()
+            .filter_map(|d| d.connection_details["url"].as_str())
+            .collect();
+        assert!(urls.iter().all(|u| !u.starts_with("xx")), "gave up on T");
+        assert!(urls.len() <= 1, "{urls:?}");
+    }
+
+    /// Unclosed escapes, lets and calls repeated many times stay linear-ish.
+    #[test]
+    fn repeated_unclosed_constructs_stay_cheap() {
+        let escapes = format!("section S; shared P = \"{}\";", "#(".repeat(200_000));
+        assert_eq!(parse_section(&escapes).len(), 1);
+        let lets = format!("section S; shared Q = {} 1;", "let a = ".repeat(50_000));
+        let q = parse_section(&lets);
+        assert!(datasources(&q).is_empty());
+        let calls = format!(
+            "section S; shared R = {} \"u\";",
+            "Web.Contents(".repeat(50_000)
+        );
+        let q = parse_section(&calls);
+        assert!(datasources(&q).is_empty());
     }
 }

@@ -1,0 +1,70 @@
+//! Caps on what a PBIX may make the reader do. PBIX files arrive in pull requests, so
+//! every size they declare is input: each limit below is checked before the bytes are read,
+//! and reads stop at the limit whatever the file claims. The values leave a wide margin
+//! over real files (the largest fixture part is a 6 MiB `Report/Layout`; real ratios of
+//! compressed parts stay under 30:1).
+
+/// Most entries (parts) a PBIX may have. Desktop writes 8–50; custom visuals and images
+/// add a few each.
+pub const MAX_ENTRIES: usize = 10_000;
+/// Largest central directory (the ZIP's table of contents) read.
+pub const MAX_CENTRAL_DIRECTORY_BYTES: u64 = 8 << 20;
+/// Largest uncompressed size a single entry may declare (the `DataModel` of a Premium
+/// large model; the service's upload limit is 10 GB).
+pub const MAX_ENTRY_BYTES: u64 = 16 << 30;
+/// Largest sum of the entries' declared uncompressed sizes.
+pub const MAX_TOTAL_BYTES: u64 = 32 << 30;
+/// Highest uncompressed:compressed ratio of an entry larger than [`RATIO_FLOOR_BYTES`]
+/// (deflate bombs reach ~1000:1).
+pub const MAX_COMPRESSION_RATIO: u64 = 250;
+/// Entries smaller than this are not ratio-checked (tiny runs compress well legitimately).
+pub const RATIO_FLOOR_BYTES: u64 = 1 << 20;
+/// Largest `Connections` part read (a few hundred bytes in practice).
+pub const MAX_CONNECTIONS_BYTES: u64 = 1 << 20;
+/// Largest small text part read (`Version`, `Settings`, `Formulas/Section1.m`).
+pub const MAX_SMALL_PART_BYTES: u64 = 16 << 20;
+/// Largest `DataModelSchema` part read (the fixture template's schema is 0.5 MiB). It is
+/// parsed as JSON, which takes several times its size in memory, hence a tighter cap.
+pub const MAX_SCHEMA_BYTES: u64 = 32 << 20;
+/// Largest `DataMashup` part read (its M is small; embedded content can be larger).
+pub const MAX_MASHUP_BYTES: u64 = 128 << 20;
+
+/// The caps in force for one read; [`Limits::default`] gives the constants above (tests
+/// lower them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// See [`MAX_ENTRIES`].
+    pub max_entries: usize,
+    /// See [`MAX_CENTRAL_DIRECTORY_BYTES`].
+    pub max_central_directory_bytes: u64,
+    /// See [`MAX_ENTRY_BYTES`].
+    pub max_entry_bytes: u64,
+    /// See [`MAX_TOTAL_BYTES`].
+    pub max_total_bytes: u64,
+    /// See [`MAX_COMPRESSION_RATIO`].
+    pub max_compression_ratio: u64,
+    /// See [`MAX_CONNECTIONS_BYTES`].
+    pub max_connections_bytes: u64,
+    /// See [`MAX_SMALL_PART_BYTES`].
+    pub max_small_part_bytes: u64,
+    /// See [`MAX_SCHEMA_BYTES`].
+    pub max_schema_bytes: u64,
+    /// See [`MAX_MASHUP_BYTES`].
+    pub max_mashup_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_entries: MAX_ENTRIES,
+            max_central_directory_bytes: MAX_CENTRAL_DIRECTORY_BYTES,
+            max_entry_bytes: MAX_ENTRY_BYTES,
+            max_total_bytes: MAX_TOTAL_BYTES,
+            max_compression_ratio: MAX_COMPRESSION_RATIO,
+            max_connections_bytes: MAX_CONNECTIONS_BYTES,
+            max_small_part_bytes: MAX_SMALL_PART_BYTES,
+            max_schema_bytes: MAX_SCHEMA_BYTES,
+            max_mashup_bytes: MAX_MASHUP_BYTES,
+        }
+    }
+}
