@@ -103,6 +103,11 @@ pub struct DatasetEntry {
     /// Per data source (its display form), the credential applied.
     pub credentials: BTreeMap<String, CredentialEntry>,
     pub schedule: Option<RefreshSchedule>,
+    /// The owner (`configuredBy`) `state adopt` found, so that plan reports an owner other
+    /// than the deployer as drift only when it changed since; `None` once pbideploy imported
+    /// or took the dataset over (the deployer owns it then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// A credential as applied: its fingerprint and where the secret came from.

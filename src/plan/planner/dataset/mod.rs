@@ -243,6 +243,11 @@ fn plan_takeover(
         return None;
     }
     if !ds.takeover {
+        // An owner adopt recorded is not drift; a different one since is.
+        let recorded = step.entry.and_then(|e| e.owner.as_deref());
+        if recorded.is_some_and(|r| r.eq_ignore_ascii_case(owner)) {
+            return None;
+        }
         ctx.note(
             &step.addr,
             DriftKind::OwnerChanged,
