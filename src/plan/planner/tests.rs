@@ -764,6 +764,34 @@ fn schedule_and_refresh_always() {
 }
 
 #[test]
+fn when_changed_refreshes_for_what_the_dataset_loads_not_its_owner_or_schedule() {
+    let refreshes = |p: &Plan| p.changes.iter().any(|c| c.kind == ChangeKind::Refresh);
+    // A take-over alone (the credentials it reset are applied again, the same secret).
+    let (mut live, ledger) = converged();
+    dataset_mut(&mut live).configured_by = Some("someone@x.com".into());
+    let p = run(&desired(), &live, &ledger);
+    position(&p, ChangeKind::Takeover);
+    position(&p, ChangeKind::Credentials);
+    assert!(!refreshes(&p), "take-over alone: {:?}", kinds(&p));
+    // A schedule change alone.
+    let (mut live, ledger) = converged();
+    dataset_mut(&mut live).refresh_schedule = None;
+    let p = run(&desired(), &live, &ledger);
+    assert_eq!(
+        kinds(&p),
+        vec![(ChangeKind::RefreshSchedule, Action::Update)]
+    );
+    // A rotated secret, with or without a take-over, is a change.
+    let (mut live, ledger) = converged();
+    dataset_mut(&mut live).configured_by = Some("someone@x.com".into());
+    let mut d = desired();
+    d.workspaces[0].datasets[0].credentials = vec![cred(CredentialFingerprint::Known(
+        fingerprint(SALT, b"pw2"),
+    ))];
+    assert!(refreshes(&run(&d, &live, &ledger)), "rotated secret");
+}
+
+#[test]
 fn prune_deletes_reports_before_datasets_only_when_enabled() {
     let (mut live, mut ledger) = converged();
     let ws = Address::workspace("Sales");

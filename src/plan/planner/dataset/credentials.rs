@@ -11,6 +11,14 @@ use crate::plan::desired::{CredentialFingerprint, DesiredCredential, DesiredData
 use crate::plan::model::{Action, AttrDiff, AttrValue, ChangeKind, DriftKind, Operation};
 use crate::plan::planner::{Ctx, change};
 
+/// The credential changes planned for one dataset.
+pub(super) struct PlannedCredentials {
+    pub planned: Vec<Address>,
+    /// True unless every one only re-applies what an earlier step reset: a new, rotated or
+    /// re-set secret changes what a refresh can load; the same secret applied again does not.
+    pub changed: bool,
+}
+
 pub(super) fn plan_credentials(
     ctx: &mut Ctx<'_>,
     ds: &DesiredDataset,
@@ -18,8 +26,11 @@ pub(super) fn plan_credentials(
     deps: &[Address],
     reset: bool,
     sources_settled: bool,
-) -> Vec<Address> {
-    let mut out = Vec::new();
+) -> PlannedCredentials {
+    let mut out = PlannedCredentials {
+        planned: Vec::new(),
+        changed: false,
+    };
     for cred in &ds.credentials {
         let key = cred.matches.to_string();
         let addr = step.addr.keyed("credentials", &key);
@@ -45,7 +56,7 @@ pub(super) fn plan_credentials(
             );
         }
         let changed = changed_settings(cred, applied);
-        let Some((reason, secret)) = credential_reason(
+        let Some((reason, secret, only_reset)) = credential_reason(
             ctx,
             &addr,
             cred,
@@ -69,7 +80,8 @@ pub(super) fn plan_credentials(
             },
             credential_attrs(cred, applied, secret),
         );
-        out.push(ctx.push(c));
+        out.planned.push(ctx.push(c));
+        out.changed |= !only_reset;
     }
     out
 }
@@ -119,7 +131,8 @@ fn changed_settings(cred: &DesiredCredential, applied: Option<&CredentialEntry>)
         .collect()
 }
 
-/// Decide whether to (re)apply a credential; returns the reason and the secret attribute.
+/// Decide whether to (re)apply a credential; returns the reason, the secret attribute, and
+/// whether the only reason is that an earlier step reset it.
 fn credential_reason(
     ctx: &mut Ctx<'_>,
     addr: &Address,
@@ -128,18 +141,18 @@ fn credential_reason(
     changed: &[String],
     reset: bool,
     failing: Option<&str>,
-) -> Option<(String, AttrDiff)> {
+) -> Option<(String, AttrDiff, bool)> {
     let secret = |before, after| AttrDiff::new("secret", before, Some(after)).sensitive();
     let Some(applied) = applied else {
         let attr = secret(None, AttrValue::Sensitive);
-        return Some(("credentials never applied by pbideploy".into(), attr));
+        return Some(("credentials never applied by pbideploy".into(), attr, false));
     };
     let was = Some(AttrValue::Sensitive);
     let CredentialFingerprint::Known(now) = &cred.fingerprint else {
         let attr = secret(was, AttrValue::NotChecked);
         if !changed.is_empty() {
             let why = format!("credential settings changed ({})", changed.join(", "));
-            return Some((why, attr));
+            return Some((why, attr, false));
         }
         if !reset && failing.is_none() {
             ctx.note(
@@ -151,18 +164,22 @@ fn credential_reason(
             );
             return None;
         }
-        return Some((other_reason(reset, failing), attr));
+        return Some((other_reason(reset, failing), attr, failing.is_none()));
     };
     if *now != applied.fingerprint {
         let attr = secret(was, AttrValue::Sensitive).with_note("rotated");
-        return Some(("the secret was rotated (fingerprint differs)".into(), attr));
+        return Some((
+            "the secret was rotated (fingerprint differs)".into(),
+            attr,
+            false,
+        ));
     }
     let attr = secret(was, AttrValue::Sensitive);
     if !changed.is_empty() {
         let why = format!("credential settings changed ({})", changed.join(", "));
-        return Some((why, attr));
+        return Some((why, attr, false));
     }
-    (reset || failing.is_some()).then(|| (other_reason(reset, failing), attr))
+    (reset || failing.is_some()).then(|| (other_reason(reset, failing), attr, failing.is_none()))
 }
 
 /// Why credentials whose secret and settings did not change are applied again.

@@ -77,17 +77,14 @@ pub(super) fn plan_dataset(
         addr,
     };
     let mut deps: Vec<Address> = prereqs.to_vec();
-    let mut dataset_changes: Vec<Address> = Vec::new();
     if let Some(a) = plan_import(ctx, ws, ds, &mut step, &deps) {
         step.imported = true;
-        deps = vec![a.clone()];
-        dataset_changes.push(a);
+        deps = vec![a];
     }
-    let mut takeover = None;
-    if let Some(a) = plan_takeover(ctx, ds, &step, &deps) {
+    // A take-over changes who owns the dataset, not what it loads: not a reason to refresh.
+    let takeover = plan_takeover(ctx, ds, &step, &deps);
+    if let Some(a) = &takeover {
         deps = vec![a.clone()];
-        dataset_changes.push(a.clone());
-        takeover = Some(a);
     }
     let mut settings = Vec::new();
     let parameters = plan_parameters(ctx, ds, &step, &deps)?;
@@ -101,27 +98,29 @@ pub(super) fn plan_dataset(
     }
     // Without re-pointing or a new connection, the live data sources are those apply meets.
     let sources_settled = settings.is_empty();
-    dataset_changes.extend(settings.iter().cloned());
+    // What `refresh.onApply: whenChanged` refreshes for: what the dataset loads changes (the
+    // PBIX, parameters, sources and their gateway binding, credentials), not its owner or
+    // schedule alone (on shared capacity each refresh spends one of the day's eight).
+    let mut changed = step.imported || !settings.is_empty();
     if !settings.is_empty() {
         deps = settings;
     }
     let binding = plan_gateway(ctx, ds, &step, &deps, repointed.is_some())?;
     if let Some(a) = &binding {
-        dataset_changes.push(a.clone());
+        changed = true;
         deps = vec![a.clone()];
     }
     let reset = step.imported || takeover.is_some() || repointed.is_some() || binding.is_some();
     let creds = plan_credentials(ctx, ds, &step, &deps, reset, sources_settled);
-    dataset_changes.extend(creds.iter().cloned());
-    if !creds.is_empty() {
-        deps = creds;
+    changed |= creds.changed;
+    if !creds.planned.is_empty() {
+        deps = creds.planned;
     }
     let mut all_deps = deps.clone();
     if let Some(a) = plan_schedule(ctx, ds, &step, &deps) {
-        dataset_changes.push(a.clone());
         all_deps.push(a);
     }
-    plan_refresh(ctx, ds, &step, all_deps, !dataset_changes.is_empty());
+    plan_refresh(ctx, ds, &step, all_deps, changed);
     Ok(())
 }
 
