@@ -251,7 +251,6 @@ fn empty_tenant_gets_a_full_plan_in_dependency_order() {
         K::RefreshSchedule,
         K::Refresh,
         K::Report,
-        K::Rebind,
     ] {
         position(&p, k);
     }
@@ -264,7 +263,13 @@ fn empty_tenant_gets_a_full_plan_in_dependency_order() {
     assert!(position(&p, K::GatewayBinding) < position(&p, K::Credentials));
     assert!(position(&p, K::Credentials) < position(&p, K::Refresh));
     assert!(position(&p, K::Dataset) < position(&p, K::Report));
-    assert!(position(&p, K::Report) < position(&p, K::Rebind));
+    // The report's import binds it to its dataset: no separate rebind repeats that.
+    assert!(
+        p.changes.iter().all(|c| c.kind != K::Rebind),
+        "{:?}",
+        kinds(&p)
+    );
+    assert!(position(&p, K::Dataset) < position(&p, K::Report));
     let ds = p
         .change(&Address::workspace("Sales").dataset("Model"))
         .unwrap();
@@ -398,7 +403,13 @@ fn deleted_in_service_is_drift_and_imported_again() {
         .change(&Address::workspace("Sales").report("Overview"))
         .unwrap();
     assert_eq!(r.action, Action::Create);
-    position(&p, ChangeKind::Rebind);
+    let bound = r.attrs.iter().find(|a| a.name == "dataset").unwrap();
+    assert_eq!(bound.after, Some(AttrValue::string("Sales/Model")));
+    assert!(
+        p.changes.iter().all(|c| c.kind != ChangeKind::Rebind),
+        "its import binds it: {:?}",
+        kinds(&p)
+    );
 }
 
 #[test]
@@ -460,6 +471,14 @@ fn foreign_owner_is_taken_over_and_credentials_reapplied() {
             .any(|d| d.to_string().ends_with("takeover"))
     );
     assert!(creds.reason.contains("reset"));
+    // The block shows why, not only `(N unchanged attributes hidden)`.
+    let secret = creds.attrs.iter().find(|a| a.name == "secret").unwrap();
+    assert_eq!(secret.note.as_deref(), Some("reset by the take-over"));
+    let text = crate::plan::render::render_text(&p, false);
+    assert!(
+        text.contains("secret") && text.contains("# reset by the take-over"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -788,7 +807,17 @@ fn when_changed_refreshes_for_what_the_dataset_loads_not_its_owner_or_schedule()
     d.workspaces[0].datasets[0].credentials = vec![cred(CredentialFingerprint::Known(
         fingerprint(SALT, b"pw2"),
     ))];
-    assert!(refreshes(&run(&d, &live, &ledger)), "rotated secret");
+    let p = run(&d, &live, &ledger);
+    assert!(refreshes(&p), "rotated secret");
+    // The refresh reads as an action that will run, not as a setting.
+    let text = crate::plan::render::render_text(&p, false);
+    assert!(
+        text.contains("workspace[\"Sales\"].dataset[\"Model\"].refresh: a refresh will run"),
+        "{text}"
+    );
+    assert!(!text.contains("notify"), "{text}");
+    let markdown = crate::plan::render::render_markdown(&p);
+    assert!(markdown.contains("a refresh will run"), "{markdown}");
 }
 
 #[test]

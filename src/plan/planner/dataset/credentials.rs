@@ -24,7 +24,7 @@ pub(super) fn plan_credentials(
     ds: &DesiredDataset,
     step: &Step<'_>,
     deps: &[Address],
-    reset: bool,
+    reset: Option<&str>,
     sources_settled: bool,
 ) -> PlannedCredentials {
     let mut out = PlannedCredentials {
@@ -139,12 +139,12 @@ fn credential_reason(
     cred: &DesiredCredential,
     applied: Option<&CredentialEntry>,
     changed: &[String],
-    reset: bool,
+    reset: Option<&str>,
     failing: Option<&str>,
 ) -> Option<(String, AttrDiff, bool)> {
     let secret = |before, after| AttrDiff::new("secret", before, Some(after)).sensitive();
     let Some(applied) = applied else {
-        let attr = secret(None, AttrValue::Sensitive);
+        let attr = secret(None, AttrValue::Sensitive).with_note("never applied");
         return Some(("credentials never applied by pbideploy".into(), attr, false));
     };
     let was = Some(AttrValue::Sensitive);
@@ -154,7 +154,7 @@ fn credential_reason(
             let why = format!("credential settings changed ({})", changed.join(", "));
             return Some((why, attr, false));
         }
-        if !reset && failing.is_none() {
+        if reset.is_none() && failing.is_none() {
             ctx.note(
                 addr,
                 DriftKind::CredentialNotChecked,
@@ -164,6 +164,7 @@ fn credential_reason(
             );
             return None;
         }
+        let attr = attr.with_note(&other_note(reset, failing));
         return Some((other_reason(reset, failing), attr, failing.is_none()));
     };
     if *now != applied.fingerprint {
@@ -179,17 +180,28 @@ fn credential_reason(
         let why = format!("credential settings changed ({})", changed.join(", "));
         return Some((why, attr, false));
     }
-    (reset || failing.is_some()).then(|| (other_reason(reset, failing), attr, failing.is_none()))
+    (reset.is_some() || failing.is_some()).then(|| {
+        let attr = attr.with_note(&other_note(reset, failing));
+        (other_reason(reset, failing), attr, failing.is_none())
+    })
 }
 
 /// Why credentials whose secret and settings did not change are applied again.
-fn other_reason(reset: bool, failing: Option<&str>) -> String {
-    match failing {
-        Some(code) => format!("the service reports the credentials failing ({code})"),
-        None if reset => {
-            "earlier steps (import, takeover, re-pointing or binding) reset the credentials".into()
-        }
-        None => "credentials applied again".into(),
+fn other_reason(reset: Option<&str>, failing: Option<&str>) -> String {
+    match (failing, reset) {
+        (Some(code), _) => format!("the service reports the credentials failing ({code})"),
+        (None, Some(step)) => format!("{step} resets the credentials: they are applied again"),
+        (None, None) => "credentials applied again".into(),
+    }
+}
+
+/// The secret's note when neither it nor the settings changed, so that the block shows why
+/// it is there (all its attributes would otherwise be folded away as unchanged).
+fn other_note(reset: Option<&str>, failing: Option<&str>) -> String {
+    match (failing, reset) {
+        (Some(_), _) => "failing in the service".into(),
+        (None, Some(step)) => format!("reset by {step}"),
+        (None, None) => "applied again".into(),
     }
 }
 

@@ -110,7 +110,15 @@ pub(super) fn plan_dataset(
         changed = true;
         deps = vec![a.clone()];
     }
-    let reset = step.imported || takeover.is_some() || repointed.is_some() || binding.is_some();
+    let reset = if step.imported {
+        Some("the import")
+    } else if takeover.is_some() {
+        Some("the take-over")
+    } else if repointed.is_some() {
+        Some("re-pointing the data sources")
+    } else {
+        binding.as_ref().map(|_| "the gateway binding")
+    };
     let creds = plan_credentials(ctx, ds, &step, &deps, reset, sources_settled);
     changed |= creds.changed;
     if !creds.planned.is_empty() {
