@@ -70,6 +70,9 @@ pub struct Ledger {
 }
 
 /// One managed item.
+// A ledger holds one entry per managed item (tens to a few thousand), read once per run:
+// boxing the dataset variant would save little memory and cost every match a deref.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LedgerEntry {
