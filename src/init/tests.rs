@@ -207,6 +207,24 @@ fn reads_the_service_refused_are_todos_in_the_header() {
     );
 }
 
+/// The manifest of `state`'s workspace with every PBIX found and no credential types.
+fn generate_plain(state: &LiveState) -> Generated {
+    let names = vec![" Sales: EMEA ".to_string()];
+    let pbix = |_: &str, item: &str| PbixChoice {
+        path: format!("{item}.pbix"),
+        found: true,
+        note: None,
+    };
+    generate(&InitInput {
+        live: state,
+        workspaces: &names,
+        pbix: &pbix,
+        credential_types: &BTreeMap::new(),
+        skipped: &[],
+        generated_by: "test".into(),
+    })
+}
+
 #[test]
 fn a_dedicated_capacity_is_written_and_access_keeps_principal_types() {
     let mut state = live();
@@ -218,20 +236,7 @@ fn a_dedicated_capacity_is_written_and_access_keeps_principal_types() {
         },
         role: WorkspaceRole::Member,
     });
-    let names = vec![" Sales: EMEA ".to_string()];
-    let pbix = |_: &str, item: &str| PbixChoice {
-        path: format!("{item}.pbix"),
-        found: true,
-        note: None,
-    };
-    let g = generate(&InitInput {
-        live: &state,
-        workspaces: &names,
-        pbix: &pbix,
-        credential_types: &BTreeMap::new(),
-        skipped: &[],
-        generated_by: "test".into(),
-    });
+    let g = generate_plain(&state);
     assert!(g.text.contains("    capacity: CAP-1\n"), "{}", g.text);
     assert!(
         g.text.contains(
@@ -249,20 +254,7 @@ fn a_dataset_another_principal_owns_is_taken_over() {
     state.principal.identities = vec!["deployer-app".into(), "deployer@contoso.com".into()];
     state.workspaces[0].datasets[0].configured_by = Some("publisher@contoso.com".into());
     state.workspaces[0].datasets[1].configured_by = Some("Deployer@contoso.com".into());
-    let names = vec![" Sales: EMEA ".to_string()];
-    let pbix = |_: &str, item: &str| PbixChoice {
-        path: format!("{item}.pbix"),
-        found: true,
-        note: None,
-    };
-    let g = generate(&InitInput {
-        live: &state,
-        workspaces: &names,
-        pbix: &pbix,
-        credential_types: &BTreeMap::new(),
-        skipped: &[],
-        generated_by: "test".into(),
-    });
+    let g = generate_plain(&state);
     let t = &g.text;
     assert_eq!(t.matches("takeover: true").count(), 1, "{t}");
     let at = t.find("takeover: true").unwrap();
