@@ -461,15 +461,21 @@ fn no_ledger_entry_is_not_tracked() {
 fn foreign_owner_is_taken_over_and_credentials_reapplied() {
     let (mut live, ledger) = converged();
     dataset_mut(&mut live).configured_by = Some("someone@x.com".into());
+    // Nothing to change: no take-over either (`takeover` takes over before a change).
+    assert_eq!(kinds(&run(&desired(), &live, &ledger)), vec![]);
+    dataset_mut(&mut live)
+        .parameters
+        .insert("Env".into(), "test".into());
     let p = run(&desired(), &live, &ledger);
     assert_eq!(kinds(&p)[0], (ChangeKind::Takeover, Action::Update));
-    let creds = &p.changes[position(&p, ChangeKind::Credentials)];
+    let parameters = &p.changes[position(&p, ChangeKind::Parameters)];
     assert!(
-        creds
+        parameters
             .depends_on
             .iter()
             .any(|d| d.to_string().ends_with("takeover"))
     );
+    let creds = &p.changes[position(&p, ChangeKind::Credentials)];
     assert!(creds.reason.contains("reset"));
     // The block shows why, not only `(N unchanged attributes hidden)`.
     let secret = creds.attrs.iter().find(|a| a.name == "secret").unwrap();
@@ -785,13 +791,15 @@ fn schedule_and_refresh_always() {
 #[test]
 fn when_changed_refreshes_for_what_the_dataset_loads_not_its_owner_or_schedule() {
     let refreshes = |p: &Plan| p.changes.iter().any(|c| c.kind == ChangeKind::Refresh);
-    // A take-over alone (the credentials it reset are applied again, the same secret).
+    // A take-over for a schedule change (the credentials it reset are applied again, the
+    // same secret).
     let (mut live, ledger) = converged();
     dataset_mut(&mut live).configured_by = Some("someone@x.com".into());
+    dataset_mut(&mut live).refresh_schedule = None;
     let p = run(&desired(), &live, &ledger);
     position(&p, ChangeKind::Takeover);
     position(&p, ChangeKind::Credentials);
-    assert!(!refreshes(&p), "take-over alone: {:?}", kinds(&p));
+    assert!(!refreshes(&p), "take-over and schedule: {:?}", kinds(&p));
     // A schedule change alone.
     let (mut live, ledger) = converged();
     dataset_mut(&mut live).refresh_schedule = None;

@@ -81,19 +81,44 @@ pub(super) fn plan_dataset(
         step.imported = true;
         deps = vec![a];
     }
-    // A take-over changes who owns the dataset, not what it loads: not a reason to refresh.
-    let takeover = plan_takeover(ctx, ds, &step, &deps);
-    if let Some(a) = &takeover {
-        deps = vec![a.clone()];
+    // `takeover` means "take over before changing the dataset": only when the plan changes
+    // what only the owner may change (all but the refresh), so that a dataset adopted from
+    // another owner plans nothing until the manifest asks for a change.
+    let mark = (ctx.changes.len(), ctx.drift.len());
+    plan_settings(ctx, ds, &step, deps.clone(), None)?;
+    let owner_only = ctx.changes[mark.0..]
+        .iter()
+        .any(|c| c.kind != ChangeKind::Refresh);
+    if let Some(owner) = foreign_owner(ctx, &step) {
+        if !ds.takeover {
+            note_owner(ctx, &step, owner);
+        } else if owner_only {
+            ctx.changes.truncate(mark.0);
+            ctx.drift.truncate(mark.1);
+            let takeover = plan_takeover(ctx, &step, owner, &deps);
+            plan_settings(ctx, ds, &step, vec![takeover.clone()], Some(takeover))?;
+        }
     }
+    Ok(())
+}
+
+/// Everything after the import: parameters, sources, gateway, credentials, schedule and
+/// the refresh, after `takeover` when one is planned.
+fn plan_settings(
+    ctx: &mut Ctx<'_>,
+    ds: &DesiredDataset,
+    step: &Step<'_>,
+    mut deps: Vec<Address>,
+    takeover: Option<Address>,
+) -> Result<(), PlanError> {
     let mut settings = Vec::new();
-    let parameters = plan_parameters(ctx, ds, &step, &deps)?;
-    let datasources = plan_datasources(ctx, ds, &step, &deps);
+    let parameters = plan_parameters(ctx, ds, step, &deps)?;
+    let datasources = plan_datasources(ctx, ds, step, &deps);
     settings.extend(parameters.iter().chain(datasources.iter()).cloned());
     // A parameter change re-points the data sources built from it (a new server is a new
     // data source, without binding or credentials), like an explicit re-pointing.
     let repointed = datasources.or(parameters);
-    if let Some(a) = plan_connections(ctx, ds, &step, &deps) {
+    if let Some(a) = plan_connections(ctx, ds, step, &deps) {
         settings.push(a);
     }
     // Without re-pointing or a new connection, the live data sources are those apply meets.
@@ -105,7 +130,7 @@ pub(super) fn plan_dataset(
     if !settings.is_empty() {
         deps = settings;
     }
-    let binding = plan_gateway(ctx, ds, &step, &deps, repointed.is_some())?;
+    let binding = plan_gateway(ctx, ds, step, &deps, repointed.is_some())?;
     if let Some(a) = &binding {
         changed = true;
         deps = vec![a.clone()];
@@ -119,16 +144,16 @@ pub(super) fn plan_dataset(
     } else {
         binding.as_ref().map(|_| "the gateway binding")
     };
-    let creds = plan_credentials(ctx, ds, &step, &deps, reset, sources_settled);
+    let creds = plan_credentials(ctx, ds, step, &deps, reset, sources_settled);
     changed |= creds.changed;
     if !creds.planned.is_empty() {
         deps = creds.planned;
     }
     let mut all_deps = deps.clone();
-    if let Some(a) = plan_schedule(ctx, ds, &step, &deps) {
+    if let Some(a) = plan_schedule(ctx, ds, step, &deps) {
         all_deps.push(a);
     }
-    plan_refresh(ctx, ds, &step, all_deps, changed);
+    plan_refresh(ctx, ds, step, all_deps, changed);
     Ok(())
 }
 
@@ -238,31 +263,29 @@ fn republished(
     }
 }
 
-fn plan_takeover(
-    ctx: &mut Ctx<'_>,
-    ds: &DesiredDataset,
-    step: &Step<'_>,
-    deps: &[Address],
-) -> Option<Address> {
-    let live = step.live?;
-    let owner = live.configured_by.as_deref()?;
-    if step.imported || ctx.live.principal.is(owner) {
-        return None;
+/// The dataset's owner when it is not the deploying principal (and no import makes us the
+/// owner first).
+fn foreign_owner<'a>(ctx: &Ctx<'_>, step: &Step<'a>) -> Option<&'a str> {
+    let owner = step.live?.configured_by.as_deref()?;
+    (!step.imported && !ctx.live.principal.is(owner)).then_some(owner)
+}
+
+/// `takeover` is off and another principal owns the dataset: drift, unless adopt recorded
+/// this very owner.
+fn note_owner(ctx: &mut Ctx<'_>, step: &Step<'_>, owner: &str) {
+    let recorded = step.entry.and_then(|e| e.owner.as_deref());
+    if recorded.is_some_and(|r| r.eq_ignore_ascii_case(owner)) {
+        return;
     }
-    if !ds.takeover {
-        // An owner adopt recorded is not drift; a different one since is.
-        let recorded = step.entry.and_then(|e| e.owner.as_deref());
-        if recorded.is_some_and(|r| r.eq_ignore_ascii_case(owner)) {
-            return None;
-        }
-        ctx.note(
-            &step.addr,
-            DriftKind::OwnerChanged,
-            format!("owned by {owner}, and `takeover` is off: owner-only steps may fail"),
-            vec![],
-        );
-        return None;
-    }
+    ctx.note(
+        &step.addr,
+        DriftKind::OwnerChanged,
+        format!("owned by {owner}, and `takeover` is off: owner-only steps may fail"),
+        vec![],
+    );
+}
+
+fn plan_takeover(ctx: &mut Ctx<'_>, step: &Step<'_>, owner: &str, deps: &[Address]) -> Address {
     let us = ctx
         .live
         .principal
@@ -281,7 +304,7 @@ fn plan_takeover(
         },
         vec![AttrDiff::values("owner", Some(json!(owner)), json!(us))],
     );
-    Some(ctx.push(c))
+    ctx.push(c)
 }
 
 #[cfg(test)]
