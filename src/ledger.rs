@@ -70,6 +70,9 @@ pub struct Ledger {
 }
 
 /// One managed item.
+// A ledger holds one entry per managed item (tens to a few thousand), read once per run:
+// boxing the dataset variant would save little memory and cost every match a deref.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LedgerEntry {
@@ -103,6 +106,11 @@ pub struct DatasetEntry {
     /// Per data source (its display form), the credential applied.
     pub credentials: BTreeMap<String, CredentialEntry>,
     pub schedule: Option<RefreshSchedule>,
+    /// The owner (`configuredBy`) `state adopt` found, so that plan reports an owner other
+    /// than the deployer as drift only when it changed since; `None` once pbideploy imported
+    /// or took the dataset over (the deployer owns it then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// A credential as applied: its fingerprint and where the secret came from.

@@ -56,7 +56,7 @@ fn quickstart_applies_then_converges() {
     let (code, out) = run(tmp.path(), &apply);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("Apply complete: 3 added, 3 changed, 0 deleted."),
+        out.contains("Apply complete: 3 added, 2 changed, 0 deleted."),
         "{out}"
     );
     assert!(tmp.path().join(".pbideploy/local/state.json").is_file());

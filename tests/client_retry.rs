@@ -112,6 +112,37 @@ async fn a_500_on_a_read_is_retried_once() {
 }
 
 #[tokio::test]
+async fn a_500_after_a_429_still_gets_its_one_retry() {
+    let server = MockServer::start().await;
+    let reports = || Mock::given(method("GET")).and(path(api("/groups/g/reports")));
+    reports()
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    reports()
+        .respond_with(
+            ResponseTemplate::new(500).set_body_string(r#"{"Message":"An error has occurred."}"#),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    reports()
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let listed = client(&server.uri()).list_reports("g").await;
+    assert!(
+        listed.is_ok(),
+        "the 429 does not use up the 500's retry: {listed:?}"
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
 async fn client_errors_are_not_retried() {
     for status in [400, 401, 404, 409] {
         let server = MockServer::start().await;

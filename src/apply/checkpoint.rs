@@ -29,10 +29,20 @@ impl Checkpoint {
             Some(l) => l,
             None => Ledger::new()?,
         };
-        Ok(Self {
+        Ok(Self::locked(store, lock, ledger))
+    }
+
+    /// Keep checkpointing `ledger`, which the caller read from `store` under `lock` (held
+    /// since before it planned, so no other run changed the ledger in between).
+    pub fn locked(
+        store: Box<dyn LedgerStore + Send + Sync>,
+        lock: LedgerLock,
+        ledger: Ledger,
+    ) -> Self {
+        Self {
             ledger: Mutex::new(ledger),
             store: Some((store, lock)),
-        })
+        }
     }
 
     /// A checkpoint kept only in memory (tests, dry runs).

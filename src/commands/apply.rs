@@ -15,7 +15,13 @@ use crate::plan::file::read_plan;
 use crate::plan::model::Plan;
 use crate::session;
 
-use super::plan::{Planned, load_manifest, make_plan, parse_targets, runtime, session_error};
+use crate::ledger::Ledger;
+use crate::ledger::store::{FileStore, LedgerLock, LedgerStore};
+
+use super::plan::{
+    Planned, ledger_store, load_ledger, load_manifest, parse_targets, plan_against, runtime,
+    session_error,
+};
 
 pub fn run(args: &ApplyArgs) -> CommandResult {
     let loaded = load_manifest(&args.manifest)?;
@@ -24,15 +30,35 @@ pub fn run(args: &ApplyArgs) -> CommandResult {
         None => None,
     };
     let targets = parse_targets(&args.targets)?;
+    // Lock before the ledger is read and the plan made, and hold the lock to the end: a run
+    // that finished between our reading and our locking would otherwise go unnoticed, and
+    // this one would execute a plan made from a ledger that no longer exists.
+    let store = ledger_store(&loaded, &args.service);
+    let lock = store
+        .lock()
+        .map_err(|e| CommandError::user(e.to_string()))?;
+    let ledger = load_ledger(&store)?;
+    let locked = Locked {
+        store,
+        lock,
+        ledger,
+    };
     let runtime = runtime()?;
     runtime.block_on(async {
         let session = session::connect(&loaded, &args.service.connect)
             .await
             .map_err(session_error)?;
-        let result = apply_with(args, &loaded, &session, saved, targets).await;
+        let result = apply_with(args, &loaded, &session, saved, targets, locked).await;
         session.close().await;
         result
     })
+}
+
+/// The ledger as read under the lock this run holds until it ends.
+struct Locked {
+    store: FileStore,
+    lock: LedgerLock,
+    ledger: Ledger,
 }
 
 async fn apply_with(
@@ -41,6 +67,7 @@ async fn apply_with(
     session: &session::Session,
     saved: Option<Plan>,
     targets: Vec<crate::plan::address::Address>,
+    locked: Locked,
 ) -> CommandResult {
     let options = PlanOptions {
         targets,
@@ -49,8 +76,9 @@ async fn apply_with(
     let Planned {
         plan: fresh,
         ledger_store,
+        ledger,
         ..
-    } = make_plan(loaded, session, &args.service, options).await?;
+    } = plan_against(loaded, session, locked.store, locked.ledger, options).await?;
     let plan = match saved {
         Some(saved) => {
             check_not_stale(&saved, &fresh)?;
@@ -76,8 +104,7 @@ async fn apply_with(
     let env = |name: &str| std::env::var(name).ok();
     let secrets = secrets::resolve(&plan, &base_dir, &env)
         .map_err(|e| CommandError::user(e.to_string()).hinted("nothing was changed"))?;
-    let checkpoint =
-        Checkpoint::open(Box::new(ledger_store)).map_err(|e| CommandError::user(e.to_string()))?;
+    let checkpoint = Checkpoint::locked(Box::new(ledger_store), locked.lock, ledger);
     let options = ApplyOptions {
         parallelism: usize::from(args.parallelism),
         wait_refresh: args.wait_refresh,

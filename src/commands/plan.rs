@@ -9,6 +9,7 @@ use crate::cli::{PlanArgs, PlanFormat, ServiceArgs};
 use crate::diagnostics::Diagnostics;
 use crate::error::{CommandError, CommandResult, ErrorKind};
 use crate::ledger::Ledger;
+use crate::ledger::store::FileStore;
 use crate::live::model::LiveState;
 use crate::live::read::{ReadError, read_live};
 use crate::manifest::{self, LoadedManifest};
@@ -31,7 +32,7 @@ pub struct Planned {
     pub desired: DesiredState,
     pub live: LiveState,
     pub ledger: Ledger,
-    pub ledger_store: crate::ledger::store::FileStore,
+    pub ledger_store: FileStore,
 }
 
 /// Runs the command: exit 0, or with `--detailed-exitcode` 0 (no changes) / 2 (changes).
@@ -100,14 +101,36 @@ pub async fn make_plan(
     loaded: &LoadedManifest,
     session: &Session,
     service: &ServiceArgs,
-    mut options: PlanOptions,
+    options: PlanOptions,
 ) -> Result<Planned, CommandError> {
-    let store = build::ledger_store(
+    let store = ledger_store(loaded, service);
+    let ledger = load_ledger(&store)?;
+    plan_against(loaded, session, store, ledger, options).await
+}
+
+/// The ledger store of this manifest and environment (`--state` overrides the path).
+pub fn ledger_store(loaded: &LoadedManifest, service: &ServiceArgs) -> FileStore {
+    build::ledger_store(
         &loaded.path,
         loaded.environment.as_deref(),
         service.state.as_deref(),
-    );
-    let ledger = build::load_ledger(&store).map_err(build_error)?;
+    )
+}
+
+/// The ledger in `store`, or a fresh one when there is none yet.
+pub fn load_ledger(store: &FileStore) -> Result<Ledger, CommandError> {
+    build::load_ledger(store).map_err(build_error)
+}
+
+/// Builds desired state and reads live state, then plans against `ledger` (read from
+/// `store`). `apply` calls this with the ledger it read under the lock it holds.
+pub async fn plan_against(
+    loaded: &LoadedManifest,
+    session: &Session,
+    store: FileStore,
+    ledger: Ledger,
+    mut options: PlanOptions,
+) -> Result<Planned, CommandError> {
     let desired = build::desired_state(loaded, &ledger.salt).map_err(build_error)?;
     let live = read_live(&session.client, &desired, session.principal.clone())
         .await

@@ -20,6 +20,9 @@ pub(super) fn dataset(
         pbix_entry = pbix_entry.above(line);
     }
     let mut entries = vec![Entry::new("name", text(&ds.name)), pbix_entry];
+    if let Some(t) = takeover(input, ds) {
+        entries.push(t);
+    }
     if !ds.parameters.is_empty() {
         let params = ds
             .parameters
@@ -53,6 +56,19 @@ pub(super) fn dataset(
         entries.push(r);
     }
     Yaml::Map(entries)
+}
+
+/// `takeover: true` for a dataset another principal owns: the service lets only the owner
+/// change parameters, sources, gateway binding, credentials or the schedule, so without it
+/// the first such change fails with 401.
+fn takeover(input: &InitInput<'_>, ds: &LiveDataset) -> Option<Entry> {
+    let owner = ds.configured_by.as_deref()?;
+    if input.live.principal.is(owner) {
+        return None;
+    }
+    Some(Entry::new("takeover", Yaml::Bool(true)).above(format!(
+        "owned by {owner}, not the deploying principal: only the owner may change its settings, so pbideploy takes it over first"
+    )))
 }
 
 /// Comment lines describing the data sources as the service reports them.

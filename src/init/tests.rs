@@ -223,6 +223,24 @@ fn reads_the_service_refused_are_todos_in_the_header() {
     );
 }
 
+/// The manifest of `state`'s workspace with every PBIX found and no credential types.
+fn generate_plain(state: &LiveState) -> Generated {
+    let names = vec![" Sales: EMEA ".to_string()];
+    let pbix = |_: &str, item: &str| PbixChoice {
+        path: format!("{item}.pbix"),
+        found: true,
+        note: None,
+    };
+    generate(&InitInput {
+        live: state,
+        workspaces: &names,
+        pbix: &pbix,
+        credential_types: &BTreeMap::new(),
+        skipped: &[],
+        generated_by: "test".into(),
+    })
+}
+
 #[test]
 fn a_dedicated_capacity_is_written_and_access_keeps_principal_types() {
     let mut state = live();
@@ -234,20 +252,7 @@ fn a_dedicated_capacity_is_written_and_access_keeps_principal_types() {
         },
         role: WorkspaceRole::Member,
     });
-    let names = vec![" Sales: EMEA ".to_string()];
-    let pbix = |_: &str, item: &str| PbixChoice {
-        path: format!("{item}.pbix"),
-        found: true,
-        note: None,
-    };
-    let g = generate(&InitInput {
-        live: &state,
-        workspaces: &names,
-        pbix: &pbix,
-        credential_types: &BTreeMap::new(),
-        skipped: &[],
-        generated_by: "test".into(),
-    });
+    let g = generate_plain(&state);
     assert!(g.text.contains("    capacity: CAP-1\n"), "{}", g.text);
     assert!(
         g.text.contains(
@@ -257,4 +262,22 @@ fn a_dedicated_capacity_is_written_and_access_keeps_principal_types() {
         g.text
     );
     assert!(g.env_vars.is_empty(), "no credential types, no credentials");
+}
+
+#[test]
+fn a_dataset_another_principal_owns_is_taken_over() {
+    let mut state = live();
+    state.principal.identities = vec!["deployer-app".into(), "deployer@contoso.com".into()];
+    state.workspaces[0].datasets[0].configured_by = Some("publisher@contoso.com".into());
+    state.workspaces[0].datasets[1].configured_by = Some("Deployer@contoso.com".into());
+    let g = generate_plain(&state);
+    let t = &g.text;
+    assert_eq!(t.matches("takeover: true").count(), 1, "{t}");
+    let at = t.find("takeover: true").unwrap();
+    let before = &t[..at];
+    assert!(
+        before.contains("# owned by publisher@contoso.com, not the deploying principal")
+            && before.rfind("name: \"Sales: \\\"EMEA\\\" #1\"") > before.rfind("name: Inventory"),
+        "the comment says why, on the foreign-owned dataset: {t}"
+    );
 }

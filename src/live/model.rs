@@ -136,6 +136,16 @@ pub struct LiveGatewayDatasource {
 }
 
 impl LiveState {
+    /// The snapshot as JSON with every list sorted, so that the same state gives the same
+    /// value whatever order the service listed things in (a saved plan's live fingerprint
+    /// must not go stale on a reordered list). Every list here is a set to the planner: items
+    /// are looked up by name or id, and schedule days and times compare as sets.
+    pub fn canonical_json(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        sort_lists(&mut value);
+        value
+    }
+
     /// The workspace with this name (case-insensitive).
     pub fn workspace(&self, name: &str) -> Option<&LiveWorkspace> {
         self.workspaces.iter().find(|w| eq_name(&w.name, name))
@@ -179,7 +189,96 @@ impl LiveWorkspace {
     }
 }
 
+fn sort_lists(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Array(items) => {
+            items.iter_mut().for_each(sort_lists);
+            items.sort_by_cached_key(ToString::to_string);
+        }
+        serde_json::Value::Object(map) => map.values_mut().for_each(sort_lists),
+        _ => {}
+    }
+}
+
 /// Power BI names compare case-insensitively.
 pub fn eq_name(a: &str, b: &str) -> bool {
     a.to_lowercase() == b.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dataset(id: &str, sources: &[&str]) -> LiveDataset {
+        LiveDataset {
+            id: id.into(),
+            name: format!("ds {id}"),
+            datasources: sources
+                .iter()
+                .map(|s| LiveDatasource {
+                    datasource: DatasourceRef {
+                        datasource_type: "Sql".into(),
+                        connection_details: BTreeMap::from([("server".into(), s.to_string())]),
+                    },
+                    gateway_id: None,
+                    datasource_id: None,
+                    on_premises_gateway: false,
+                    credential_status: CredentialStatus::Ok,
+                })
+                .collect(),
+            ..LiveDataset::default()
+        }
+    }
+
+    fn state(datasets: Vec<LiveDataset>, import_ids: &[&str], identities: &[&str]) -> LiveState {
+        LiveState {
+            principal: LivePrincipal {
+                identities: identities.iter().map(|s| s.to_string()).collect(),
+            },
+            workspaces: vec![LiveWorkspace {
+                id: "w1".into(),
+                name: "Sales".into(),
+                datasets,
+                imports: vec![LiveImport {
+                    id: "i1".into(),
+                    dataset_ids: import_ids.iter().map(|s| s.to_string()).collect(),
+                    ..LiveImport::default()
+                }],
+                ..LiveWorkspace::default()
+            }],
+            gateways: vec![],
+        }
+    }
+
+    #[test]
+    fn canonical_json_ignores_the_order_lists_came_in_but_not_their_content() {
+        let a = state(
+            vec![dataset("d1", &["s1", "s2"]), dataset("d2", &[])],
+            &["d1", "d2"],
+            &["app", "upn"],
+        );
+        let b = state(
+            vec![dataset("d2", &[]), dataset("d1", &["s2", "s1"])],
+            &["d2", "d1"],
+            &["upn", "app"],
+        );
+        assert_ne!(
+            serde_json::to_value(&a).unwrap(),
+            serde_json::to_value(&b).unwrap()
+        );
+        assert_eq!(a.canonical_json(), b.canonical_json());
+        let fingerprint = crate::plan::planner::live_fingerprint;
+        assert_eq!(
+            fingerprint(&a),
+            fingerprint(&b),
+            "a reordered list is not stale"
+        );
+        let c = state(
+            vec![dataset("d2", &[]), dataset("d1", &["s2", "s3"])],
+            &["d2", "d1"],
+            &["upn", "app"],
+        );
+        assert_ne!(a.canonical_json(), c.canonical_json());
+        assert_ne!(fingerprint(&a), fingerprint(&c));
+    }
 }

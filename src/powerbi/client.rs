@@ -323,6 +323,7 @@ impl PowerBiClient {
         let mut url = call.url.clone();
         let mut redirects = 0u8;
         let mut attempt = 0u32;
+        let mut internal_errors = 0u32;
         loop {
             attempt += 1;
             let (decision, error, retry_after, status, request_id) =
@@ -352,7 +353,10 @@ impl PowerBiClient {
                             rid.clone(),
                             &body,
                         );
-                        let decision = classify_status(status, call.idempotency, attempt);
+                        let decision = classify_status(status, call.idempotency, internal_errors);
+                        if status == StatusCode::INTERNAL_SERVER_ERROR {
+                            internal_errors += 1;
+                        }
                         (decision, ClientError::from(err), ra, Some(status), rid)
                     }
                     Err(AttemptError::Fatal(e)) => return Err(e),

@@ -124,16 +124,22 @@ pub enum Decision {
     Ambiguous,
 }
 
-/// Classifies an error status on the `attempt`-th try (1-based). 429 means the request was
-/// rejected before it ran, so it is retried even for non-idempotent requests; 502/503/504 only
-/// for idempotent ones. Power BI's `500 An error has occurred` is sometimes transient and
-/// sometimes permanent (a large model not in large format), so an idempotent request is
-/// retried once after it (powerbi-api.md 7.3), not with the whole budget.
-pub fn classify_status(status: StatusCode, idempotency: Idempotency, attempt: u32) -> Decision {
+/// Classifies an error status, given how many 500s this request already met (`earlier_500s`).
+/// 429 means the request was rejected before it ran, so it is retried even for
+/// non-idempotent requests; 502/503/504 only for idempotent ones. Power BI's `500 An error
+/// has occurred` is sometimes transient and sometimes permanent (a large model not in large
+/// format), so an idempotent request is retried once after it (powerbi-api.md 7.3), not with
+/// the whole budget: counting 500s, not attempts, so throttled attempts before it do not use
+/// that one retry up.
+pub fn classify_status(
+    status: StatusCode,
+    idempotency: Idempotency,
+    earlier_500s: u32,
+) -> Decision {
     match (status.as_u16(), idempotency) {
         (429, _) => Decision::Retry,
         (502..=504, Idempotency::Idempotent) => Decision::Retry,
-        (500, Idempotency::Idempotent) if attempt <= 1 => Decision::Retry,
+        (500, Idempotency::Idempotent) if earlier_500s == 0 => Decision::Retry,
         (500..=599, Idempotency::NonIdempotent) => Decision::Ambiguous,
         _ => Decision::Fail,
     }
@@ -223,15 +229,15 @@ mod tests {
     fn a_500_is_retried_once_and_only_when_idempotent() {
         let s = StatusCode::INTERNAL_SERVER_ERROR;
         assert_eq!(
-            classify_status(s, Idempotency::Idempotent, 1),
+            classify_status(s, Idempotency::Idempotent, 0),
             Decision::Retry
         );
         assert_eq!(
-            classify_status(s, Idempotency::Idempotent, 2),
+            classify_status(s, Idempotency::Idempotent, 1),
             Decision::Fail
         );
         assert_eq!(
-            classify_status(s, Idempotency::NonIdempotent, 1),
+            classify_status(s, Idempotency::NonIdempotent, 0),
             Decision::Ambiguous
         );
         let bad_gateway = StatusCode::BAD_GATEWAY;
@@ -260,7 +266,7 @@ mod tests {
             (409, Idempotent, Fail),
         ] {
             let status = StatusCode::from_u16(code).unwrap();
-            assert_eq!(classify_status(status, idem, 1), want, "{code} {idem:?}");
+            assert_eq!(classify_status(status, idem, 0), want, "{code} {idem:?}");
         }
     }
 

@@ -41,7 +41,10 @@ pub async fn take_over(ctx: &StepContext, item: &ItemRef) -> StepResult {
     let addr = dataset_address(item);
     // Cloud credentials belong to the owner: the ones we set before are gone.
     record(ctx, |l| {
-        update_dataset(l, &addr, &ds.id, |e| e.credentials.clear())
+        update_dataset(l, &addr, &ds.id, |e| {
+            e.credentials.clear();
+            e.owner = None;
+        })
     })?;
     Ok(Some(format!(
         "was owned by {}",

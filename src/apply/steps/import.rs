@@ -147,6 +147,7 @@ async fn finish_dataset(
             e.connection_string = None;
             e.gateway_id = None;
             e.credentials.clear();
+            e.owner = None;
         });
     })?;
     Ok(Some(format!("dataset id={dataset_id}, import {}", done.id)))

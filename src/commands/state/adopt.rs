@@ -221,6 +221,7 @@ fn dataset(
                 .refresh_schedule
                 .clone()
                 .filter(|s| ds.schedule.as_ref() == Some(s)),
+            owner: live.configured_by.clone(),
         }),
     ));
 }

@@ -240,10 +240,10 @@ fn select_and_order(changes: Vec<Change>, targets: &[Address]) -> Result<Vec<Cha
         .collect())
 }
 
-/// SHA-256 of the live snapshot's canonical JSON: `apply PLANFILE` compares it to refuse a
-/// stale plan.
+/// SHA-256 of the live snapshot's canonical JSON (lists sorted): `apply PLANFILE` compares
+/// it to refuse a stale plan.
 pub fn live_fingerprint(live: &LiveState) -> String {
-    let json = serde_json::to_vec(live).unwrap_or_default();
+    let json = serde_json::to_vec(&live.canonical_json()).unwrap_or_default();
     hex::encode(Sha256::digest(&json))
 }
 

@@ -72,7 +72,9 @@ pub(super) fn plan_report(
             )],
         );
     }
-    if bound_ok {
+    // The import binds the report to its dataset (its content is retargeted first): a
+    // separate rebind would only repeat it.
+    if bound_ok || imported.is_some() {
         return Ok(());
     }
     let before = live
@@ -200,7 +202,21 @@ fn plan_import(
             skip_report: false,
             bind_to: r.dataset.clone(),
         }),
-        vec![AttrDiff::values("pbix", None, json!(r.pbix_path)), hash, id],
+        [
+            Some(AttrDiff::values("pbix", None, json!(r.pbix_path))),
+            r.dataset.as_ref().map(|t| {
+                AttrDiff::values(
+                    "dataset",
+                    None,
+                    json!(format!("{}/{}", t.workspace, t.name)),
+                )
+            }),
+            Some(hash),
+            Some(id),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
     );
     Some(ctx.push(c))
 }

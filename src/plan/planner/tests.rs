@@ -251,7 +251,6 @@ fn empty_tenant_gets_a_full_plan_in_dependency_order() {
         K::RefreshSchedule,
         K::Refresh,
         K::Report,
-        K::Rebind,
     ] {
         position(&p, k);
     }
@@ -264,7 +263,13 @@ fn empty_tenant_gets_a_full_plan_in_dependency_order() {
     assert!(position(&p, K::GatewayBinding) < position(&p, K::Credentials));
     assert!(position(&p, K::Credentials) < position(&p, K::Refresh));
     assert!(position(&p, K::Dataset) < position(&p, K::Report));
-    assert!(position(&p, K::Report) < position(&p, K::Rebind));
+    // The report's import binds it to its dataset: no separate rebind repeats that.
+    assert!(
+        p.changes.iter().all(|c| c.kind != K::Rebind),
+        "{:?}",
+        kinds(&p)
+    );
+    assert!(position(&p, K::Dataset) < position(&p, K::Report));
     let ds = p
         .change(&Address::workspace("Sales").dataset("Model"))
         .unwrap();
@@ -398,7 +403,13 @@ fn deleted_in_service_is_drift_and_imported_again() {
         .change(&Address::workspace("Sales").report("Overview"))
         .unwrap();
     assert_eq!(r.action, Action::Create);
-    position(&p, ChangeKind::Rebind);
+    let bound = r.attrs.iter().find(|a| a.name == "dataset").unwrap();
+    assert_eq!(bound.after, Some(AttrValue::string("Sales/Model")));
+    assert!(
+        p.changes.iter().all(|c| c.kind != ChangeKind::Rebind),
+        "its import binds it: {:?}",
+        kinds(&p)
+    );
 }
 
 #[test]
@@ -450,16 +461,30 @@ fn no_ledger_entry_is_not_tracked() {
 fn foreign_owner_is_taken_over_and_credentials_reapplied() {
     let (mut live, ledger) = converged();
     dataset_mut(&mut live).configured_by = Some("someone@x.com".into());
+    // Nothing to change: no take-over either (`takeover` takes over before a change).
+    assert_eq!(kinds(&run(&desired(), &live, &ledger)), vec![]);
+    dataset_mut(&mut live)
+        .parameters
+        .insert("Env".into(), "test".into());
     let p = run(&desired(), &live, &ledger);
     assert_eq!(kinds(&p)[0], (ChangeKind::Takeover, Action::Update));
-    let creds = &p.changes[position(&p, ChangeKind::Credentials)];
+    let parameters = &p.changes[position(&p, ChangeKind::Parameters)];
     assert!(
-        creds
+        parameters
             .depends_on
             .iter()
             .any(|d| d.to_string().ends_with("takeover"))
     );
+    let creds = &p.changes[position(&p, ChangeKind::Credentials)];
     assert!(creds.reason.contains("reset"));
+    // The block shows why, not only `(N unchanged attributes hidden)`.
+    let secret = creds.attrs.iter().find(|a| a.name == "secret").unwrap();
+    assert_eq!(secret.note.as_deref(), Some("reset by the take-over"));
+    let text = crate::plan::render::render_text(&p, false);
+    assert!(
+        text.contains("secret") && text.contains("# reset by the take-over"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -761,6 +786,46 @@ fn schedule_and_refresh_always() {
             (ChangeKind::Refresh, Action::Update)
         ]
     );
+}
+
+#[test]
+fn when_changed_refreshes_for_what_the_dataset_loads_not_its_owner_or_schedule() {
+    let refreshes = |p: &Plan| p.changes.iter().any(|c| c.kind == ChangeKind::Refresh);
+    // A take-over for a schedule change (the credentials it reset are applied again, the
+    // same secret).
+    let (mut live, ledger) = converged();
+    dataset_mut(&mut live).configured_by = Some("someone@x.com".into());
+    dataset_mut(&mut live).refresh_schedule = None;
+    let p = run(&desired(), &live, &ledger);
+    position(&p, ChangeKind::Takeover);
+    position(&p, ChangeKind::Credentials);
+    assert!(!refreshes(&p), "take-over and schedule: {:?}", kinds(&p));
+    // A schedule change alone.
+    let (mut live, ledger) = converged();
+    dataset_mut(&mut live).refresh_schedule = None;
+    let p = run(&desired(), &live, &ledger);
+    assert_eq!(
+        kinds(&p),
+        vec![(ChangeKind::RefreshSchedule, Action::Update)]
+    );
+    // A rotated secret, with or without a take-over, is a change.
+    let (mut live, ledger) = converged();
+    dataset_mut(&mut live).configured_by = Some("someone@x.com".into());
+    let mut d = desired();
+    d.workspaces[0].datasets[0].credentials = vec![cred(CredentialFingerprint::Known(
+        fingerprint(SALT, b"pw2"),
+    ))];
+    let p = run(&d, &live, &ledger);
+    assert!(refreshes(&p), "rotated secret");
+    // The refresh reads as an action that will run, not as a setting.
+    let text = crate::plan::render::render_text(&p, false);
+    assert!(
+        text.contains("workspace[\"Sales\"].dataset[\"Model\"].refresh: a refresh will run"),
+        "{text}"
+    );
+    assert!(!text.contains("notify"), "{text}");
+    let markdown = crate::plan::render::render_markdown(&p);
+    assert!(markdown.contains("a refresh will run"), "{markdown}");
 }
 
 #[test]

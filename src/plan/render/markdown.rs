@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use super::sanitize;
-use super::text::{Palette, action_words, change_block, drift_words, summary_line};
+use super::text::{Palette, change_block, drift_words, heading, summary_line};
 use crate::plan::model::{Action, Change, Plan};
 
 /// GitHub's limit on a comment body, in characters.
@@ -127,10 +127,9 @@ fn header(plan: &Plan, groups: &[Group<'_>]) -> String {
 /// `` `-/+` workspace\["Sales"\]… must be replaced: reason `` for lists.
 fn change_sentence(c: &Change) -> String {
     let mut s = format!(
-        "`{}` {} {}",
+        "`{}` {}",
         c.action.symbol(),
-        sanitize::markdown(&c.address.to_string()),
-        action_words(c.action)
+        heading(c, &sanitize::markdown(&c.address.to_string()))
     );
     if !c.reason.is_empty() {
         let _ = write!(s, ": {}", sanitize::markdown(&c.reason));

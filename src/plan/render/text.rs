@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use super::{diff, sanitize};
-use crate::plan::model::{Action, AttrDiff, AttrValue, Change, Drift, DriftKind, Plan};
+use crate::plan::model::{Action, AttrDiff, AttrValue, Change, ChangeKind, Drift, DriftKind, Plan};
 
 /// Colours for the text renderer; all plain when colour is off.
 #[derive(Clone, Copy)]
@@ -170,10 +170,7 @@ pub(crate) fn change_block(change: &Change, pal: &Palette) -> String {
     let _ = writeln!(
         out,
         "  {}",
-        paint(
-            pal.bold,
-            &format!("# {address} {}", action_words(change.action))
-        )
+        paint(pal.bold, &format!("# {}", heading(change, &address)))
     );
     if !change.reason.is_empty() {
         let _ = writeln!(out, "  # ({})", sanitize::text(&change.reason));
@@ -188,6 +185,15 @@ pub(crate) fn change_block(change: &Change, pal: &Palette) -> String {
     out.push_str(&attr_lines(&change.attrs, pal, "      "));
     out.push_str("    }\n");
     out
+}
+
+/// `ADDRESS will be updated in-place`; a refresh is an action, not a setting, so it reads
+/// `ADDRESS: a refresh will run`. `address` is already made safe for the output.
+pub(crate) fn heading(change: &Change, address: &str) -> String {
+    match change.kind {
+        ChangeKind::Refresh => format!("{address}: a refresh will run"),
+        _ => format!("{address} {}", action_words(change.action)),
+    }
 }
 
 /// `dataset "Sales Model"`, or `parameters` for singleton children.

@@ -223,3 +223,28 @@ fn missing_items_and_unknown_addresses_refuse_everything() {
         err.problems
     );
 }
+
+#[test]
+fn the_owner_adopt_found_is_not_drift_but_a_later_one_is() {
+    use crate::plan::model::DriftKind;
+    use crate::plan::{PlanOptions, plan};
+    let mut live = live();
+    live.workspaces[0].datasets[0].configured_by = Some("publisher@contoso.com".into());
+    let mut ledger = Ledger::with_salt("00");
+    let a = adopt(&desired(), &live, &ledger, &[], "t").unwrap();
+    for (addr, entry) in a.entries {
+        ledger.set(addr, entry);
+    }
+    let owner_drift = |live: &LiveState| {
+        plan(&desired(), live, &ledger, &PlanOptions::default())
+            .unwrap()
+            .drift
+            .iter()
+            .any(|d| d.kind == DriftKind::OwnerChanged)
+    };
+    assert!(!owner_drift(&live), "adopt recorded this owner");
+    live.workspaces[0].datasets[0].configured_by = Some("PUBLISHER@contoso.com".into());
+    assert!(!owner_drift(&live), "owners compare case-insensitively");
+    live.workspaces[0].datasets[0].configured_by = Some("someone-else@contoso.com".into());
+    assert!(owner_drift(&live), "a new owner since adopt is drift");
+}

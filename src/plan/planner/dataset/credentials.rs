@@ -11,15 +11,26 @@ use crate::plan::desired::{CredentialFingerprint, DesiredCredential, DesiredData
 use crate::plan::model::{Action, AttrDiff, AttrValue, ChangeKind, DriftKind, Operation};
 use crate::plan::planner::{Ctx, change};
 
+/// The credential changes planned for one dataset.
+pub(super) struct PlannedCredentials {
+    pub planned: Vec<Address>,
+    /// True unless every one only re-applies what an earlier step reset: a new, rotated or
+    /// re-set secret changes what a refresh can load; the same secret applied again does not.
+    pub changed: bool,
+}
+
 pub(super) fn plan_credentials(
     ctx: &mut Ctx<'_>,
     ds: &DesiredDataset,
     step: &Step<'_>,
     deps: &[Address],
-    reset: bool,
+    reset: Option<&str>,
     sources_settled: bool,
-) -> Vec<Address> {
-    let mut out = Vec::new();
+) -> PlannedCredentials {
+    let mut out = PlannedCredentials {
+        planned: Vec::new(),
+        changed: false,
+    };
     for cred in &ds.credentials {
         let key = cred.matches.to_string();
         let addr = step.addr.keyed("credentials", &key);
@@ -45,7 +56,7 @@ pub(super) fn plan_credentials(
             );
         }
         let changed = changed_settings(cred, applied);
-        let Some((reason, secret)) = credential_reason(
+        let Some((reason, secret, only_reset)) = credential_reason(
             ctx,
             &addr,
             cred,
@@ -69,7 +80,8 @@ pub(super) fn plan_credentials(
             },
             credential_attrs(cred, applied, secret),
         );
-        out.push(ctx.push(c));
+        out.planned.push(ctx.push(c));
+        out.changed |= !only_reset;
     }
     out
 }
@@ -119,29 +131,30 @@ fn changed_settings(cred: &DesiredCredential, applied: Option<&CredentialEntry>)
         .collect()
 }
 
-/// Decide whether to (re)apply a credential; returns the reason and the secret attribute.
+/// Decide whether to (re)apply a credential; returns the reason, the secret attribute, and
+/// whether the only reason is that an earlier step reset it.
 fn credential_reason(
     ctx: &mut Ctx<'_>,
     addr: &Address,
     cred: &DesiredCredential,
     applied: Option<&CredentialEntry>,
     changed: &[String],
-    reset: bool,
+    reset: Option<&str>,
     failing: Option<&str>,
-) -> Option<(String, AttrDiff)> {
+) -> Option<(String, AttrDiff, bool)> {
     let secret = |before, after| AttrDiff::new("secret", before, Some(after)).sensitive();
     let Some(applied) = applied else {
-        let attr = secret(None, AttrValue::Sensitive);
-        return Some(("credentials never applied by pbideploy".into(), attr));
+        let attr = secret(None, AttrValue::Sensitive).with_note("never applied");
+        return Some(("credentials never applied by pbideploy".into(), attr, false));
     };
     let was = Some(AttrValue::Sensitive);
     let CredentialFingerprint::Known(now) = &cred.fingerprint else {
         let attr = secret(was, AttrValue::NotChecked);
         if !changed.is_empty() {
             let why = format!("credential settings changed ({})", changed.join(", "));
-            return Some((why, attr));
+            return Some((why, attr, false));
         }
-        if !reset && failing.is_none() {
+        if reset.is_none() && failing.is_none() {
             ctx.note(
                 addr,
                 DriftKind::CredentialNotChecked,
@@ -151,28 +164,44 @@ fn credential_reason(
             );
             return None;
         }
-        return Some((other_reason(reset, failing), attr));
+        let attr = attr.with_note(&other_note(reset, failing));
+        return Some((other_reason(reset, failing), attr, failing.is_none()));
     };
     if *now != applied.fingerprint {
         let attr = secret(was, AttrValue::Sensitive).with_note("rotated");
-        return Some(("the secret was rotated (fingerprint differs)".into(), attr));
+        return Some((
+            "the secret was rotated (fingerprint differs)".into(),
+            attr,
+            false,
+        ));
     }
     let attr = secret(was, AttrValue::Sensitive);
     if !changed.is_empty() {
         let why = format!("credential settings changed ({})", changed.join(", "));
-        return Some((why, attr));
+        return Some((why, attr, false));
     }
-    (reset || failing.is_some()).then(|| (other_reason(reset, failing), attr))
+    (reset.is_some() || failing.is_some()).then(|| {
+        let attr = attr.with_note(&other_note(reset, failing));
+        (other_reason(reset, failing), attr, failing.is_none())
+    })
 }
 
 /// Why credentials whose secret and settings did not change are applied again.
-fn other_reason(reset: bool, failing: Option<&str>) -> String {
-    match failing {
-        Some(code) => format!("the service reports the credentials failing ({code})"),
-        None if reset => {
-            "earlier steps (import, takeover, re-pointing or binding) reset the credentials".into()
-        }
-        None => "credentials applied again".into(),
+fn other_reason(reset: Option<&str>, failing: Option<&str>) -> String {
+    match (failing, reset) {
+        (Some(code), _) => format!("the service reports the credentials failing ({code})"),
+        (None, Some(step)) => format!("{step} resets the credentials: they are applied again"),
+        (None, None) => "credentials applied again".into(),
+    }
+}
+
+/// The secret's note when neither it nor the settings changed, so that the block shows why
+/// it is there (all its attributes would otherwise be folded away as unchanged).
+fn other_note(reset: Option<&str>, failing: Option<&str>) -> String {
+    match (failing, reset) {
+        (Some(_), _) => "failing in the service".into(),
+        (None, Some(step)) => format!("reset by {step}"),
+        (None, None) => "applied again".into(),
     }
 }
 

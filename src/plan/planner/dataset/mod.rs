@@ -77,51 +77,83 @@ pub(super) fn plan_dataset(
         addr,
     };
     let mut deps: Vec<Address> = prereqs.to_vec();
-    let mut dataset_changes: Vec<Address> = Vec::new();
     if let Some(a) = plan_import(ctx, ws, ds, &mut step, &deps) {
         step.imported = true;
-        deps = vec![a.clone()];
-        dataset_changes.push(a);
+        deps = vec![a];
     }
-    let mut takeover = None;
-    if let Some(a) = plan_takeover(ctx, ds, &step, &deps) {
-        deps = vec![a.clone()];
-        dataset_changes.push(a.clone());
-        takeover = Some(a);
+    // `takeover` means "take over before changing the dataset": only when the plan changes
+    // what only the owner may change (all but the refresh), so that a dataset adopted from
+    // another owner plans nothing until the manifest asks for a change.
+    let mark = (ctx.changes.len(), ctx.drift.len());
+    plan_settings(ctx, ds, &step, deps.clone(), None)?;
+    let owner_only = ctx.changes[mark.0..]
+        .iter()
+        .any(|c| c.kind != ChangeKind::Refresh);
+    if let Some(owner) = foreign_owner(ctx, &step) {
+        if !ds.takeover {
+            note_owner(ctx, &step, owner);
+        } else if owner_only {
+            ctx.changes.truncate(mark.0);
+            ctx.drift.truncate(mark.1);
+            let takeover = plan_takeover(ctx, &step, owner, &deps);
+            plan_settings(ctx, ds, &step, vec![takeover.clone()], Some(takeover))?;
+        }
     }
+    Ok(())
+}
+
+/// Everything after the import: parameters, sources, gateway, credentials, schedule and
+/// the refresh, after `takeover` when one is planned.
+fn plan_settings(
+    ctx: &mut Ctx<'_>,
+    ds: &DesiredDataset,
+    step: &Step<'_>,
+    mut deps: Vec<Address>,
+    takeover: Option<Address>,
+) -> Result<(), PlanError> {
     let mut settings = Vec::new();
-    let parameters = plan_parameters(ctx, ds, &step, &deps)?;
-    let datasources = plan_datasources(ctx, ds, &step, &deps);
+    let parameters = plan_parameters(ctx, ds, step, &deps)?;
+    let datasources = plan_datasources(ctx, ds, step, &deps);
     settings.extend(parameters.iter().chain(datasources.iter()).cloned());
     // A parameter change re-points the data sources built from it (a new server is a new
     // data source, without binding or credentials), like an explicit re-pointing.
     let repointed = datasources.or(parameters);
-    if let Some(a) = plan_connections(ctx, ds, &step, &deps) {
+    if let Some(a) = plan_connections(ctx, ds, step, &deps) {
         settings.push(a);
     }
     // Without re-pointing or a new connection, the live data sources are those apply meets.
     let sources_settled = settings.is_empty();
-    dataset_changes.extend(settings.iter().cloned());
+    // What `refresh.onApply: whenChanged` refreshes for: what the dataset loads changes (the
+    // PBIX, parameters, sources and their gateway binding, credentials), not its owner or
+    // schedule alone (on shared capacity each refresh spends one of the day's eight).
+    let mut changed = step.imported || !settings.is_empty();
     if !settings.is_empty() {
         deps = settings;
     }
-    let binding = plan_gateway(ctx, ds, &step, &deps, repointed.is_some())?;
+    let binding = plan_gateway(ctx, ds, step, &deps, repointed.is_some())?;
     if let Some(a) = &binding {
-        dataset_changes.push(a.clone());
+        changed = true;
         deps = vec![a.clone()];
     }
-    let reset = step.imported || takeover.is_some() || repointed.is_some() || binding.is_some();
-    let creds = plan_credentials(ctx, ds, &step, &deps, reset, sources_settled);
-    dataset_changes.extend(creds.iter().cloned());
-    if !creds.is_empty() {
-        deps = creds;
+    let reset = if step.imported {
+        Some("the import")
+    } else if takeover.is_some() {
+        Some("the take-over")
+    } else if repointed.is_some() {
+        Some("re-pointing the data sources")
+    } else {
+        binding.as_ref().map(|_| "the gateway binding")
+    };
+    let creds = plan_credentials(ctx, ds, step, &deps, reset, sources_settled);
+    changed |= creds.changed;
+    if !creds.planned.is_empty() {
+        deps = creds.planned;
     }
     let mut all_deps = deps.clone();
-    if let Some(a) = plan_schedule(ctx, ds, &step, &deps) {
-        dataset_changes.push(a.clone());
+    if let Some(a) = plan_schedule(ctx, ds, step, &deps) {
         all_deps.push(a);
     }
-    plan_refresh(ctx, ds, &step, all_deps, !dataset_changes.is_empty());
+    plan_refresh(ctx, ds, step, all_deps, changed);
     Ok(())
 }
 
@@ -231,26 +263,29 @@ fn republished(
     }
 }
 
-fn plan_takeover(
-    ctx: &mut Ctx<'_>,
-    ds: &DesiredDataset,
-    step: &Step<'_>,
-    deps: &[Address],
-) -> Option<Address> {
-    let live = step.live?;
-    let owner = live.configured_by.as_deref()?;
-    if step.imported || ctx.live.principal.is(owner) {
-        return None;
+/// The dataset's owner when it is not the deploying principal (and no import makes us the
+/// owner first).
+fn foreign_owner<'a>(ctx: &Ctx<'_>, step: &Step<'a>) -> Option<&'a str> {
+    let owner = step.live?.configured_by.as_deref()?;
+    (!step.imported && !ctx.live.principal.is(owner)).then_some(owner)
+}
+
+/// `takeover` is off and another principal owns the dataset: drift, unless adopt recorded
+/// this very owner.
+fn note_owner(ctx: &mut Ctx<'_>, step: &Step<'_>, owner: &str) {
+    let recorded = step.entry.and_then(|e| e.owner.as_deref());
+    if recorded.is_some_and(|r| r.eq_ignore_ascii_case(owner)) {
+        return;
     }
-    if !ds.takeover {
-        ctx.note(
-            &step.addr,
-            DriftKind::OwnerChanged,
-            format!("owned by {owner}, and `takeover` is off: owner-only steps may fail"),
-            vec![],
-        );
-        return None;
-    }
+    ctx.note(
+        &step.addr,
+        DriftKind::OwnerChanged,
+        format!("owned by {owner}, and `takeover` is off: owner-only steps may fail"),
+        vec![],
+    );
+}
+
+fn plan_takeover(ctx: &mut Ctx<'_>, step: &Step<'_>, owner: &str, deps: &[Address]) -> Address {
     let us = ctx
         .live
         .principal
@@ -269,7 +304,7 @@ fn plan_takeover(
         },
         vec![AttrDiff::values("owner", Some(json!(owner)), json!(us))],
     );
-    Some(ctx.push(c))
+    ctx.push(c)
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ pub(super) fn plan_refresh(
         Operation::Refresh {
             dataset: step.item.clone(),
         },
-        vec![AttrDiff::values("notify", None, json!("NoNotification"))],
+        Vec::new(),
     );
     ctx.push(c);
 }
