@@ -113,10 +113,25 @@ impl PowerBiClient {
         options: &ImportOptions,
         progress: Option<Arc<dyn Progress>>,
     ) -> Result<String, ClientError> {
-        let len = file_len(path).await?;
         let existing = self.list_imports(group_id).await?;
-        self.wait_for_pending(group_id, &existing, options).await;
-        let before = snapshot(&existing);
+        self.import_pbix_after(group_id, &existing, path, options, progress)
+            .await
+    }
+
+    /// [`PowerBiClient::import_pbix`] with the workspace's import history already read
+    /// (`existing`, from before any import of this name in this run), so that a run importing
+    /// many files into one workspace reads it once.
+    pub async fn import_pbix_after(
+        &self,
+        group_id: &str,
+        existing: &[Import],
+        path: &Path,
+        options: &ImportOptions,
+        progress: Option<Arc<dyn Progress>>,
+    ) -> Result<String, ClientError> {
+        let len = file_len(path).await?;
+        self.wait_for_pending(group_id, existing, options).await;
+        let before = snapshot(existing);
         let file_url = if len > self.config().large_file_threshold {
             let location = self.create_temporary_upload_location(group_id).await?;
             self.upload_blob(&location.url, path, progress.clone())
