@@ -391,6 +391,7 @@ fn cloud_dataset() -> String {
             type: Basic
             username: {CLOUD_USER}
             password: {{env: {PASSWORD_VAR}}}
+        refresh: {{onApply: never}}
 "#
     )
 }

@@ -4,9 +4,10 @@
 //!
 //! Cloud vs gateway comes from what was read, never from a 404: `GET gateways` lists the
 //! gateways the caller administers (documented: reference 5.1), and a data source's
-//! `gatewayId` that is not among them is the owner's cloud gateway (reference 3.x: `GET
-//! gateways/{thatId}` does not work for it) or a gateway the caller cannot set credentials on
-//! anyway. The plan's read of the gateways the manifest names is reused.
+//! `gatewayId` that is not among them is the owner's cloud gateway (reference 3.7: `GET
+//! gateways/{thatId}` does not work for it, the credentials PATCH unencrypted does) or a
+//! gateway the caller may not set credentials on anyway (gateway admins only, reference 5).
+//! The plan's read of the gateways the manifest names is reused.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -25,6 +26,8 @@ pub struct Gateways {
     /// Creating a gateway data source is check-then-create: one at a time, so two datasets
     /// needing the same source do not both create it.
     create: tokio::sync::Mutex<()>,
+    /// Held while reading `GET gateways`, so concurrent steps read it once.
+    listing: tokio::sync::Mutex<()>,
 }
 
 /// A data source defined on a gateway.
@@ -78,6 +81,7 @@ impl Gateways {
             client,
             known: Mutex::new(known),
             create: tokio::sync::Mutex::new(()),
+            listing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -88,6 +92,7 @@ impl Gateways {
 
     /// Reads `GET gateways` once.
     async fn list(&self) -> Result<(), StepError> {
+        let _one_read = self.listing.lock().await;
         if self.known().listed {
             return Ok(());
         }

@@ -197,8 +197,9 @@ impl PowerBiClient {
         }
     }
 
-    /// Polls an import until it succeeds (returned with its datasets and reports) or fails,
-    /// backing off from `poll_initial` to `poll_max`; gives up after `timeout`.
+    /// Polls an import until it succeeds (returned with its datasets and reports) or fails:
+    /// the first poll `poll_initial` after the upload (one right after it always finds the
+    /// import still publishing), then backing off to `poll_max`; gives up after `timeout`.
     pub async fn wait_for_import(
         &self,
         group_id: &str,
@@ -208,20 +209,20 @@ impl PowerBiClient {
         let deadline = Instant::now() + timeout;
         let mut delay = self.config().poll_initial;
         loop {
+            tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
+            delay = (delay * 2).min(self.config().poll_max);
             let import = self.get_import(group_id, import_id).await?;
             match &import.import_state {
                 Some(ImportState::Succeeded) => return Ok(import),
                 Some(ImportState::Publishing) | None => {}
                 Some(other) => return Err(import_failure(import_id, other, &import)),
             }
-            if Instant::now() + delay > deadline {
+            if Instant::now() >= deadline {
                 return Err(ClientError::Timeout {
                     what: format!("import {import_id}"),
                     after: timeout,
                 });
             }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(self.config().poll_max);
         }
     }
 
