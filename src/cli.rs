@@ -173,8 +173,10 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// At most this many steps at once (each sends its requests in order; the client also
-    /// keeps at most 16 requests in flight and slows down when the service throttles).
+    /// At most this many steps work at once (each sends its requests in order; a step waiting
+    /// for an import or refresh to finish does not count). The client keeps at most twice this
+    /// many requests in flight while applying (steps plus status polls; the plan's reads
+    /// before use 16) and slows down when the service throttles.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallelism: u16,
     /// Print one JSON event per line instead of human output.

@@ -601,3 +601,30 @@ async fn wait_for_import_polls_until_terminal() {
         .unwrap_err();
     assert!(matches!(err, ClientError::Timeout { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn the_first_import_poll_waits_poll_initial_after_the_upload() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(api("/groups/g/imports/i1")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "i1", "importState": "Succeeded",
+            "datasets": [{"id": "d1", "name": "Sales"}]})))
+        .mount(&server)
+        .await;
+    let mut cfg = config(&server.uri());
+    cfg.poll_initial = Duration::from_millis(150);
+    let start = Instant::now();
+    let done = client_with(cfg)
+        .wait_for_import("g", "i1", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(done.datasets[0].id, "d1");
+    // A poll right after the upload would find the import still publishing: wait first.
+    assert!(
+        start.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}

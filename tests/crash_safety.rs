@@ -125,9 +125,23 @@ const POINTS: [KillPoint; 20] = [
         1,
         10,
     ),
-    request("during the dataset upload", "GET", "/imports", 1, 2),
+    // The import step starts with hashing the PBIX, then streams it: the upload (a new
+    // workspace's import history is known empty, so nothing is read before it).
+    event(
+        "during the dataset upload",
+        "apply_start",
+        "dataset[\"Sales\"]",
+        1,
+        2,
+    ),
     ledger_write("during the first ledger write", 1),
-    request("during a report upload", "GET", "/imports", 2, 5),
+    event(
+        "during a report upload",
+        "apply_start",
+        "report[\"Sales Summary\"]",
+        1,
+        5,
+    ),
     request("while polling the dataset import", "POST", "/imports", 1, 0),
     request(
         "while polling the dataset import, later",

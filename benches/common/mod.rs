@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod sequential;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -327,9 +329,15 @@ pub fn workdir() -> tempfile::TempDir {
 pub enum Features {
     /// Parameters, data-source re-pointing, gateway, credentials, schedule, access.
     All,
+    /// A parameter (the server) and Basic credentials on the cloud data source it names.
+    CloudParams,
     /// Only the PBIX.
     None,
 }
+
+/// The server [`Features::CloudParams`] sets, and the credentials it gives it.
+pub const CLOUD_SERVER: &str = "sql02.database.windows.net";
+pub const CLOUD_USER: &str = "svc_powerbi";
 
 /// A manifest of `workspaces` × `datasets` datasets (the example DirectQuery PBIX) and
 /// `reports` thin reports per workspace, report i bound to dataset i % datasets.
@@ -343,8 +351,10 @@ pub fn manifest(workspaces: usize, datasets: usize, reports: usize, features: Fe
         m += "    datasets:\n";
         for d in 0..datasets {
             m += &format!("      - name: Model {d:03}\n        pbix: pbix/inventory-dq.pbix\n");
-            if features == Features::All {
-                m += &full_dataset();
+            match features {
+                Features::All => m += &full_dataset(),
+                Features::CloudParams => m += &cloud_dataset(),
+                Features::None => {}
             }
         }
         if reports > 0 {
@@ -375,6 +385,19 @@ fn full_dataset() -> String {
         refresh:
           onApply: never
           schedule: {{frequency: 60, timeZone: UTC}}
+"#
+    )
+}
+
+fn cloud_dataset() -> String {
+    format!(
+        r#"        parameters: {{Server: {CLOUD_SERVER}}}
+        credentials:
+          - match: {{type: Sql, connectionDetails: {{server: {CLOUD_SERVER}}}}}
+            type: Basic
+            username: {CLOUD_USER}
+            password: {{env: {PASSWORD_VAR}}}
+        refresh: {{onApply: never}}
 "#
     )
 }

@@ -1,29 +1,32 @@
 //! The executor: walks the plan's dependency graph, running every ready change with at most
-//! `parallelism` steps in flight. A failure skips what depends on it while independent
-//! branches finish; the summary lists done, failed and skipped steps.
+//! `parallelism` steps working at once (a step waiting on the service gives its slot away),
+//! deeper steps of a chain first (see [`super::slots`]). A failure skips what depends on it
+//! while independent branches finish; the summary lists done, failed and skipped steps.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::StepError;
 use super::checkpoint::Checkpoint;
 use super::output::Output;
 use super::secrets::Secrets;
+use super::slots::Slots;
 use super::steps;
+use crate::live::model::LiveState;
 use crate::plan::address::Address;
 use crate::plan::graph::{Graph, Scheduler};
-use crate::plan::model::{Action, Plan};
+use crate::plan::model::{Action, ChangeKind, Operation, Plan};
 use crate::powerbi::client::PowerBiClient;
 
 /// How apply runs.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
-    /// Steps in flight at most (each step sends one request at a time).
+    /// Steps working at once at most (each sends one request at a time; a step waiting on
+    /// the service, for an import or a refresh, does not count).
     pub parallelism: usize,
     /// Wait for triggered refreshes and report their outcome.
     pub wait_refresh: bool,
@@ -33,6 +36,9 @@ pub struct ApplyOptions {
     pub refresh_timeout: Duration,
     /// PBIX paths in the plan are relative to this directory (the manifest's).
     pub base_dir: PathBuf,
+    /// What the plan read in this run, so that apply does not read it again; `None` reads
+    /// everything (once) at apply time.
+    pub known: Option<Arc<LiveState>>,
 }
 
 impl Default for ApplyOptions {
@@ -43,6 +49,7 @@ impl Default for ApplyOptions {
             import_timeout: Duration::from_secs(30 * 60),
             refresh_timeout: Duration::from_secs(2 * 60 * 60),
             base_dir: PathBuf::from("."),
+            known: None,
         }
     }
 }
@@ -96,6 +103,7 @@ pub struct StepContext {
     pub checkpoint: Arc<Checkpoint>,
     pub output: Output,
     pub resolver: steps::resolve::Resolver,
+    pub gateways: steps::gateways::Gateways,
 }
 
 /// Run every change of `plan` in dependency order. Secrets must already be resolved (see
@@ -110,9 +118,11 @@ pub async fn execute(
 ) -> Result<ApplySummary, StepError> {
     let graph = Graph::new(&plan.changes).map_err(|e| StepError::new(e.to_string()))?;
     let mut sched = Scheduler::new(&graph);
-    let permits = Arc::new(Semaphore::new(options.parallelism.max(1)));
+    let slots = Slots::new(options.parallelism);
+    let depths = graph.depths();
     let ctx = Arc::new(StepContext {
-        resolver: steps::resolve::Resolver::new(client.clone()),
+        resolver: resolver(plan, &client, options.known.as_deref()),
+        gateways: steps::gateways::Gateways::new(client.clone(), options.known.as_deref()),
         client,
         options,
         secrets,
@@ -126,12 +136,13 @@ pub async fn execute(
         while let Some(i) = sched.next_ready() {
             let change = plan.changes[i].clone();
             let ctx = ctx.clone();
-            let permits = permits.clone();
+            let slots = slots.clone();
+            let depth = depths[i];
             let handle = set.spawn(async move {
-                let _permit = permits.acquire_owned().await;
+                let slot = slots.acquire(depth).await;
                 ctx.output.started(&change);
                 let start = Instant::now();
-                let result = steps::run(&ctx, &change).await;
+                let result = steps::run(&ctx, &change, &slot).await;
                 (i, result, start.elapsed())
             });
             running.insert(handle.id(), i);
@@ -170,4 +181,36 @@ pub async fn execute(
     }
     output.summary(&summary);
     Ok(summary)
+}
+
+/// The resolver, seeded with what the plan read when it was made in this run: the workspaces
+/// it found, those it found missing (it plans to create them), and the content lists of the
+/// workspaces the plan changes content in (it read those lists).
+fn resolver(
+    plan: &Plan,
+    client: &PowerBiClient,
+    known: Option<&LiveState>,
+) -> steps::resolve::Resolver {
+    let Some(live) = known else {
+        return steps::resolve::Resolver::new(client.clone());
+    };
+    let absent = plan.changes.iter().filter_map(|c| match &c.operation {
+        Operation::CreateWorkspace { workspace } => Some(workspace.as_str()),
+        _ => None,
+    });
+    let content: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            !matches!(
+                c.kind,
+                ChangeKind::Workspace
+                    | ChangeKind::Capacity
+                    | ChangeKind::Access
+                    | ChangeKind::GatewayDatasource
+            )
+        })
+        .filter_map(|c| c.address.workspace_name())
+        .collect();
+    steps::resolve::Resolver::seeded(client.clone(), live, absent, &content)
 }

@@ -9,6 +9,7 @@ pub mod executor;
 pub mod output;
 pub mod progress;
 pub mod secrets;
+pub mod slots;
 pub mod steps;
 
 pub use executor::{ApplyOptions, ApplySummary, StepOutcome, execute};

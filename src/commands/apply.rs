@@ -77,6 +77,7 @@ async fn apply_with(
         plan: fresh,
         ledger_store,
         ledger,
+        live,
         ..
     } = plan_against(loaded, session, locked.store, locked.ledger, options).await?;
     let plan = match saved {
@@ -105,15 +106,17 @@ async fn apply_with(
     let secrets = secrets::resolve(&plan, &base_dir, &env)
         .map_err(|e| CommandError::user(e.to_string()).hinted("nothing was changed"))?;
     let checkpoint = Checkpoint::locked(Box::new(ledger_store), locked.lock, ledger);
+    let parallelism = usize::from(args.parallelism);
     let options = ApplyOptions {
-        parallelism: usize::from(args.parallelism),
+        parallelism,
         wait_refresh: args.wait_refresh,
         base_dir,
+        known: Some(Arc::new(live)),
         ..ApplyOptions::default()
     };
     let summary = execute(
         &plan,
-        session.client.clone(),
+        session.client.with_max_in_flight(apply_window(parallelism)),
         secrets,
         Arc::new(checkpoint),
         out.clone(),
@@ -126,6 +129,11 @@ async fn apply_with(
     } else {
         Err(CommandError::reported(ErrorKind::PartialApply))
     }
+}
+
+/// Requests in flight during apply: the steps' own plus as many for waits polling the service.
+fn apply_window(parallelism: usize) -> usize {
+    2 * parallelism.max(1)
 }
 
 /// A saved plan is applied only if nothing it was made from has moved since.

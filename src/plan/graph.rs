@@ -122,6 +122,20 @@ impl Graph {
         out
     }
 
+    /// Each node's depth: the longest chain of dependencies above it (0 for a node that
+    /// depends on nothing). Apply runs deeper steps first, finishing chains early.
+    pub fn depths(&self) -> Vec<u32> {
+        let mut depth = vec![0u32; self.len()];
+        for i in self.topological_order() {
+            depth[i] = self.deps[i]
+                .iter()
+                .map(|&d| depth[d].saturating_add(1))
+                .max()
+                .unwrap_or(0);
+        }
+        depth
+    }
+
     /// Nodes whose address lies under one of `targets`, plus everything they depend on.
     pub fn closure(&self, targets: &[Address]) -> BTreeSet<usize> {
         let mut out = BTreeSet::new();
@@ -253,6 +267,18 @@ mod tests {
                     .to_string()
             })
             .collect()
+    }
+
+    #[test]
+    fn depth_is_the_longest_chain_above_a_node() {
+        let changes = vec![
+            node("c", &["b", "a"]),
+            node("a", &[]),
+            node("b", &["a"]),
+            node("d", &[]),
+        ];
+        let g = Graph::new(&changes).unwrap();
+        assert_eq!(g.depths(), [2, 0, 1, 0]);
     }
 
     #[test]

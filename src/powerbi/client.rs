@@ -60,7 +60,8 @@ pub struct ClientConfig {
     pub prefer_client_routing: bool,
     /// Redirects followed per request before giving up.
     pub max_redirects: u8,
-    /// First and largest delay between import status polls.
+    /// First and largest delay between import status polls. The first poll comes early (a
+    /// small PBIX is often processed in well under a second), then the delay doubles.
     pub poll_initial: Duration,
     pub poll_max: Duration,
 }
@@ -80,7 +81,7 @@ impl Default for ClientConfig {
             block_size: 4 << 20,
             prefer_client_routing: true,
             max_redirects: 5,
-            poll_initial: Duration::from_secs(1),
+            poll_initial: Duration::from_millis(300),
             poll_max: Duration::from_secs(5),
         }
     }
@@ -183,6 +184,24 @@ impl PowerBiClient {
                 config,
             }),
         })
+    }
+
+    /// A client sharing this one's connections and credentials but with its own limit of
+    /// `max_in_flight` requests (apply sizes it from `--parallelism`).
+    pub fn with_max_in_flight(&self, max_in_flight: usize) -> Self {
+        let config = ClientConfig {
+            max_in_flight,
+            ..self.inner.config.clone()
+        };
+        Self {
+            inner: Arc::new(Inner {
+                http: self.inner.http.clone(),
+                base: self.inner.base.clone(),
+                tokens: self.inner.tokens.clone(),
+                limiter: Limiter::new(max_in_flight),
+                config,
+            }),
+        }
     }
 
     /// The configuration the client was built with.

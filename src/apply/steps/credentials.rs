@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use zeroize::Zeroizing;
 
+use super::gateways::SourceOnGateway;
 use super::{StepResult, dataset_address, record};
 use crate::apply::StepError;
 use crate::apply::checkpoint::update_dataset;
@@ -54,29 +55,9 @@ pub fn describe_sources(list: &[Datasource]) -> String {
         .join(", ")
 }
 
-/// The gateway named by `gw`, with its public key.
+/// The gateway named by `gw`, with its public key (read once per run).
 pub async fn gateway(ctx: &StepContext, gw: &GatewayRef) -> Result<Gateway, StepError> {
-    let found = match gw {
-        GatewayRef::Id(id) => ctx.client.get_gateway(id).await?,
-        GatewayRef::Name(name) => {
-            let all = ctx.client.list_gateways().await?;
-            let g = all
-                .into_iter()
-                .find(|g| g.name.eq_ignore_ascii_case(name))
-                .ok_or_else(|| {
-                    StepError::new(format!(
-                        "no gateway named {name:?} is visible to the deploying principal"
-                    ))
-                    .with_hint("make the deploying principal an admin of the gateway")
-                })?;
-            if g.public_key.is_some() {
-                g
-            } else {
-                ctx.client.get_gateway(&g.id).await?
-            }
-        }
-    };
-    Ok(found)
+    ctx.gateways.gateway(gw).await
 }
 
 /// The `credentials` JSON string, secrets resolved (zeroized on drop).
@@ -138,7 +119,7 @@ pub async fn set_credentials(
     spec: &CredentialSpec,
 ) -> StepResult {
     let (ws, ds) = ctx.resolver.dataset(item).await?;
-    let actual = ctx.client.get_datasources(&ws, &ds.id).await?;
+    let actual = ctx.resolver.datasources(&ws, &ds.id).await?;
     let hits: Vec<&Datasource> = actual
         .iter()
         .filter(|a| matches(rule, &datasource_ref(a)))
@@ -163,11 +144,11 @@ pub async fn set_credentials(
             ))
             .with_hint("the dataset is not bound to a gateway: add a `gateway` section to it in the manifest"));
         };
-        let key = match ctx.client.get_gateway(gw).await {
-            Ok(g) => g.public_key,
-            Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e.into()),
-        };
+        if ctx.gateways.created_with(gw, id, spec) {
+            kinds.push("gateway (sent when the data source was created)");
+            continue;
+        }
+        let key = ctx.gateways.key_for(gw).await?;
         let body = details(ctx, spec, key.as_ref())?;
         ctx.client
             .update_datasource_credentials(gw, id, &body)
@@ -212,23 +193,11 @@ pub async fn create_gateway_datasource(
     spec: &CredentialSpec,
 ) -> StepResult {
     let g = gateway(ctx, gw).await?;
-    let existing = ctx.client.list_gateway_datasources(&g.id).await?;
+    let _one_at_a_time = ctx.gateways.creating().await;
+    let existing = ctx.gateways.sources(&g.id).await?;
     let same = existing.iter().any(|d| {
-        d.datasource_name
-            .as_deref()
-            .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            || {
-                let details: BTreeMap<String, String> = d
-                    .connection_details
-                    .as_deref()
-                    .and_then(|s| serde_json::from_str(s).ok())
-                    .unwrap_or_default();
-                let actual = DatasourceRef {
-                    datasource_type: d.datasource_type.clone().unwrap_or_default(),
-                    connection_details: details,
-                };
-                matches(datasource, &actual) && matches(&actual, datasource)
-            }
+        d.name.eq_ignore_ascii_case(name)
+            || (matches(datasource, &d.datasource) && matches(&d.datasource, datasource))
     });
     if same {
         return Ok(Some("already exists on the gateway".into()));
@@ -248,5 +217,11 @@ pub async fn create_gateway_datasource(
         .client
         .create_gateway_datasource(&g.id, &request)
         .await?;
+    let source = SourceOnGateway {
+        id: created.id.clone(),
+        name: name.to_string(),
+        datasource: datasource.clone(),
+    };
+    ctx.gateways.created(&g.id, source, spec);
     Ok(Some(format!("id={}", created.id)))
 }

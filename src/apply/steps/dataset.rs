@@ -11,6 +11,7 @@ use super::{StepResult, dataset_address, record};
 use crate::apply::StepError;
 use crate::apply::checkpoint::update_dataset;
 use crate::apply::executor::StepContext;
+use crate::apply::slots::Slot;
 use crate::plan::model::{
     Change, DatasourceUpdate, GatewayRef, GatewaySourceRule, ItemRef, RefreshSchedule,
 };
@@ -26,6 +27,7 @@ pub async fn delete(ctx: &StepContext, item: &ItemRef) -> StepResult {
         && let Some(ds) = ctx.resolver.find_dataset(&ws, &item.name).await?
     {
         ctx.client.delete_dataset(&ws, &ds.id).await?;
+        ctx.resolver.deleted_dataset(&ws, &ds.id);
     }
     let addr = dataset_address(item);
     record(ctx, |l| {
@@ -38,6 +40,8 @@ pub async fn delete(ctx: &StepContext, item: &ItemRef) -> StepResult {
 pub async fn take_over(ctx: &StepContext, item: &ItemRef) -> StepResult {
     let (ws, ds) = ctx.resolver.dataset(item).await?;
     ctx.client.take_over_dataset(&ws, &ds.id).await?;
+    // Cloud sources move to the new owner's cloud gateway.
+    ctx.resolver.sources_changed(&ds.id);
     let addr = dataset_address(item);
     // Cloud credentials belong to the owner: the ones we set before are gone.
     record(ctx, |l| {
@@ -68,6 +72,7 @@ pub async fn update_parameters(
         .collect();
     for chunk in updates.chunks(100) {
         ctx.client.update_parameters(&ws, &ds.id, chunk).await?;
+        ctx.resolver.sources_changed(&ds.id);
     }
     let addr = dataset_address(item);
     record(ctx, |l| {
@@ -93,7 +98,7 @@ pub async fn update_datasources(
     updates: &[DatasourceUpdate],
 ) -> StepResult {
     let (ws, ds) = ctx.resolver.dataset(item).await?;
-    let actual: Vec<Datasource> = ctx.client.get_datasources(&ws, &ds.id).await?;
+    let actual: Vec<Datasource> = ctx.resolver.datasources(&ws, &ds.id).await?;
     let mut wire = Vec::new();
     for u in updates {
         let hits: Vec<&Datasource> = actual
@@ -124,6 +129,7 @@ pub async fn update_datasources(
         }
     }
     ctx.client.update_datasources(&ws, &ds.id, &wire).await?;
+    ctx.resolver.sources_changed(&ds.id);
     let addr = dataset_address(item);
     record(ctx, |l| {
         update_dataset(l, &addr, &ds.id, |e| {
@@ -143,6 +149,7 @@ pub async fn update_datasources(
 pub async fn set_all_connections(ctx: &StepContext, item: &ItemRef, cs: &str) -> StepResult {
     let (ws, ds) = ctx.resolver.dataset(item).await?;
     ctx.client.set_all_connections(&ws, &ds.id, cs).await?;
+    ctx.resolver.sources_changed(&ds.id);
     let addr = dataset_address(item);
     record(ctx, |l| {
         update_dataset(l, &addr, &ds.id, |e| {
@@ -163,7 +170,7 @@ pub async fn bind_to_gateway(
     let g = gateway(ctx, gw).await?;
     if !create_missing.is_empty() {
         // The dataset was imported in this run: its data sources are known only now.
-        let sources: Vec<Datasource> = ctx.client.get_datasources(&ws, &ds.id).await?;
+        let sources: Vec<Datasource> = ctx.resolver.datasources(&ws, &ds.id).await?;
         for source in sources.iter().map(datasource_ref) {
             if let Some(rule) = create_missing.iter().find(|r| matches(&r.matches, &source)) {
                 let name = format!("{} ({})", source, item.name);
@@ -176,6 +183,7 @@ pub async fn bind_to_gateway(
         datasource_object_ids: Vec::new(),
     };
     ctx.client.bind_to_gateway(&ws, &ds.id, &request).await?;
+    ctx.resolver.sources_changed(&ds.id);
     let addr = dataset_address(item);
     record(ctx, |l| {
         update_dataset(l, &addr, &ds.id, |e| {
@@ -188,7 +196,12 @@ pub async fn bind_to_gateway(
 
 /// `POST refreshes` with `NoNotification` (the only option service principals may use);
 /// with `--wait-refresh`, poll the history until the refresh ends and report its outcome.
-pub async fn refresh(ctx: &StepContext, change: &Change, item: &ItemRef) -> StepResult {
+pub async fn refresh(
+    ctx: &StepContext,
+    change: &Change,
+    item: &ItemRef,
+    slot: &Slot,
+) -> StepResult {
     let (ws, ds) = ctx.resolver.dataset(item).await?;
     let request = RefreshRequest {
         notify_option: Some(NotifyOption::NoNotification),
@@ -198,11 +211,16 @@ pub async fn refresh(ctx: &StepContext, change: &Change, item: &ItemRef) -> Step
     if !ctx.options.wait_refresh {
         return Ok(Some("refresh started".into()));
     }
+    slot.idle(wait_refresh(ctx, change, &ws, &ds.id)).await
+}
+
+/// Polls the refresh history until the refresh ends (waiting is not work: no slot held).
+async fn wait_refresh(ctx: &StepContext, change: &Change, ws: &str, id: &str) -> StepResult {
     let start = Instant::now();
     let mut delay = Duration::from_millis(500);
     let mut waiting = crate::apply::progress::Waiting::new(&ctx.output, change, "refresh running");
     loop {
-        let history = ctx.client.refresh_history(&ws, &ds.id, Some(1)).await?;
+        let history = ctx.client.refresh_history(ws, id, Some(1)).await?;
         match history.first().and_then(|r| r.status.clone()) {
             Some(RefreshStatus::Completed) => return Ok(Some("refresh completed".into())),
             Some(RefreshStatus::Unknown) | None => {}

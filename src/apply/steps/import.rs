@@ -11,6 +11,7 @@ use super::{StepResult, dataset_address, record, report_address};
 use crate::apply::StepError;
 use crate::apply::checkpoint::{update_dataset, update_report};
 use crate::apply::executor::StepContext;
+use crate::apply::slots::Slot;
 use crate::pbix::{DatasetTarget, retarget_to_temp};
 use crate::plan::model::{Change, ChangeKind, ImportSpec, ItemRef};
 use crate::powerbi::types::{Import, ImportOptions};
@@ -31,7 +32,12 @@ pub fn file_sha256(path: &Path) -> Result<String, std::io::Error> {
 }
 
 /// Import a PBIX (dataset or report) and record the ids it produced.
-pub async fn import(ctx: &StepContext, change: &Change, spec: &ImportSpec) -> StepResult {
+pub async fn import(
+    ctx: &StepContext,
+    change: &Change,
+    spec: &ImportSpec,
+    slot: &Slot,
+) -> StepResult {
     let ws = ctx.resolver.workspace_id(&spec.target.workspace).await?;
     let path = ctx.options.base_dir.join(&spec.pbix_path);
     let sha = file_sha256(&path)
@@ -65,6 +71,7 @@ pub async fn import(ctx: &StepContext, change: &Change, spec: &ImportSpec) -> St
             && !same(r.dataset_id.as_deref(), &ds.id)
         {
             ctx.client.rebind_report(&ws, &r.id, &ds.id).await?;
+            ctx.resolver.rebound(&ws, &r.id, &ds.id);
         }
         bound_id = Some(ds.id);
     } else if !is_report && !spec.skip_report {
@@ -74,14 +81,16 @@ pub async fn import(ctx: &StepContext, change: &Change, spec: &ImportSpec) -> St
     options.skip_report = !is_report && spec.skip_report;
     let total = std::fs::metadata(upload).map(|m| m.len()).unwrap_or(0);
     let progress = crate::apply::progress::upload(&ctx.output, change, total);
+    let existing = ctx.resolver.imports(&ws).await?;
     let import_id = ctx
         .client
-        .import_pbix(&ws, upload, &options, Some(progress))
+        .import_pbix_after(&ws, &existing, upload, &options, Some(progress))
         .await?;
-    let done = ctx
+    let wait = ctx
         .client
-        .wait_for_import(&ws, &import_id, ctx.options.import_timeout)
-        .await?;
+        .wait_for_import(&ws, &import_id, ctx.options.import_timeout);
+    let done = slot.idle(wait).await?;
+    ctx.resolver.import_finished(&ws, &done);
     if is_report {
         finish_report(ctx, spec, &ws, &done, bound_id).await
     } else {
@@ -103,6 +112,7 @@ async fn unbind_own_report(ctx: &StepContext, ws: &str, name: &str) -> Result<()
         && !same(r.dataset_id.as_deref(), &ds.id)
     {
         ctx.client.rebind_report(ws, &r.id, &ds.id).await?;
+        ctx.resolver.rebound(ws, &r.id, &ds.id);
     }
     Ok(())
 }
@@ -133,7 +143,11 @@ async fn finish_dataset(
                 ))
             })?,
     };
-    let report_id = done.reports.first().map(|r| r.id.clone());
+    let report = done.reports.first();
+    let made = report.map(|r| (r.id.as_str(), r.name.as_str()));
+    ctx.resolver
+        .imported_dataset(ws, &spec.target.name, &dataset_id, made);
+    let report_id = report.map(|r| r.id.clone());
     let addr = dataset_address(&spec.target);
     record(ctx, |l| {
         update_dataset(l, &addr, &dataset_id, |e| {
@@ -160,6 +174,7 @@ async fn finish_report(
     done: &Import,
     bound_id: Option<String>,
 ) -> StepResult {
+    ctx.resolver.reports_changed(ws);
     let report = match done.reports.first() {
         Some(r) => ctx.resolver.find_report(ws, &r.name).await?,
         None => ctx.resolver.find_report(ws, &spec.target.name).await?,
@@ -175,6 +190,7 @@ async fn finish_report(
         && !same(report.dataset_id.as_deref(), id)
     {
         ctx.client.rebind_report(ws, &report.id, id).await?;
+        ctx.resolver.rebound(ws, &report.id, id);
     }
     let addr = report_address(&spec.target);
     record(ctx, |l| {
@@ -199,6 +215,7 @@ pub async fn rebind(ctx: &StepContext, report: &ItemRef, dataset: &ItemRef) -> S
     let (_, ds) = ctx.resolver.dataset(dataset).await?;
     if !same(r.dataset_id.as_deref(), &ds.id) {
         ctx.client.rebind_report(&ws, &r.id, &ds.id).await?;
+        ctx.resolver.rebound(&ws, &r.id, &ds.id);
     }
     let addr = report_address(report);
     record(ctx, |l| {
@@ -216,6 +233,7 @@ pub async fn delete_report(ctx: &StepContext, report: &ItemRef) -> StepResult {
         && let Some(r) = ctx.resolver.find_report(&ws, &report.name).await?
     {
         ctx.client.delete_report(&ws, &r.id).await?;
+        ctx.resolver.deleted_report(&ws, &r.id);
     }
     let addr = report_address(report);
     record(ctx, |l| {

@@ -3,12 +3,14 @@
 
 pub mod credentials;
 pub mod dataset;
+pub mod gateways;
 pub mod import;
 pub mod resolve;
 pub mod workspace;
 
 use crate::apply::StepError;
 use crate::apply::executor::StepContext;
+use crate::apply::slots::Slot;
 use crate::ledger::Ledger;
 use crate::plan::address::Address;
 use crate::plan::model::{Change, ItemRef, Operation};
@@ -16,14 +18,14 @@ use crate::plan::model::{Change, ItemRef, Operation};
 /// What a step reports on success (shown beside the completion line).
 pub type StepResult = Result<Option<String>, StepError>;
 
-/// Run one change.
-pub async fn run(ctx: &StepContext, change: &Change) -> StepResult {
+/// Run one change in `slot` (given away while the step waits on the service).
+pub async fn run(ctx: &StepContext, change: &Change, slot: &Slot) -> StepResult {
     match &change.operation {
         Operation::CreateWorkspace { workspace } => workspace::create(ctx, workspace).await,
         Operation::AssignCapacity {
             workspace,
             capacity_id,
-        } => workspace::assign_capacity(ctx, workspace, capacity_id.as_deref()).await,
+        } => workspace::assign_capacity(ctx, workspace, capacity_id.as_deref(), slot).await,
         Operation::SetAccess {
             workspace,
             principal,
@@ -34,7 +36,7 @@ pub async fn run(ctx: &StepContext, change: &Change) -> StepResult {
             workspace,
             principal,
         } => workspace::remove_access(ctx, workspace, principal).await,
-        Operation::Import(spec) => import::import(ctx, change, spec).await,
+        Operation::Import(spec) => import::import(ctx, change, spec, slot).await,
         Operation::DeleteDataset { dataset } => dataset::delete(ctx, dataset).await,
         Operation::DeleteReport { report } => import::delete_report(ctx, report).await,
         Operation::TakeOver { dataset } => dataset::take_over(ctx, dataset).await,
@@ -73,7 +75,7 @@ pub async fn run(ctx: &StepContext, change: &Change) -> StepResult {
             datasource,
             credentials,
         } => credentials::set_credentials(ctx, dataset, datasource, credentials).await,
-        Operation::Refresh { dataset } => dataset::refresh(ctx, change, dataset).await,
+        Operation::Refresh { dataset } => dataset::refresh(ctx, change, dataset, slot).await,
         Operation::SetRefreshSchedule { dataset, schedule } => {
             dataset::set_schedule(ctx, dataset, schedule).await
         }

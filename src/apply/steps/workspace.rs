@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use super::{StepResult, record};
 use crate::apply::StepError;
 use crate::apply::executor::StepContext;
+use crate::apply::slots::Slot;
 use crate::ledger::{LedgerEntry, WorkspaceEntry};
 use crate::plan::address::Address;
 use crate::plan::model::{Principal, WorkspaceRole};
@@ -19,7 +20,11 @@ const SHARED_CAPACITY: &str = "00000000-0000-0000-0000-000000000000";
 pub async fn create(ctx: &StepContext, name: &str) -> StepResult {
     let (id, detail) = match ctx.resolver.find_workspace(name).await? {
         Some(id) => (id, "already existed, adopted"),
-        None => (ctx.client.create_group(name).await?.id, "created"),
+        None => {
+            let id = ctx.client.create_group(name).await?.id;
+            ctx.resolver.created_workspace(name, &id);
+            (id, "created")
+        }
     };
     ctx.resolver.remember(name, &id);
     record(ctx, |l| {
@@ -35,14 +40,24 @@ pub async fn create(ctx: &StepContext, name: &str) -> StepResult {
 }
 
 /// `POST AssignToCapacity`, then poll the assignment status until it completes.
-pub async fn assign_capacity(ctx: &StepContext, name: &str, capacity: Option<&str>) -> StepResult {
+pub async fn assign_capacity(
+    ctx: &StepContext,
+    name: &str,
+    capacity: Option<&str>,
+    slot: &Slot,
+) -> StepResult {
     let id = ctx.resolver.workspace_id(name).await?;
     let capacity = capacity.unwrap_or(SHARED_CAPACITY);
     ctx.client.assign_to_capacity(&id, capacity).await?;
+    slot.idle(wait_assignment(ctx, name, &id, capacity)).await
+}
+
+/// Polls the capacity assignment until it completes (waiting is not work: no slot held).
+async fn wait_assignment(ctx: &StepContext, name: &str, id: &str, capacity: &str) -> StepResult {
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut delay = Duration::from_millis(250);
     loop {
-        let status = ctx.client.capacity_assignment_status(&id).await?;
+        let status = ctx.client.capacity_assignment_status(id).await?;
         match status.status {
             Some(CapacityAssignmentState::CompletedSuccessfully) | None => {
                 return Ok(Some(format!("capacity {capacity}")));

@@ -260,6 +260,12 @@ fn empty_tenant_gets_a_full_plan_in_dependency_order() {
     assert!(position(&p, K::Parameters) < position(&p, K::GatewayBinding));
     assert!(position(&p, K::Datasources) < position(&p, K::GatewayBinding));
     assert!(position(&p, K::GatewayDatasource) < position(&p, K::GatewayBinding));
+    let created = &p.changes[position(&p, K::GatewayDatasource)];
+    assert_eq!(
+        created.depends_on,
+        [Address::workspace("Sales").dataset("Model")],
+        "a gateway data source is created only once its dataset is imported"
+    );
     assert!(position(&p, K::GatewayBinding) < position(&p, K::Credentials));
     assert!(position(&p, K::Credentials) < position(&p, K::Refresh));
     assert!(position(&p, K::Dataset) < position(&p, K::Report));

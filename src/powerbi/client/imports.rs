@@ -113,10 +113,25 @@ impl PowerBiClient {
         options: &ImportOptions,
         progress: Option<Arc<dyn Progress>>,
     ) -> Result<String, ClientError> {
-        let len = file_len(path).await?;
         let existing = self.list_imports(group_id).await?;
-        self.wait_for_pending(group_id, &existing, options).await;
-        let before = snapshot(&existing);
+        self.import_pbix_after(group_id, &existing, path, options, progress)
+            .await
+    }
+
+    /// [`PowerBiClient::import_pbix`] with the workspace's import history already read
+    /// (`existing`, from before any import of this name in this run), so that a run importing
+    /// many files into one workspace reads it once.
+    pub async fn import_pbix_after(
+        &self,
+        group_id: &str,
+        existing: &[Import],
+        path: &Path,
+        options: &ImportOptions,
+        progress: Option<Arc<dyn Progress>>,
+    ) -> Result<String, ClientError> {
+        let len = file_len(path).await?;
+        self.wait_for_pending(group_id, existing, options).await;
+        let before = snapshot(existing);
         let file_url = if len > self.config().large_file_threshold {
             let location = self.create_temporary_upload_location(group_id).await?;
             self.upload_blob(&location.url, path, progress.clone())
@@ -182,8 +197,9 @@ impl PowerBiClient {
         }
     }
 
-    /// Polls an import until it succeeds (returned with its datasets and reports) or fails,
-    /// backing off from `poll_initial` to `poll_max`; gives up after `timeout`.
+    /// Polls an import until it succeeds (returned with its datasets and reports) or fails:
+    /// the first poll `poll_initial` after the upload (one right after it always finds the
+    /// import still publishing), then backing off to `poll_max`; gives up after `timeout`.
     pub async fn wait_for_import(
         &self,
         group_id: &str,
@@ -193,20 +209,20 @@ impl PowerBiClient {
         let deadline = Instant::now() + timeout;
         let mut delay = self.config().poll_initial;
         loop {
+            tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
+            delay = (delay * 2).min(self.config().poll_max);
             let import = self.get_import(group_id, import_id).await?;
             match &import.import_state {
                 Some(ImportState::Succeeded) => return Ok(import),
                 Some(ImportState::Publishing) | None => {}
                 Some(other) => return Err(import_failure(import_id, other, &import)),
             }
-            if Instant::now() + delay > deadline {
+            if Instant::now() >= deadline {
                 return Err(ClientError::Timeout {
                     what: format!("import {import_id}"),
                     after: timeout,
                 });
             }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(self.config().poll_max);
         }
     }
 

@@ -29,6 +29,13 @@ pub(super) fn plan_gateway(
     let gw_id = gw.id.clone();
     let gw_label = format!("{} ({})", gw.name, gw.id);
     let mut bind_deps = deps.to_vec();
+    // Created once the dataset that needs it is imported: a failed import leaves nothing
+    // behind on the gateway.
+    let create_deps = if step.imported {
+        vec![step.addr.clone()]
+    } else {
+        Vec::new()
+    };
     if want.create_datasources {
         for source in expected_sources(ds, step) {
             let exists = gw
@@ -53,7 +60,7 @@ pub(super) fn plan_gateway(
                 ChangeKind::GatewayDatasource,
                 Action::Create,
                 "the dataset needs this data source on the gateway and the manifest asks to create it",
-                vec![],
+                create_deps.clone(),
                 Operation::CreateGatewayDatasource {
                     gateway: want.gateway.clone(),
                     datasource: source.clone(),
