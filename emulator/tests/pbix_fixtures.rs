@@ -353,10 +353,7 @@ fn every_fixture_gets_a_service_view() {
         }
         seen += 1;
         let view = inspect_pbix(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(
-            view.model_readable,
-            "{name}: the model should be read"
-        );
+        assert!(view.model_readable, "{name}: the model should be read");
     }
     assert!(seen >= 11, "{seen} fixtures");
 }

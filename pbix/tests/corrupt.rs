@@ -1,8 +1,8 @@
 //! Truncated and corrupted copies of real files: `Pbix::open` returns a value or an error,
 //! never panics (the fuzz target `pbix_read` explores further).
 
-use std::io::Cursor;
 use pbix::{Options, Pbix};
+use std::io::Cursor;
 
 mod common;
 

@@ -30,7 +30,11 @@ pub fn shared_data(rel: &str) -> Option<PathBuf> {
         path.display()
     );
     use std::io::Write as _;
-    let _ = writeln!(std::io::stdout(), "SKIP {test}: {} is absent", path.display());
+    let _ = writeln!(
+        std::io::stdout(),
+        "SKIP {test}: {} is absent",
+        path.display()
+    );
     None
 }
 
