@@ -193,11 +193,21 @@ const POINTS: [KillPoint; 20] = [
         1,
         5,
     ),
-    event("during a rebind", "apply_start", ".rebind", 1, 5),
+    // A report's import binds it to its dataset (there is no separate rebind step on a fresh
+    // estate): killed while the report's import runs.
     event(
-        "right after a report checkpoint",
+        "during a report's import (which binds it)",
+        "apply_start",
+        "report[\"Sales Detail\"]",
+        1,
+        5,
+    ),
+    // Not "right after a report checkpoint": a report is now the run's last step, and apply
+    // exits within milliseconds of its checkpoint, before a kill can land.
+    event(
+        "right after the schedule checkpoint",
         "apply_complete",
-        "report[\"Sales Summary\"]",
+        ".refresh_schedule",
         1,
         0,
     ),
@@ -334,7 +344,7 @@ fn run(dir: &Path, url: &str, args: &[&str]) -> (i32, String) {
 
 /// Tries per ledger-write kill point: the spin sees the temp file within microseconds, but a
 /// kill can still land after the rename; a retry (a fresh estate) lands inside the write.
-const LEDGER_WRITE_ATTEMPTS: usize = 5;
+const LEDGER_WRITE_ATTEMPTS: usize = 10;
 
 #[cfg(unix)]
 #[test]

@@ -19,6 +19,12 @@ fn manifest_dir(yaml: &str) -> tempfile::TempDir {
         dir.path().join("pbix/sales.pbix"),
     )
     .unwrap();
+    // A thin report, for `reports:` entries (a model PBIX there is report-pbix-not-thin).
+    std::fs::copy(
+        root().join("manifests/pbix/sales-summary.pbix"),
+        dir.path().join("pbix/summary.pbix"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("m.yaml"), yaml).unwrap();
     dir
 }
@@ -153,7 +159,7 @@ fn names_the_service_would_take_as_one_are_duplicates() {
 #[test]
 fn a_report_finds_its_dataset_the_way_the_service_does() {
     let yaml = format!(
-        "{HEAD}  - name: Reports\n    reports:\n      - name: R\n        pbix: pbix/sales.pbix\n        dataset: SALES/sales\n"
+        "{HEAD}  - name: Reports\n    reports:\n      - name: R\n        pbix: pbix/summary.pbix\n        dataset: SALES/sales\n"
     );
     let dir = manifest_dir(&yaml);
     let m = load_in(dir.path()).unwrap();
