@@ -70,7 +70,10 @@ fn plan_of_the_quickstart_reports_changes_saves_the_plan_and_writes_the_summary(
         !summary.is_empty(),
         "the Markdown plan is in the job summary"
     );
-    assert_eq!(summary.trim_end(), step.read("pbideploy-plan.md").trim_end());
+    assert_eq!(
+        summary.trim_end(),
+        step.read("pbideploy-plan.md").trim_end()
+    );
 }
 
 #[test]
