@@ -10,10 +10,26 @@ struct Step {
 }
 
 impl Step {
+    /// A copy of the quickstart (manifest and PBIX files) in a fresh directory, so the local
+    /// service's state (kept beside the manifest) starts empty whatever ran before.
     fn new() -> Self {
-        Step {
-            dir: tempfile::tempdir().unwrap(),
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
+        std::fs::copy(
+            root.join("quickstart.yaml"),
+            dir.path().join("quickstart.yaml"),
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("pbix")).unwrap();
+        for entry in std::fs::read_dir(root.join("pbix")).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(
+                entry.path(),
+                dir.path().join("pbix").join(entry.file_name()),
+            )
+            .unwrap();
         }
+        Step { dir }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -30,7 +46,7 @@ impl Step {
         );
         Command::new("bash")
             .arg(root.join("action/run.sh"))
-            .current_dir(root)
+            .current_dir(self.dir.path())
             .env("PATH", path)
             .env("PBIDEPLOY_COMMAND", command)
             .env("PBIDEPLOY_MANIFEST", manifest)
@@ -51,7 +67,7 @@ impl Step {
 #[test]
 fn plan_of_the_quickstart_reports_changes_saves_the_plan_and_writes_the_summary() {
     let step = Step::new();
-    let out = step.run("plan", "manifests/quickstart.yaml");
+    let out = step.run("plan", "quickstart.yaml");
     assert!(out.status.success(), "{out:?}");
     let outputs = step.read("github_output");
     let plan = step.path("plan.json");
@@ -79,7 +95,7 @@ fn plan_of_the_quickstart_reports_changes_saves_the_plan_and_writes_the_summary(
 #[test]
 fn plan_error_fails_the_step_after_writing_the_exit_code() {
     let step = Step::new();
-    let out = step.run("plan", "manifests/does-not-exist.yaml");
+    let out = step.run("plan", "does-not-exist.yaml");
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let outputs = step.read("github_output");
     assert!(outputs.starts_with("exitcode=1\n"), "{outputs}");
@@ -89,7 +105,7 @@ fn plan_error_fails_the_step_after_writing_the_exit_code() {
 #[test]
 fn unknown_command_is_refused() {
     let step = Step::new();
-    let out = step.run("destroy", "manifests/quickstart.yaml");
+    let out = step.run("destroy", "quickstart.yaml");
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("must be plan or apply"));
 }
