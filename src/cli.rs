@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Declarative deployment reconciler for Power BI.
 #[derive(Debug, Parser)]
-#[command(name = "pbideploy", version, about, long_about = None, propagate_version = true)]
+#[command(name = "pbideploy", version = env!("PBIDEPLOY_VERSION_LINE"), about, long_about = None, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

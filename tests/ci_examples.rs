@@ -121,13 +121,94 @@ fn lists_flag(help: &str, flag: &str) -> bool {
     })
 }
 
-/// Checks one example's pbideploy calls; returns them for further checks.
+/// The steps that use the pbideploy Action (`uses: OWNER/pbideploy@...`).
+fn action_steps(v: &Value, out: &mut Vec<serde_json::Map<String, Value>>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(uses)) = m.get("uses")
+                && uses.starts_with("OWNER/pbideploy@")
+            {
+                out.push(m.clone());
+            }
+            m.values().for_each(|v| action_steps(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|i| action_steps(i, out)),
+        _ => {}
+    }
+}
+
+/// The pbideploy command line the Action's run step (action/run.sh) runs for one example step:
+/// the script is run with the step's inputs and a fake `pbideploy` that records its arguments.
+fn action_call(step: &serde_json::Map<String, Value>) -> Vec<String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let declared = std::fs::read_to_string(root.join("action.yml")).unwrap();
+    let declared: Value = serde_saphyr::from_str(&declared).unwrap();
+    let with = step
+        .get("with")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for key in with.keys() {
+        assert!(
+            declared["inputs"].get(key).is_some(),
+            "input {key} is not in action.yml"
+        );
+    }
+    let input = |key: &str| match with.get(key) {
+        Some(Value::String(s)) if s.contains("${{") => "VALUE".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("argv");
+    let fake = dir.path().join("pbideploy");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nprintf '%s\\n' pbideploy \"$@\" > \"$RECORD\"\n",
+    )
+    .unwrap();
+    let chmod = std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&fake)
+        .status()
+        .unwrap();
+    assert!(chmod.success());
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("bash")
+        .arg(root.join("action/run.sh"))
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("RECORD", &record)
+        .env("PBIDEPLOY_COMMAND", input("command"))
+        .env("PBIDEPLOY_MANIFEST", input("manifest"))
+        .env("PBIDEPLOY_ENVIRONMENT", input("environment"))
+        .env("PBIDEPLOY_PLAN_FILE", input("plan-file"))
+        .env("PBIDEPLOY_ARGS", input("args"))
+        .env("GITHUB_OUTPUT", dir.path().join("github_output"))
+        .env("RUNNER_TEMP", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "action/run.sh for {step:?}: {out:?}");
+    let argv = std::fs::read_to_string(&record).unwrap();
+    argv.lines().map(str::to_owned).collect()
+}
+
+/// Checks one example's pbideploy calls (its scripts' and its pbideploy Action steps');
+/// returns them for further checks.
 fn check_calls(name: &str) -> (String, Vec<Vec<String>>) {
     let (text, value) = example(name);
     let mut all = Vec::new();
     scripts(&value, &mut all);
-    let calls: Vec<Vec<String>> = all.iter().flat_map(|s| invocations(s)).collect();
-    assert!(calls.len() >= 3, "{name}: {calls:?}");
+    let mut calls: Vec<Vec<String>> = all.iter().flat_map(|s| invocations(s)).collect();
+    let mut steps = Vec::new();
+    action_steps(&value, &mut steps);
+    calls.extend(steps.iter().map(action_call));
+    assert!(calls.len() >= 2, "{name}: {calls:?}");
     for call in &calls {
         let path = command_path(call);
         assert!(!path.is_empty(), "{name}: no pbideploy command in {call:?}");
@@ -176,7 +257,15 @@ fn github_actions_example_plans_comments_and_applies_a_saved_plan_with_oidc() {
             .all(|c| !c.contains(&"--auth".to_string()) || c.contains(&"github-oidc".to_string()))
     );
     assert!(text.contains("id-token: write"));
-    assert!(text.contains("updateComment") && text.contains("<!-- pbideploy-plan -->"));
+    assert!(text.contains("uses: OWNER/pbideploy@v1") && text.contains("comment: true"));
+    assert!(
+        !text.contains("cargo install"),
+        "the example installs a release binary"
+    );
+    let action =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("action.yml"))
+            .unwrap();
+    assert!(action.contains("updateComment") && action.contains("<!-- pbideploy-plan -->"));
     assert!(
         !text.contains("AZURE_CLIENT_SECRET"),
         "OIDC needs no client secret"
