@@ -14,34 +14,16 @@ use pbideploy_emulator::crypto::GatewayKeyPair;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::{PrivateKey, PublicKey};
 
-/// `../shared/<rel>` beside the repository: the independent data (the official swagger,
-/// encryption vectors, real PBIX files) that the checks against an outside truth read. Such a
-/// test must never pass unseen without it: when `CI` is set (`.ci/run` sets it) an absent
-/// path fails the test, naming the path; elsewhere a `SKIP` line goes straight to stdout,
-/// which libtest does not capture, and the caller returns early. Count them with
-/// `cargo test 2>&1 | grep -c '^SKIP'`.
+#[path = "../../../tests/common/shared_data.rs"]
+mod shared_rule;
+
+/// `../shared/<rel>` beside the repository, or `None` after a visible SKIP notice; fails under
+/// CI (the one rule: `tests/common/shared_data.rs`).
 pub fn shared_data(rel: &str) -> Option<std::path::PathBuf> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared")
-        .join(rel);
-    if path.exists() {
-        return Some(path);
-    }
-    let test = std::thread::current().name().unwrap_or("?").to_owned();
-    let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
-    assert!(
-        !ci,
-        "{} is absent and CI is set: {test} checks against that independent data and must \
-         not be skipped (clone the shared folder beside the repository)",
-        path.display()
-    );
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stdout(),
-        "SKIP {test}: {} is absent",
-        path.display()
-    );
-    None
+    shared_rule::beside(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".."),
+        rel,
+    )
 }
 
 /// The public half of a gateway key, as a client would rebuild it.

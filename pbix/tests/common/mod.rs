@@ -10,32 +10,16 @@ use serde_json::Value;
 
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/pbix");
 
-/// `../shared/<rel>` (beside the repository), or `None` with a `SKIP` line on stdout (which
-/// libtest does not hide) when it is absent. Under CI (the `CI` variable set and not
-/// `0`/`false`) an absent path fails the test instead: these tests are the checks against
-/// independent data and must not vanish from a green run.
-pub fn shared_data(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared")
-        .join(rel);
-    if path.exists() {
-        return Some(path);
-    }
-    let test = std::thread::current().name().unwrap_or("?").to_owned();
-    let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
-    assert!(
-        !ci,
-        "{} is absent and CI is set: {test} checks against that independent data and must \
-         not be skipped (clone the shared folder beside the repository)",
-        path.display()
-    );
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stdout(),
-        "SKIP {test}: {} is absent",
-        path.display()
-    );
-    None
+#[path = "../../../tests/common/shared_data.rs"]
+mod shared_rule;
+
+/// `../shared/<rel>` beside the repository, or `None` after a visible SKIP notice; fails under
+/// CI (the one rule: `tests/common/shared_data.rs`).
+pub fn shared_data(rel: &str) -> Option<std::path::PathBuf> {
+    shared_rule::beside(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".."),
+        rel,
+    )
 }
 
 /// The expected models, or `None` (see [`shared_data`]) when `../shared` is absent.
