@@ -5,31 +5,14 @@
 
 mod emulator_cli;
 
-use emulator_cli::{emulator, rich_workdir, run};
-
-const MANIFEST: &str = r#"
-apiVersion: pbideploy/v1
-workspaces:
-  - name: Gateway First
-    create: true
-    datasets:
-      - name: Inventory
-        pbix: pbix/inventory-dq.pbix
-        gateway: {name: Local Gateway, createDatasources: true}
-        credentials:
-          - match: {type: Sql}
-            type: Basic
-            username: svc
-            password: {env: RESUME_SQL_PASSWORD}
-        refresh: {onApply: never}
-"#;
+use emulator_cli::{GATEWAY_DQ_MANIFEST, emulator, rich_workdir, run};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bind_step_creates_the_gateway_sources_an_import_brings() {
     let emu = emulator().await;
     let url = emu.url();
     let dir = rich_workdir();
-    std::fs::write(dir.path().join("pbideploy.yaml"), MANIFEST).unwrap();
+    std::fs::write(dir.path().join("pbideploy.yaml"), GATEWAY_DQ_MANIFEST).unwrap();
 
     let (code, out) = run(&url, dir.path(), &["plan"]).await;
     assert_eq!(code, 0, "{out}");

@@ -6,7 +6,7 @@
 mod emulator_cli;
 
 use emulator_cli::reliability::request_log;
-use emulator_cli::{emulator, rich_workdir, run};
+use emulator_cli::{GATEWAY_DQ_MANIFEST, emulator, rich_workdir, run};
 use serde_json::Value;
 
 /// Three datasets with a parameter and Basic credentials on the cloud source it names.
@@ -32,23 +32,6 @@ fn cloud(database: Option<&str>) -> String {
     }
     m
 }
-
-const GATEWAY: &str = r#"
-apiVersion: pbideploy/v1
-workspaces:
-  - name: Gateway Once
-    create: true
-    datasets:
-      - name: Inventory
-        pbix: pbix/inventory-dq.pbix
-        gateway: {name: Local Gateway, createDatasources: true}
-        credentials:
-          - match: {type: Sql}
-            type: Basic
-            username: svc
-            password: {env: RESUME_SQL_PASSWORD}
-        refresh: {onApply: never}
-"#;
 
 /// Requests of `log` (from index `from`) with this method whose path ends as `tail` says.
 fn count(log: &[Value], from: usize, method: &str, tail: &[&str]) -> usize {
@@ -124,7 +107,7 @@ async fn gateway_credentials_are_sent_once_when_apply_creates_the_source() {
     let emu = emulator().await;
     let url = emu.url();
     let dir = rich_workdir();
-    std::fs::write(dir.path().join("pbideploy.yaml"), GATEWAY).unwrap();
+    std::fs::write(dir.path().join("pbideploy.yaml"), GATEWAY_DQ_MANIFEST).unwrap();
 
     let (code, out) = run(&url, dir.path(), &["apply", "--auto-approve"]).await;
     assert_eq!(code, 0, "{out}");

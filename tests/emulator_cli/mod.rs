@@ -84,3 +84,23 @@ pub async fn json_plan(url: &str, dir: &Path) -> Value {
         .unwrap()
         .unwrap()
 }
+
+/// A DirectQuery dataset bound to a gateway with `createDatasources: true` and a Basic
+/// credential rule for its SQL source (the password from `RESUME_SQL_PASSWORD`): the bind
+/// step creates the gateway data sources the import brings.
+pub const GATEWAY_DQ_MANIFEST: &str = r#"
+apiVersion: pbideploy/v1
+workspaces:
+  - name: Gateway First
+    create: true
+    datasets:
+      - name: Inventory
+        pbix: pbix/inventory-dq.pbix
+        gateway: {name: Local Gateway, createDatasources: true}
+        credentials:
+          - match: {type: Sql}
+            type: Basic
+            username: svc
+            password: {env: RESUME_SQL_PASSWORD}
+        refresh: {onApply: never}
+"#;
