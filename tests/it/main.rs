@@ -1,0 +1,45 @@
+//! The crate's integration tests, one binary: a module per concern, support modules
+//! (shared helpers) declared once here. One binary links once, which keeps CI short.
+
+mod action_install;
+mod action_run;
+mod apply_e2e;
+mod apply_examples;
+mod apply_gateway_first_import;
+mod apply_lock;
+mod apply_quickstart;
+mod apply_reads_once;
+mod apply_rebind;
+mod apply_resume;
+mod auth_providers;
+mod ci_examples;
+mod client_gateway_credentials;
+mod client_http;
+mod client_log_redaction;
+mod client_retry;
+mod common;
+mod crash_safety;
+mod crypto_credentials;
+mod emulator_cli;
+mod fault_soak;
+mod hostile_names;
+mod init_adopt_e2e;
+mod init_read;
+mod inspect_cli;
+mod pbix_fixtures;
+mod plan_credentials_e2e;
+mod plan_e2e;
+mod plan_single_edits;
+mod reliability;
+mod render_fixture;
+mod render_show;
+mod render_snapshots;
+mod schema_sync;
+mod secrets_sentinel;
+mod service_settings;
+mod state_cli;
+mod validate;
+mod validate_pbix;
+mod validate_rules;
+mod version;
+mod yaml_budget;
