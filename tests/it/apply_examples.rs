@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 
 /// Values for every secret reference the examples use (sentinels, checked for leaks below).
@@ -15,38 +14,22 @@ const SECRETS: &[(&str, &str)] = &[
 ];
 const FILE_SECRET: (&str, &str) = ("secrets/sql-password.txt", "sentinel-file-44d2");
 
+/// The examples' tree without the ledgers and caches a local run may have left.
 fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != ".pbideploy" {
-                copy_dir(&entry.path(), &target);
-            }
-        } else if !entry.file_name().to_string_lossy().ends_with("-state.json") {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
+    crate::support::copy_dir_filtered(from, to, &|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        name == ".pbideploy" || name.ends_with("-state.json")
+    });
 }
 
 fn run(dir: &Path, args: &[&str]) -> (i32, String) {
-    let mut cmd = cargo_bin_cmd!("pbideploy");
-    cmd.current_dir(dir)
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("PBIDEPLOY_SERVICE_URL")
-        .env_remove("PBIDEPLOY_ENV")
-        .args(args);
+    let mut cmd = crate::support::pbideploy();
+    cmd.current_dir(dir).args(args);
     for (k, v) in SECRETS {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    crate::support::code_and_text(&out)
 }
 
 /// The example manifests and, for each, its environments (`None` when it declares none).

@@ -3,35 +3,13 @@
 
 use std::path::Path;
 
-use assert_cmd::cargo::cargo_bin_cmd;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn run(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = cargo_bin_cmd!("pbideploy")
+    let out = crate::support::pbideploy()
         .current_dir(dir)
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("PBIDEPLOY_SERVICE_URL")
         .args(args)
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    crate::support::code_and_text(&out)
 }
 
 #[test]
@@ -43,7 +21,7 @@ fn quickstart_applies_then_converges() {
         tmp.path().join("quickstart.yaml"),
     )
     .unwrap();
-    copy_dir(&root.join("pbix"), &tmp.path().join("pbix"));
+    crate::support::copy_dir(&root.join("pbix"), &tmp.path().join("pbix"));
     let apply = [
         "apply",
         "--service",
@@ -116,7 +94,7 @@ fn apply_without_a_terminal_refuses_without_auto_approve() {
         tmp.path().join("quickstart.yaml"),
     )
     .unwrap();
-    copy_dir(&root.join("pbix"), &tmp.path().join("pbix"));
+    crate::support::copy_dir(&root.join("pbix"), &tmp.path().join("pbix"));
     let (code, out) = run(
         tmp.path(),
         &["apply", "--service", "local", "-f", "quickstart.yaml"],
@@ -135,7 +113,7 @@ fn a_saved_plan_is_applied_exactly_and_refused_once_stale() {
         tmp.path().join("quickstart.yaml"),
     )
     .unwrap();
-    copy_dir(&root.join("pbix"), &tmp.path().join("pbix"));
+    crate::support::copy_dir(&root.join("pbix"), &tmp.path().join("pbix"));
     let plan = [
         "plan",
         "--service",

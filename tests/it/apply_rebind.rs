@@ -6,7 +6,6 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 
 fn manifest(report_dataset: &str) -> String {
@@ -29,7 +28,7 @@ workspaces:
 }
 
 fn apply(dir: &Path) -> String {
-    let out = cargo_bin_cmd!("pbideploy")
+    let out = crate::support::pbideploy()
         .current_dir(dir)
         .args([
             "apply",
@@ -40,7 +39,6 @@ fn apply(dir: &Path) -> String {
             "m.yaml",
         ])
         .args(["--color", "never"])
-        .env_remove("GITHUB_STEP_SUMMARY")
         .output()
         .unwrap();
     let text =

@@ -1,5 +1,5 @@
 //! Resume after a failure at each step kind: for every kind of step the first plan of
-//! `tests/it/fixtures/rich.yaml` holds, a fresh emulator refuses that step's request once; apply fails that step (and what depends on
+//! `tests/fixtures/rich.yaml` holds, a fresh emulator refuses that step's request once; apply fails that step (and what depends on
 //! it) cleanly, and the next apply finishes the work, after which a third apply has nothing to
 //! do and the service holds exactly one dataset and one report of each name.
 

@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use clap::{CommandFactory, Parser};
 use pbideploy::cli::Cli;
 use serde_json::Value;
@@ -101,7 +100,7 @@ fn command_path(args: &[String]) -> Vec<String> {
 }
 
 fn help(path: &[String]) -> String {
-    let out = cargo_bin_cmd!("pbideploy")
+    let out = crate::support::pbideploy()
         .args(path)
         .arg("--help")
         .output()
@@ -335,7 +334,7 @@ fn every_command_help_has_an_example_of_itself() {
 #[test]
 fn completion_scripts_cover_every_shell_and_the_new_commands() {
     for shell in ["bash", "zsh", "fish", "powershell"] {
-        let out = cargo_bin_cmd!("pbideploy")
+        let out = crate::support::pbideploy()
             .args(["completions", shell])
             .output()
             .unwrap();

@@ -243,8 +243,9 @@ fn event_matches(line: &str, kind: &str, address: &str) -> bool {
 }
 
 /// Runs apply until `point` fires, then SIGKILLs it. Returns the events seen; panics when
-/// the process ended before the trigger (the point would test nothing). Also says whether a
-/// ledger temp file was left behind, i.e. the kill landed inside a ledger write.
+/// the process ended before the trigger (the point would test nothing), except for a
+/// ledger-write point, which the caller retries. Also says whether a ledger temp file was
+/// left behind, i.e. the kill landed inside a ledger write.
 async fn apply_and_kill(
     dir: &Path,
     emu: &RunningEmulator,
@@ -310,6 +311,13 @@ async fn apply_and_kill(
             break;
         }
         if let Some(status) = child.try_wait().unwrap() {
+            if matches!(point.trigger, Trigger::LedgerWrite { .. }) {
+                // A loaded machine can hide a temp file from the spin (its whole life is a
+                // few milliseconds), so apply may finish first: not inside a write; the
+                // caller retries on a fresh estate.
+                lines.extend(rx.try_iter());
+                return (lines, false);
+            }
             panic!(
                 "{}: apply ended ({status}) before the kill point\n{}",
                 point.label,
@@ -343,7 +351,8 @@ fn run(dir: &Path, url: &str, args: &[&str]) -> (i32, String) {
 }
 
 /// Tries per ledger-write kill point: the spin sees the temp file within microseconds, but a
-/// kill can still land after the rename; a retry (a fresh estate) lands inside the write.
+/// kill can still land after the rename, or (on a loaded machine) the spin can miss a write
+/// altogether; a retry (a fresh estate) lands inside the write.
 const LEDGER_WRITE_ATTEMPTS: usize = 10;
 
 #[cfg(unix)]
@@ -362,11 +371,10 @@ fn killed_applies_never_corrupt_the_ledger_and_re_runs_converge() {
                 }
                 assert!(
                     attempt < LEDGER_WRITE_ATTEMPTS,
-                    "kill point {i} ({}): {attempt} kills all landed after the ledger's rename, \
-                     none inside the write",
+                    "kill point {i} ({}): in {attempt} tries no kill landed inside a ledger write",
                     point.label
                 );
-                println!("kill point {i}: attempt {attempt} landed after the rename; again");
+                println!("kill point {i}: attempt {attempt} did not land inside a write; again");
             }
         }
     });

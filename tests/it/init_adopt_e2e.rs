@@ -10,7 +10,6 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use pbideploy_emulator::{EmulatorConfig, RunningEmulator};
 use serde_json::{Value, json};
 
@@ -111,18 +110,14 @@ async fn run(url: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run 
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let out = tokio::task::spawn_blocking(move || {
-        let mut cmd = cargo_bin_cmd!("pbideploy");
+        let mut cmd = crate::support::pbideploy();
         cmd.current_dir(&dir)
             .args(&args)
             .args(["--service-url", &url, "--color", "never"])
             .env("AZURE_TENANT_ID", "e2e")
             .env("AZURE_CLIENT_ID", CLIENT_ID)
             .env("AZURE_CLIENT_SECRET", "e2e-secret")
-            .env("AZURE_AUTHORITY_HOST", &url)
-            .env_remove("PBIDEPLOY_ACCESS_TOKEN")
-            .env_remove("PBIDEPLOY_ENV")
-            .env_remove("GITHUB_STEP_SUMMARY")
-            .env_remove("GITHUB_ACTIONS");
+            .env("AZURE_AUTHORITY_HOST", &url);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -271,7 +266,7 @@ async fn init_then_adopt_then_plan_shows_no_changes() {
     let placeholder = dir.join(format!("pbix/{REPORTS_WS}/Sales Summary.pbix").replace('"', "_"));
     std::fs::create_dir_all(placeholder.parent().unwrap()).unwrap();
     std::fs::copy(dir.join("seed/sales-summary.pbix"), &placeholder).unwrap();
-    let v = cargo_bin_cmd!("pbideploy")
+    let v = crate::support::pbideploy()
         .current_dir(dir)
         .args(["validate", "-f", "pbideploy.yaml", "--color", "never"])
         .output()
@@ -283,7 +278,7 @@ async fn init_then_adopt_then_plan_shows_no_changes() {
     );
     let text = text.replace("<TODO-username>", "svc_reader");
     std::fs::write(dir.join("pbideploy.yaml"), &text).unwrap();
-    let v = cargo_bin_cmd!("pbideploy")
+    let v = crate::support::pbideploy()
         .current_dir(dir)
         .args(["validate", "-f", "pbideploy.yaml", "--color", "never"])
         .output()

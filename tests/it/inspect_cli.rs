@@ -10,7 +10,7 @@ const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/pb
 const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/inspect.schema.json");
 
 fn pbideploy() -> Command {
-    Command::cargo_bin("pbideploy").unwrap()
+    crate::support::pbideploy()
 }
 
 fn manifest_pbix(name: &str) -> String {

@@ -38,6 +38,7 @@ mod schema_sync;
 mod secrets_sentinel;
 mod service_settings;
 mod state_cli;
+mod support;
 mod validate;
 mod validate_pbix;
 mod validate_rules;

@@ -7,8 +7,6 @@
 
 use std::path::Path;
 
-use assert_cmd::cargo::cargo_bin_cmd;
-
 const FIRST: &str = "Sentinel-First-7f3a";
 const SECOND: &str = "Sentinel-Second-91bc";
 
@@ -47,13 +45,15 @@ workspaces:
 
 /// Runs pbideploy in `dir` with the password variable set to `secret` (or unset).
 fn run(dir: &Path, secret: Option<&str>, args: &[&str]) -> (i32, String) {
-    let mut cmd = cargo_bin_cmd!("pbideploy");
-    cmd.current_dir(dir)
-        .args(args)
-        .args(["--service", "local", "-f", "m.yaml", "--color", "never"])
-        .env_remove("INVENTORY_SQL_PASSWORD")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("GITHUB_ACTIONS");
+    let mut cmd = crate::support::pbideploy();
+    cmd.current_dir(dir).args(args).args([
+        "--service",
+        "local",
+        "-f",
+        "m.yaml",
+        "--color",
+        "never",
+    ]);
     if let Some(s) = secret {
         cmd.env("INVENTORY_SQL_PASSWORD", s);
     }

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use pbideploy::ledger::{DatasetEntry, Ledger, LedgerEntry, WorkspaceEntry};
 use pbideploy::plan::address::Address;
 use pbideploy::plan::build::sha256_file;
@@ -54,7 +53,7 @@ async fn plan(url: &str, dir: &Path, args: &[&str]) -> Output {
     let dir = dir.to_path_buf();
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || {
-        let mut cmd = cargo_bin_cmd!("pbideploy");
+        let mut cmd = crate::support::pbideploy();
         cmd.current_dir(&dir)
             .arg("plan")
             .args(&args)
@@ -62,10 +61,7 @@ async fn plan(url: &str, dir: &Path, args: &[&str]) -> Output {
             .env("AZURE_TENANT_ID", "e2e")
             .env("AZURE_CLIENT_ID", CLIENT_ID)
             .env("AZURE_CLIENT_SECRET", "e2e-secret")
-            .env("AZURE_AUTHORITY_HOST", &url)
-            .env_remove("PBIDEPLOY_ACCESS_TOKEN")
-            .env_remove("PBIDEPLOY_ENV")
-            .env_remove("GITHUB_STEP_SUMMARY");
+            .env("AZURE_AUTHORITY_HOST", &url);
         let out = cmd.output().unwrap();
         Output {
             code: out.status.code().unwrap_or(-1),
@@ -411,7 +407,7 @@ fn plan_service_local_works_without_credentials() {
         dir.path().join("q.yaml"),
     )
     .unwrap();
-    let out = cargo_bin_cmd!("pbideploy")
+    let out = crate::support::pbideploy()
         .current_dir(dir.path())
         .args([
             "plan",
@@ -422,10 +418,6 @@ fn plan_service_local_works_without_credentials() {
             "--color",
             "never",
         ])
-        .env_remove("AZURE_CLIENT_SECRET")
-        .env_remove("AZURE_CLIENT_ID")
-        .env_remove("AZURE_TENANT_ID")
-        .env_remove("PBIDEPLOY_ACCESS_TOKEN")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -446,7 +438,7 @@ fn invalid_manifest_prints_diagnostics_and_exits_1() {
         "apiVersion: pbideploy/v1\nworkspaces: 3\n",
     )
     .unwrap();
-    let out = cargo_bin_cmd!("pbideploy")
+    let out = crate::support::pbideploy()
         .current_dir(dir.path())
         .args(["plan", "-f", "bad.yaml", "--service", "local"])
         .output()
@@ -468,7 +460,7 @@ async fn out_saves_a_plan_and_actions_summary_gets_markdown() {
     let summary = dir.path().join("summary.md");
     let (d, s, u) = (dir.path().to_path_buf(), summary.clone(), url.clone());
     let out = tokio::task::spawn_blocking(move || {
-        cargo_bin_cmd!("pbideploy")
+        crate::support::pbideploy()
             .current_dir(&d)
             .args([
                 "plan",

@@ -1,5 +1,5 @@
 //! Each single edit to a manifest the service already matches plans exactly that one item:
-//! `tests/it/fixtures/rich.yaml` is applied to the emulator, then one field at a time is changed
+//! `tests/fixtures/rich.yaml` is applied to the emulator, then one field at a time is changed
 //! and `plan --format json` must change only the item (workspace access entry, dataset or
 //! report) the edit belongs to, with the step kinds the edit calls for; each edit then
 //! applies and leaves nothing to do.

@@ -2,7 +2,6 @@
 
 use crate::render_fixture;
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use predicates::prelude::*;
 
 fn saved_rich_plan(dir: &tempfile::TempDir) -> std::path::PathBuf {
@@ -15,10 +14,9 @@ fn saved_rich_plan(dir: &tempfile::TempDir) -> std::path::PathBuf {
 fn show_renders_text_without_colour_when_piped() {
     let dir = tempfile::tempdir().unwrap();
     let path = saved_rich_plan(&dir);
-    let out = cargo_bin_cmd!("pbideploy")
+    let out = crate::support::pbideploy()
         .arg("show")
         .arg(&path)
-        .env_remove("CLICOLOR_FORCE")
         .assert()
         .success()
         .get_output()
@@ -36,10 +34,9 @@ fn show_renders_text_without_colour_when_piped() {
 fn show_colour_always_keeps_colour() {
     let dir = tempfile::tempdir().unwrap();
     let path = saved_rich_plan(&dir);
-    cargo_bin_cmd!("pbideploy")
+    crate::support::pbideploy()
         .args(["--color", "always", "show"])
         .arg(&path)
-        .env_remove("NO_COLOR")
         .assert()
         .success()
         .stdout(predicate::str::contains("\x1b[32m"));
@@ -49,14 +46,14 @@ fn show_colour_always_keeps_colour() {
 fn show_renders_markdown_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let path = saved_rich_plan(&dir);
-    cargo_bin_cmd!("pbideploy")
+    crate::support::pbideploy()
         .arg("show")
         .arg(&path)
         .args(["--format", "markdown"])
         .assert()
         .success()
         .stdout(predicate::str::starts_with("### pbideploy plan"));
-    let out = cargo_bin_cmd!("pbideploy")
+    let out = crate::support::pbideploy()
         .arg("show")
         .arg(&path)
         .args(["--format", "json"])
@@ -74,7 +71,7 @@ fn show_refuses_a_corrupt_file_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("corrupt-plan.json");
     std::fs::write(&path, b"{\"format_version\": \"1.0\", \"changes\": [tru").unwrap();
-    cargo_bin_cmd!("pbideploy")
+    crate::support::pbideploy()
         .arg("show")
         .arg(&path)
         .assert()
@@ -89,14 +86,14 @@ fn show_refuses_a_newer_format_and_a_missing_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("future.json");
     std::fs::write(&path, b"{\"format_version\": \"7.1\"}").unwrap();
-    cargo_bin_cmd!("pbideploy")
+    crate::support::pbideploy()
         .arg("show")
         .arg(&path)
         .assert()
         .code(1)
         .stderr(predicate::str::contains("future.json"))
         .stderr(predicate::str::contains("newer"));
-    cargo_bin_cmd!("pbideploy")
+    crate::support::pbideploy()
         .arg("show")
         .arg(dir.path().join("absent.json"))
         .assert()

@@ -2,7 +2,6 @@
 //! used for the token request when the environment does not set `AZURE_TENANT_ID` /
 //! `AZURE_AUTHORITY_HOST`, and the environment wins when it does.
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use pbideploy_emulator::EmulatorConfig;
 
 /// Runs `pbideploy plan` for a one-workspace manifest whose `service` block names `tenant`
@@ -24,17 +23,13 @@ async fn plan_with_service_block(tenant: &str, env_tenant: Option<&str>) -> (i32
     .unwrap();
     let env_tenant = env_tenant.map(str::to_string);
     let code = tokio::task::spawn_blocking(move || {
-        let mut cmd = cargo_bin_cmd!("pbideploy");
+        let mut cmd = crate::support::pbideploy();
         cmd.arg("plan")
             .arg("-f")
             .arg(&manifest)
             .args(["--service-url", &url, "--color", "never"])
             .env("AZURE_CLIENT_ID", "service-settings")
-            .env("AZURE_CLIENT_SECRET", "not-a-real-secret")
-            .env_remove("AZURE_AUTHORITY_HOST")
-            .env_remove("AZURE_TENANT_ID")
-            .env_remove("PBIDEPLOY_ACCESS_TOKEN")
-            .env_remove("GITHUB_STEP_SUMMARY");
+            .env("AZURE_CLIENT_SECRET", "not-a-real-secret");
         if let Some(t) = env_tenant {
             cmd.env("AZURE_TENANT_ID", t);
         }

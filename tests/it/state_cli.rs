@@ -40,8 +40,8 @@ fn seeded(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn cmd(dir: &std::path::Path) -> Command {
-    let mut c = Command::cargo_bin("pbideploy").unwrap();
-    c.current_dir(dir).env_remove("PBIDEPLOY_ENV");
+    let mut c = crate::support::pbideploy();
+    c.current_dir(dir);
     c
 }
 

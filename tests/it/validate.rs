@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use predicates::prelude::*;
 
 fn root() -> PathBuf {
@@ -150,7 +149,7 @@ fn example_manifests_validate() {
                 "{} lacks the schema line",
                 path.display()
             );
-            cargo_bin_cmd!("pbideploy")
+            crate::support::pbideploy()
                 .args(["validate", "--color", "never", "-f"])
                 .arg(&path)
                 .assert()
@@ -217,7 +216,7 @@ fn process_environment_is_never_interpolated() {
 #[test]
 fn json_format_prints_diagnostics_on_stdout() {
     let path = root().join("tests/manifests/invalid/literal-password.yaml");
-    let out = cargo_bin_cmd!("pbideploy")
+    let out = crate::support::pbideploy()
         .args(["validate", "--format", "json", "-f"])
         .arg(&path)
         .assert()
@@ -239,7 +238,7 @@ fn json_format_prints_diagnostics_on_stdout() {
 #[test]
 fn text_format_shows_location_and_snippet_on_stderr() {
     let path = root().join("tests/manifests/invalid/unknown-field-workspace.yaml");
-    cargo_bin_cmd!("pbideploy")
+    crate::support::pbideploy()
         .args(["validate", "--color", "never", "-f"])
         .arg(&path)
         .assert()
@@ -255,7 +254,7 @@ fn text_format_shows_location_and_snippet_on_stderr() {
 #[test]
 fn literal_secrets_are_not_echoed_in_text_output() {
     let path = root().join("tests/manifests/invalid/literal-password.yaml");
-    cargo_bin_cmd!("pbideploy")
+    crate::support::pbideploy()
         .args(["validate", "--color", "never", "-f"])
         .arg(&path)
         .assert()
@@ -268,7 +267,7 @@ fn validate_file(contents: &[u8]) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hostile.yaml");
     std::fs::write(&path, contents).unwrap();
-    let output = cargo_bin_cmd!("pbideploy")
+    let output = crate::support::pbideploy()
         .args(["validate", "--color", "never", "--format", "json", "-f"])
         .arg(&path)
         .output()
@@ -348,7 +347,7 @@ fn without_env_every_environment_is_checked() {
         "apiVersion: pbideploy/v1\nenvironments:\n  test:\n    variables: {ws: T}\n  prod: {}\nworkspaces:\n  - name: ${ws}\n",
     )
     .unwrap();
-    cargo_bin_cmd!("pbideploy")
+    crate::support::pbideploy()
         .args(["validate", "--color", "never", "-f"])
         .arg(&path)
         .assert()
@@ -356,7 +355,7 @@ fn without_env_every_environment_is_checked() {
         .stderr(predicate::str::contains(
             "m.yaml:7:11: unknown variable `${ws}` (environment `prod`)",
         ));
-    cargo_bin_cmd!("pbideploy")
+    crate::support::pbideploy()
         .args(["validate", "--color", "never", "--env", "test", "-f"])
         .arg(&path)
         .assert()

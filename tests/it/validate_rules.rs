@@ -111,7 +111,7 @@ fn placeholders_are_refused_by_validate_and_plan_with_their_position() {
     );
     let dir = manifest_dir(&yaml);
     for args in [&["validate"][..], &["plan", "--service", "local"][..]] {
-        let out = assert_cmd::cargo::cargo_bin_cmd!("pbideploy")
+        let out = crate::support::pbideploy()
             .current_dir(dir.path())
             .args(args)
             .args(["-f", "m.yaml", "--color", "never"])

@@ -3,11 +3,9 @@
 
 use std::process::Command;
 
-use assert_cmd::cargo::cargo_bin_cmd;
-
 #[test]
 fn version_names_version_commit_and_target() {
-    let out = cargo_bin_cmd!("pbideploy")
+    let out = crate::support::pbideploy()
         .arg("--version")
         .output()
         .expect("run pbideploy --version");

@@ -64,7 +64,7 @@ fn the_repository_yaml_parses_as_serde_saphyr_parses_it() {
     let mut files = Vec::new();
     for dir in [
         "manifests",
-        "tests/it/fixtures",
+        "tests/fixtures",
         "tests/manifests/invalid",
         "examples/ci",
     ] {

@@ -1,5 +1,5 @@
 //! Helpers for tests that run the `pbideploy` binary against an in-process emulator: a work
-//! folder holding `tests/it/fixtures/rich.yaml` and its PBIX files, and the CLI run with
+//! folder holding `tests/fixtures/rich.yaml` and its PBIX files, and the CLI run with
 //! client-secret variables pointing at the emulator.
 
 #![allow(dead_code)]
@@ -44,7 +44,7 @@ pub fn rich_workdir() -> tempfile::TempDir {
         .unwrap();
     }
     std::fs::copy(
-        repo().join("tests/it/fixtures/rich.yaml"),
+        repo().join("tests/fixtures/rich.yaml"),
         dir.path().join("pbideploy.yaml"),
     )
     .unwrap();
@@ -61,12 +61,7 @@ pub async fn run(url: &str, dir: &Path, args: &[&str]) -> (i32, String) {
         .env(PASSWORD_VAR, PASSWORD);
     tokio::task::spawn_blocking(move || {
         let out = cmd.output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code().unwrap_or(-1), text)
+        crate::support::code_and_text(&out)
     })
     .await
     .unwrap()

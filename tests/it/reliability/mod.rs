@@ -24,16 +24,13 @@ pub fn runtime() -> tokio::runtime::Runtime {
 /// The `pbideploy` binary in `dir`, talking to the emulator at `url` with client-secret auth
 /// (`client_secret` as the secret); nothing else from the test's environment leaks in.
 pub fn cli(dir: &Path, url: &str, client_secret: &str) -> std::process::Command {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("pbideploy"));
+    let mut cmd = crate::support::pbideploy_process();
     cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AZURE_TENANT_ID", "reliability")
         .env("AZURE_CLIENT_ID", "reliability-deployer")
         .env("AZURE_CLIENT_SECRET", client_secret)
         .env("AZURE_AUTHORITY_HOST", url)
-        .env("PBIDEPLOY_SERVICE_URL", url)
-        .stdin(std::process::Stdio::null());
+        .env("PBIDEPLOY_SERVICE_URL", url);
     cmd
 }
 
