@@ -224,6 +224,27 @@ fn a_broken_lease_is_noticed_by_the_renewal_and_stops_writes() {
 }
 
 #[test]
+fn a_write_right_after_the_lease_was_broken_is_refused_by_the_service() {
+    let Some(az) = azurite::azurite() else { return };
+    let url = format!("{}/l.json", container(az));
+    let s = store(az, &url, 60);
+    let lock = s.lock().unwrap();
+    s.load().unwrap();
+    s.save(&ledger(1), &lock).unwrap();
+    let id = match store(az, &url, 60).lock().unwrap_err() {
+        LedgerError::HeldBy { id, .. } => id,
+        e => panic!("{e}"),
+    };
+    store(az, &url, 60).unlock(&id, true).unwrap();
+    // Before the renewal notices: the service itself refuses the write.
+    let err = s.save(&ledger(2), &lock).unwrap_err();
+    assert!(matches!(err, LedgerError::LockLost { .. }), "{err}");
+    assert!(lock.check().is_err(), "the lock is marked lost");
+    drop(lock);
+    assert_eq!(s.load().unwrap(), Some(ledger(1)));
+}
+
+#[test]
 fn each_locked_run_keeps_the_previous_ledger_as_a_snapshot() {
     let Some(az) = azurite::azurite() else { return };
     let url = format!("{}/l.json", container(az));

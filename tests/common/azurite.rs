@@ -26,8 +26,6 @@ pub const KEY: &str =
 /// A running Azurite blob service.
 pub struct Azurite {
     pub port: u16,
-    /// Holds the data folder for the life of the process.
-    _data: tempfile::TempDir,
 }
 
 impl Azurite {
@@ -89,21 +87,27 @@ fn free_port() -> u16 {
 }
 
 fn start(bin: &Path) -> Azurite {
-    let data = tempfile::tempdir().expect("a temp folder for Azurite");
+    // Removed by the watchdog when Azurite stops (a static is never dropped).
+    let data = tempfile::tempdir()
+        .expect("a temp folder for Azurite")
+        .keep();
     let port = free_port();
-    let log = data.path().join("azurite.log");
+    let log = data.join("azurite.log");
     // The watchdog: Azurite runs while this test process lives, and no longer.
     let script = r#"
 "$1" --blobHost 127.0.0.1 --blobPort "$2" --location "$3" --skipApiVersionCheck --loose --silent >"$4" 2>&1 &
 child=$!
 while kill -0 "$5" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done
 kill "$child" 2>/dev/null
+sleep 1
+kill -9 "$child" 2>/dev/null
+rm -rf "$3"
 "#;
     Command::new("sh")
         .args(["-c", script, "azurite-watchdog"])
         .arg(bin)
         .arg(port.to_string())
-        .arg(data.path())
+        .arg(&data)
         .arg(&log)
         .arg(std::process::id().to_string())
         .stdin(Stdio::null())
@@ -120,5 +124,5 @@ kill "$child" 2>/dev/null
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    Azurite { port, _data: data }
+    Azurite { port }
 }

@@ -143,18 +143,16 @@ fn renew(
             idempotent: true,
             ..Call::default()
         });
-        let reason = match reply {
+        let (reason, refused) = match reply {
             Ok(r) if r.status.is_success() => {
                 renewed = Instant::now();
                 wait = every;
                 continue;
             }
-            // The service refused: the lease was broken or taken; no point retrying.
-            Ok(r) if r.status.is_client_error() => r.error("renewing the lease"),
-            Ok(r) => r.error("renewing the lease"),
-            Err(e) => format!("renewing the lease failed: {e}"),
+            // The service refused (the lease was broken or taken): no point retrying.
+            Ok(r) => (r.error("renewing the lease"), r.status.is_client_error()),
+            Err(e) => (format!("renewing the lease failed: {e}"), false),
         };
-        let refused = reason.contains("HTTP 4");
         if refused || renewed.elapsed() + every / 2 >= duration {
             *lost.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
             return;

@@ -181,9 +181,17 @@ impl AzBlobStore {
             return Ok(());
         }
         match reply.code() {
-            "ConditionNotMet" => Err(LedgerError::Conflict {
-                ledger: self.describe(),
-            }),
+            // The service checks the ETag before the lease: tell a lost lease (another run
+            // took the lock, which rewrites the metadata) from a plain conflict.
+            "ConditionNotMet" => match self.holder() {
+                Ok((true, Some(info))) if info.id != lease.id() => {
+                    Err(lease.lost(format!("the lock is now held by {}", info.describe())))
+                }
+                Ok((false, _)) => Err(lease.lost("the lease is no longer held".into())),
+                _ => Err(LedgerError::Conflict {
+                    ledger: self.describe(),
+                }),
+            },
             code if code.starts_with("Lease") => Err(lease.lost(reply.error(what))),
             _ => Err(self.remote(reply.error(what))),
         }
@@ -377,6 +385,11 @@ impl LedgerStore for AzBlobStore {
     }
 
     fn load_version(&self, id: &str) -> Result<Ledger, LedgerError> {
+        if id == "current" {
+            return self.load()?.ok_or_else(|| {
+                LedgerError::Config(format!("the ledger {} is empty", self.describe()))
+            });
+        }
         let reply = self.get(Some(id))?;
         if !reply.status.is_success() {
             let mut msg = reply.error(&format!("reading the version {id}"));
