@@ -232,6 +232,8 @@ pub enum StateCommand {
     /// Show one ledger entry.
     ///
     /// Example: pbideploy state show -f pbideploy.yaml 'workspace["Sales"].dataset["Sales Model"]'
+    // `--version` here picks a ledger version (as the issue names it), not the program's.
+    #[command(disable_version_flag = true)]
     Show {
         #[command(flatten)]
         state: StateArgs,

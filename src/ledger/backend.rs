@@ -57,7 +57,8 @@ pub fn open(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "pbideploy-state.json".into());
-    let location = BlobLocation::parse(url, &name).map_err(LedgerError::Config)?;
+    let location = BlobLocation::parse(url, &name)
+        .map_err(|e| LedgerError::Config(format!("{e}; {}", super::azblob::location::FORMS)))?;
     let credential = credential(spec.credential.as_ref(), &location.account)?;
     let store = AzBlobStore::new(
         location,

@@ -16,11 +16,12 @@ pub struct BlobLocation {
     pub blob: String,
 }
 
-/// Why a location is not usable, with how to write it.
+/// How a location is written, for messages.
+pub const FORMS: &str = "write azblob://ACCOUNT/CONTAINER/PATH, or an account URL such as https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH (http:// only to loopback, e.g. Azurite's http://127.0.0.1:10000/devstoreaccount1/CONTAINER/PATH)";
+
+/// Why a location is not usable (callers add [`FORMS`] where no other hint says it).
 pub fn bad(url: &str, why: &str) -> String {
-    format!(
-        "the state location `{url}` is not valid: {why}; write azblob://ACCOUNT/CONTAINER/PATH, or an account URL such as https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH (http:// only to loopback, e.g. Azurite's http://127.0.0.1:10000/devstoreaccount1/CONTAINER/PATH)"
-    )
+    format!("the state location `{url}` is not valid: {why}")
 }
 
 impl BlobLocation {
