@@ -103,7 +103,7 @@ sleep 1
 kill -9 "$child" 2>/dev/null
 rm -rf "$3"
 "#;
-    Command::new("sh")
+    let mut watchdog = Command::new("sh")
         .args(["-c", script, "azurite-watchdog"])
         .arg(bin)
         .arg(port.to_string())
@@ -115,6 +115,8 @@ rm -rf "$3"
         .stderr(Stdio::null())
         .spawn()
         .expect("start Azurite");
+    // Reaped should it end early (Azurite failed to start); normally it outlives this process.
+    std::thread::spawn(move || watchdog.wait());
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
