@@ -25,44 +25,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Emulator, Features, Table, env_num};
-use pbideploy::ledger::azblob::rest::{BlobClient, Call};
-use pbideploy::ledger::azblob::{AzBlobStore, BlobLocation, Credential};
+use pbideploy::ledger::azblob::AzBlobStore;
 use pbideploy::ledger::store::LedgerStore;
 use pbideploy::ledger::{Ledger, LedgerEntry};
 use serde_json::json;
 
-fn credential(az: &azurite::Azurite) -> Credential {
-    Credential::from_secret(&az.connection_string(), azurite::ACCOUNT, "bench").expect("credential")
-}
-
 /// A new container; returns the ledger blob's URL in it.
 fn container(az: &azurite::Azurite, name: &str) -> String {
-    let url = format!("{}/{name}/ledger.json", az.account_url());
-    let client = BlobClient::new(BlobLocation::parse(&url, "d").expect("url"), credential(az))
-        .expect("client");
-    let reply = std::sync::Arc::new(client)
-        .send(Call {
-            method: reqwest::Method::PUT,
-            container: true,
-            query: vec![("restype", "container".into())],
-            ..Call::default()
-        })
-        .expect("create container");
-    assert!(
-        reply.status.is_success(),
-        "{}",
-        reply.error("create container")
-    );
-    url
+    format!("{}/ledger.json", az.create_container(name))
 }
 
 fn store(az: &azurite::Azurite, url: &str) -> AzBlobStore {
-    AzBlobStore::new(
-        BlobLocation::parse(url, "d").expect("url"),
-        credential(az),
-        60,
-    )
-    .expect("store")
+    az.store(url, 60)
 }
 
 /// A work folder whose manifest has `n` workspaces and keeps its ledger at `url`.

@@ -11,8 +11,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use emulator_cli::{PASSWORD, PASSWORD_VAR, emulator, reliability, rich_workdir, run};
-use pbideploy::ledger::azblob::rest::{BlobClient, Call};
-use pbideploy::ledger::azblob::{AzBlobStore, BlobLocation, Credential};
+use pbideploy::ledger::azblob::AzBlobStore;
+use pbideploy::ledger::azblob::rest::Call;
 use pbideploy::ledger::store::LedgerStore;
 use pbideploy::ledger::{Ledger, LedgerError};
 use pbideploy_emulator::RunningEmulator;
@@ -34,22 +34,8 @@ fn ledger_url(az: &Azurite, dir: &Path, lease_secs: u32) -> String {
             .replace(['.', '_'], "")
     );
     let url = format!(
-        "{}/{}/ledger.json",
-        az.account_url(),
-        &name[..name.len().min(60)]
-    );
-    let reply = client(az, &url)
-        .send(Call {
-            method: Method::PUT,
-            container: true,
-            query: vec![("restype", "container".into())],
-            ..Call::default()
-        })
-        .unwrap();
-    assert!(
-        reply.status.is_success(),
-        "{}",
-        reply.error("create container")
+        "{}/ledger.json",
+        az.create_container(&name[..name.len().min(60)])
     );
     std::fs::write(dir.join("conn.txt"), az.connection_string()).unwrap();
     // The manifest names the state, so every command below (and each of its environments)
@@ -67,14 +53,8 @@ fn ledger_url(az: &Azurite, dir: &Path, lease_secs: u32) -> String {
     url
 }
 
-fn client(az: &Azurite, url: &str) -> std::sync::Arc<BlobClient> {
-    let cred = Credential::from_secret(&az.connection_string(), azurite::ACCOUNT, "t").unwrap();
-    std::sync::Arc::new(BlobClient::new(BlobLocation::parse(url, "d").unwrap(), cred).unwrap())
-}
-
 fn store(az: &Azurite, url: &str) -> AzBlobStore {
-    let cred = Credential::from_secret(&az.connection_string(), azurite::ACCOUNT, "t").unwrap();
-    AzBlobStore::new(BlobLocation::parse(url, "d").unwrap(), cred, 60).unwrap()
+    az.store(url, 60)
 }
 
 fn spawn_apply(emu: &RunningEmulator, dir: &Path, extra: &[&str]) -> std::process::Child {
@@ -106,7 +86,7 @@ async fn finish(child: std::process::Child) -> (i32, String) {
 /// HEAD only (taking the lock to probe would make the run it waits for fail).
 async fn wait_for_holder(az: &Azurite, url: &str) -> String {
     let started = Instant::now();
-    let client = client(az, url);
+    let client = az.client(url);
     loop {
         let c = client.clone();
         let reply = tokio::task::spawn_blocking(move || {
@@ -133,6 +113,18 @@ async fn wait_for_holder(az: &Azurite, url: &str) -> String {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Starts an apply and waits until it holds the lease; returns it and its lock id.
+async fn holding_apply(
+    emu: &RunningEmulator,
+    dir: &Path,
+    az: &Azurite,
+    url: &str,
+) -> (std::process::Child, String) {
+    let child = spawn_apply(emu, dir, &[]);
+    let id = wait_for_holder(az, url).await;
+    (child, id)
 }
 
 /// The addresses a plain sequential apply of the rich manifest records (file ledger, its own
@@ -167,8 +159,15 @@ async fn two_concurrent_applies_one_waits_or_fails_naming_the_holder_and_nothing
     let dir = rich_workdir();
     let url = ledger_url(az, dir.path(), 15);
     reliability::set_knobs(&emu, json!({"latencyMs": 40})).await;
-    let first = spawn_apply(&emu, dir.path(), &[]);
-    wait_for_holder(az, &url).await;
+    let (first, _) = holding_apply(&emu, dir.path(), az, &url).await;
+    // The lease comes before the plan: nothing but reads has reached the service yet.
+    let log = reliability::request_log(&emu).await;
+    assert!(
+        log.iter()
+            .filter(|r| r["path"].as_str().is_some_and(|p| p.contains("/myorg/")))
+            .all(|r| r["method"] == "GET"),
+        "the first run changed the service before it held the lease"
+    );
     // Without a wait the second run fails at once, naming the holder and how to unlock.
     let (code, out) = run(&emu.url(), dir.path(), &["apply", "--auto-approve"]).await;
     assert_ne!(code, 0, "{out}");
@@ -202,8 +201,7 @@ async fn a_killed_run_blocks_until_its_lease_expires_or_is_broken() {
     let url = ledger_url(az, dir.path(), 15);
     reliability::set_knobs(&emu, json!({"latencyMs": 100})).await;
     // Killed while holding the lease: the next run is refused with the dead run named...
-    let mut child = spawn_apply(&emu, dir.path(), &[]);
-    let id = wait_for_holder(az, &url).await;
+    let (mut child, id) = holding_apply(&emu, dir.path(), az, &url).await;
     child.kill().unwrap();
     let _ = child.wait();
     let probe = store(az, &url);
@@ -220,8 +218,7 @@ async fn a_killed_run_blocks_until_its_lease_expires_or_is_broken() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Broke the lock"), "{out}");
     // Killed again: this time the lease (15 s) simply expires.
-    let mut child = spawn_apply(&emu, dir.path(), &[]);
-    wait_for_holder(az, &url).await;
+    let (mut child, _) = holding_apply(&emu, dir.path(), az, &url).await;
     child.kill().unwrap();
     let _ = child.wait();
     let killed = Instant::now();
@@ -250,8 +247,7 @@ async fn a_lease_lost_mid_run_stops_the_run_and_nothing_more_is_written() {
     let dir = rich_workdir();
     let url = ledger_url(az, dir.path(), 15);
     reliability::set_knobs(&emu, json!({"latencyMs": 300})).await;
-    let child = spawn_apply(&emu, dir.path(), &[]);
-    let id = wait_for_holder(az, &url).await;
+    let (child, id) = holding_apply(&emu, dir.path(), az, &url).await;
     // Once it executes (its first checkpoint is in the blob), break its lease.
     let started = Instant::now();
     while blob_ledger(az, &url).is_none_or(|l| l.entries.is_empty()) {
@@ -369,7 +365,8 @@ async fn no_secret_reaches_the_blob_its_metadata_or_the_output() {
     let (code, out) = run(&emu.url(), dir.path(), &["apply", "--auto-approve"]).await;
     assert_eq!(code, 0, "{out}");
     let (_, history) = run(&emu.url(), dir.path(), &["state", "history"]).await;
-    let reply = client(az, &url)
+    let reply = az
+        .client(&url)
         .send(Call {
             method: Method::GET,
             max_body: 64 << 20,

@@ -8,10 +8,10 @@ mod azurite;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use pbideploy::ledger::azblob::rest::{BlobClient, Call};
-use pbideploy::ledger::azblob::{AzBlobStore, BlobLocation, Credential};
+use pbideploy::ledger::azblob::AzBlobStore;
+use pbideploy::ledger::azblob::rest::Call;
 use pbideploy::ledger::backend::{self, StateSpec};
-use pbideploy::ledger::store::LedgerStore;
+use pbideploy::ledger::store::{LedgerLock, LedgerStore};
 use pbideploy::ledger::{Ledger, LedgerEntry, LedgerError, WorkspaceEntry};
 use pbideploy::manifest::SecretRef;
 use pbideploy::plan::address::Address;
@@ -22,39 +22,29 @@ use azurite::Azurite;
 /// A fresh container for one test: `http://127.0.0.1:PORT/devstoreaccount1/<name>`.
 fn container(az: &Azurite) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
+    az.create_container(&format!(
         "t{}-{}",
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)
-    );
-    let url = format!("{}/{name}", az.account_url());
-    let client = raw_client(az, &format!("{url}/x"));
-    let reply = client
-        .send(Call {
-            method: Method::PUT,
-            container: true,
-            query: vec![("restype", "container".into())],
-            ..Call::default()
-        })
-        .unwrap();
-    assert!(
-        reply.status.is_success(),
-        "{}",
-        reply.error("create container")
-    );
-    url
-}
-
-fn raw_client(az: &Azurite, url: &str) -> std::sync::Arc<BlobClient> {
-    let location = BlobLocation::parse(url, "d").unwrap();
-    let cred = Credential::from_secret(&az.connection_string(), azurite::ACCOUNT, "test").unwrap();
-    std::sync::Arc::new(BlobClient::new(location, cred).unwrap())
+    ))
 }
 
 fn store(az: &Azurite, url: &str, lease_secs: u32) -> AzBlobStore {
-    let location = BlobLocation::parse(url, "ledger.json").unwrap();
-    let cred = Credential::from_secret(&az.connection_string(), azurite::ACCOUNT, "test").unwrap();
-    AzBlobStore::new(location, cred, lease_secs).unwrap()
+    az.store(url, lease_secs)
+}
+
+/// A store holding the lock on `url` with one ledger written, and the lock id another
+/// store sees.
+fn holding(az: &Azurite, url: &str, lease_secs: u32) -> (AzBlobStore, LedgerLock, String) {
+    let s = store(az, url, lease_secs);
+    let lock = s.lock().unwrap();
+    s.load().unwrap();
+    s.save(&ledger(1), &lock).unwrap();
+    let id = match store(az, url, lease_secs).lock().unwrap_err() {
+        LedgerError::HeldBy { id, .. } => id,
+        e => panic!("{e}"),
+    };
+    (s, lock, id)
 }
 
 fn ledger(n: usize) -> Ledger {
@@ -160,16 +150,9 @@ fn a_second_holder_is_refused_with_the_holder_named_until_unlocked() {
 fn a_write_after_another_writer_changed_the_blob_is_an_etag_conflict() {
     let Some(az) = azurite::azurite() else { return };
     let url = format!("{}/l.json", container(az));
-    let s = store(az, &url, 60);
-    let lock = s.lock().unwrap();
-    s.save(&ledger(1), &lock).unwrap();
-    s.load().unwrap();
+    let (s, lock, id) = holding(az, &url, 60);
     // Someone who knows the lease id (the metadata says it) writes behind our back.
-    let id = match store(az, &url, 60).lock().unwrap_err() {
-        LedgerError::HeldBy { id, .. } => id,
-        e => panic!("{e}"),
-    };
-    let raw = raw_client(az, &url);
+    let raw = az.client(&url);
     let reply = raw
         .send(Call {
             method: Method::PUT,
@@ -192,15 +175,8 @@ fn a_write_after_another_writer_changed_the_blob_is_an_etag_conflict() {
 fn a_broken_lease_is_noticed_by_the_renewal_and_stops_writes() {
     let Some(az) = azurite::azurite() else { return };
     let url = format!("{}/l.json", container(az));
-    let s = store(az, &url, 15);
-    let lock = s.lock().unwrap();
-    s.load().unwrap();
-    s.save(&ledger(1), &lock).unwrap();
-    let info = match store(az, &url, 15).lock().unwrap_err() {
-        LedgerError::HeldBy { id, .. } => id,
-        e => panic!("{e}"),
-    };
-    store(az, &url, 15).unlock(&info, true).unwrap();
+    let (s, lock, id) = holding(az, &url, 15);
+    store(az, &url, 15).unlock(&id, true).unwrap();
     // The renewal runs every 5 s (a third of 15 s) and finds the lease broken.
     let started = Instant::now();
     while lock.check().is_ok() {
@@ -227,14 +203,7 @@ fn a_broken_lease_is_noticed_by_the_renewal_and_stops_writes() {
 fn a_write_right_after_the_lease_was_broken_is_refused_by_the_service() {
     let Some(az) = azurite::azurite() else { return };
     let url = format!("{}/l.json", container(az));
-    let s = store(az, &url, 60);
-    let lock = s.lock().unwrap();
-    s.load().unwrap();
-    s.save(&ledger(1), &lock).unwrap();
-    let id = match store(az, &url, 60).lock().unwrap_err() {
-        LedgerError::HeldBy { id, .. } => id,
-        e => panic!("{e}"),
-    };
+    let (s, lock, id) = holding(az, &url, 60);
     store(az, &url, 60).unlock(&id, true).unwrap();
     // Before the renewal notices: the service itself refuses the write.
     let err = s.save(&ledger(2), &lock).unwrap_err();
@@ -276,7 +245,7 @@ fn secrets_never_reach_the_blob_its_metadata_or_errors() {
     let lock = s.lock().unwrap();
     s.load().unwrap();
     s.save(&ledger(1), &lock).unwrap();
-    let raw = raw_client(az, &url);
+    let raw = az.client(&url);
     let reply = raw
         .send(Call {
             method: Method::GET,

@@ -34,6 +34,53 @@ impl Azurite {
         format!("http://127.0.0.1:{}/{ACCOUNT}", self.port)
     }
 
+    /// The development account's key as pbideploy's storage credential.
+    pub fn credential(&self) -> pbideploy::ledger::azblob::Credential {
+        pbideploy::ledger::azblob::Credential::from_secret(
+            &self.connection_string(),
+            ACCOUNT,
+            "test",
+        )
+        .expect("the development connection string")
+    }
+
+    /// A raw client for the blob at `url` (requests the store does not make).
+    pub fn client(&self, url: &str) -> std::sync::Arc<pbideploy::ledger::azblob::rest::BlobClient> {
+        let location =
+            pbideploy::ledger::azblob::BlobLocation::parse(url, "d").expect("a blob URL");
+        let client = pbideploy::ledger::azblob::rest::BlobClient::new(location, self.credential())
+            .expect("a blob client");
+        std::sync::Arc::new(client)
+    }
+
+    /// A store for the ledger blob at `url`.
+    pub fn store(&self, url: &str, lease_secs: u32) -> pbideploy::ledger::azblob::AzBlobStore {
+        let location =
+            pbideploy::ledger::azblob::BlobLocation::parse(url, "ledger.json").expect("a blob URL");
+        pbideploy::ledger::azblob::AzBlobStore::new(location, self.credential(), lease_secs)
+            .expect("a store")
+    }
+
+    /// Creates the container `name` (lowercase, 3-63 characters); returns its URL.
+    pub fn create_container(&self, name: &str) -> String {
+        let url = format!("{}/{name}", self.account_url());
+        let reply = self
+            .client(&format!("{url}/x"))
+            .send(pbideploy::ledger::azblob::rest::Call {
+                method: reqwest::Method::PUT,
+                container: true,
+                query: vec![("restype", "container".into())],
+                ..Default::default()
+            })
+            .expect("create the container");
+        assert!(
+            reply.status.is_success(),
+            "{}",
+            reply.error("creating the container")
+        );
+        url
+    }
+
     /// The development account's connection string for this instance.
     pub fn connection_string(&self) -> String {
         format!(
