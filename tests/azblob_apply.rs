@@ -259,6 +259,7 @@ async fn a_lease_lost_mid_run_stops_the_run_and_nothing_more_is_written() {
     let (code, out) = finish(child).await;
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("lost the lock"), "the run says so: {out}");
+
     assert_eq!(
         blob_ledger(az, &url),
         at_break,
