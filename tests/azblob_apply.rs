@@ -178,6 +178,12 @@ async fn two_concurrent_applies_one_waits_or_fails_naming_the_holder_and_nothing
         !out.contains("Plan:"),
         "nothing is planned without the lock: {out}"
     );
+    // Plan takes no lease: it reads while the first run holds it.
+    let (code, out) = run(&emu.url(), dir.path(), &["plan", "--detailed-exitcode"]).await;
+    assert!(
+        code == 0 || code == 2,
+        "plan reads under another run's lease: {out}"
+    );
     // With --lock-timeout it waits for the first, then finds nothing left to do.
     let waiter = spawn_apply(&emu, dir.path(), &["--lock-timeout", "120"]);
     let (code, out) = finish(first).await;

@@ -43,3 +43,35 @@ pub fn check(manifest: &Manifest, pos: &PosMap, out: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_environment_replaces_the_state_block_and_variables_interpolate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.yaml");
+        std::fs::write(
+            &path,
+            "apiVersion: pbideploy/v1\nvariables: {acct: contosostate}\n\
+             state: {url: 'file:ledgers/m.json'}\n\
+             environments:\n  prod:\n    state:\n      url: azblob://${acct}/pbideploy/prod/\n      credential: {file: conn.txt}\n      leaseSeconds: 30\n\
+             workspaces: []\n",
+        )
+        .unwrap();
+        let base = crate::manifest::load(&path, None, &[]).unwrap();
+        let state = base.state.unwrap();
+        assert_eq!(
+            state.url,
+            format!("file:{}", base.root.join("ledgers/m.json").display()),
+            "file: paths are relative to the manifest's folder"
+        );
+        let prod = crate::manifest::load(&path, Some("prod"), &[]).unwrap();
+        let state = prod.state.unwrap();
+        assert_eq!(state.url, "azblob://contosostate/pbideploy/prod/");
+        assert_eq!(state.lease_seconds, Some(30));
+        assert_eq!(
+            state.credential,
+            Some(crate::manifest::SecretRef::File(prod.root.join("conn.txt")))
+        );
+    }
+}
