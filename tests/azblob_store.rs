@@ -8,8 +8,8 @@ mod azurite;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use pbideploy::ledger::azblob::AzBlobStore;
 use pbideploy::ledger::azblob::rest::Call;
+use pbideploy::ledger::azblob::{AzBlobStore, BlobLocation, Credential};
 use pbideploy::ledger::backend::{self, StateSpec};
 use pbideploy::ledger::store::{LedgerLock, LedgerStore};
 use pbideploy::ledger::{Ledger, LedgerEntry, LedgerError, WorkspaceEntry};
@@ -325,4 +325,47 @@ fn a_sas_token_from_a_secret_file_locks_writes_and_reads() {
     let err = store.lock().unwrap_err().to_string();
     assert!(err.contains("HTTP 403") && err.contains("SAS"), "{err}");
     assert!(!err.contains("sig=AAAA"), "{err}");
+}
+
+/// A fixed bearer token.
+struct Token;
+
+impl pbideploy::powerbi::auth::TokenProvider for Token {
+    fn token(&self) -> pbideploy::powerbi::auth::TokenFuture<'_> {
+        Box::pin(async {
+            Ok(pbideploy::powerbi::auth::AccessToken {
+                token: secrecy::SecretString::from("storage-token"),
+                expires_at: std::time::SystemTime::now() + Duration::from_secs(3600),
+            })
+        })
+    }
+    fn method(&self) -> &'static str {
+        "test"
+    }
+}
+
+#[tokio::test]
+async fn entra_tokens_go_as_bearer_with_a_version_that_accepts_them() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/acct1/c01/l.json"))
+        .and(header("authorization", "Bearer storage-token"))
+        .and(header("x-ms-version", "2023-11-03"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"0x1\"")
+                .set_body_string(ledger(1).to_json()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let location = BlobLocation::parse(&format!("{}/acct1/c01/l.json", server.uri()), "d").unwrap();
+    let store =
+        AzBlobStore::new(location, Credential::Bearer(std::sync::Arc::new(Token)), 60).unwrap();
+    let loaded = tokio::task::spawn_blocking(move || store.load())
+        .await
+        .unwrap();
+    assert_eq!(loaded.unwrap(), Some(ledger(1)));
 }
