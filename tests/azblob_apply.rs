@@ -53,6 +53,20 @@ fn ledger_url(az: &Azurite, dir: &Path, lease_secs: u32) -> String {
     url
 }
 
+/// One test's world: the emulator (with `latency_ms` per request), the rich manifest's work
+/// folder keeping its ledger in a fresh container (lease `lease_secs`), and the ledger URL.
+async fn world(
+    az: &Azurite,
+    lease_secs: u32,
+    latency_ms: u64,
+) -> (RunningEmulator, tempfile::TempDir, String) {
+    let emu = emulator().await;
+    let dir = rich_workdir();
+    let url = ledger_url(az, dir.path(), lease_secs);
+    reliability::set_knobs(&emu, json!({ "latencyMs": latency_ms })).await;
+    (emu, dir, url)
+}
+
 fn store(az: &Azurite, url: &str) -> AzBlobStore {
     az.store(url, 60)
 }
@@ -155,10 +169,7 @@ fn blob_ledger(az: &Azurite, url: &str) -> Option<Ledger> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_concurrent_applies_one_waits_or_fails_naming_the_holder_and_nothing_is_lost() {
     let Some(az) = azurite::azurite() else { return };
-    let emu = emulator().await;
-    let dir = rich_workdir();
-    let url = ledger_url(az, dir.path(), 15);
-    reliability::set_knobs(&emu, json!({"latencyMs": 40})).await;
+    let (emu, dir, url) = world(az, 15, 40).await;
     let (first, _) = holding_apply(&emu, dir.path(), az, &url).await;
     // The lease comes before the plan: nothing but reads has reached the service yet.
     let log = reliability::request_log(&emu).await;
@@ -202,10 +213,7 @@ async fn two_concurrent_applies_one_waits_or_fails_naming_the_holder_and_nothing
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_run_blocks_until_its_lease_expires_or_is_broken() {
     let Some(az) = azurite::azurite() else { return };
-    let emu = emulator().await;
-    let dir = rich_workdir();
-    let url = ledger_url(az, dir.path(), 15);
-    reliability::set_knobs(&emu, json!({"latencyMs": 100})).await;
+    let (emu, dir, url) = world(az, 15, 100).await;
     // Killed while holding the lease: the next run is refused with the dead run named...
     let (mut child, id) = holding_apply(&emu, dir.path(), az, &url).await;
     child.kill().unwrap();
@@ -249,10 +257,7 @@ async fn a_killed_run_blocks_until_its_lease_expires_or_is_broken() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_lost_mid_run_stops_the_run_and_nothing_more_is_written() {
     let Some(az) = azurite::azurite() else { return };
-    let emu = emulator().await;
-    let dir = rich_workdir();
-    let url = ledger_url(az, dir.path(), 15);
-    reliability::set_knobs(&emu, json!({"latencyMs": 300})).await;
+    let (emu, dir, url) = world(az, 15, 300).await;
     let (child, id) = holding_apply(&emu, dir.path(), az, &url).await;
     // Once it executes (its first checkpoint is in the blob), break its lease.
     let started = Instant::now();
@@ -277,9 +282,7 @@ async fn a_lease_lost_mid_run_stops_the_run_and_nothing_more_is_written() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_plan_is_stale_once_the_ledger_moved() {
     let Some(az) = azurite::azurite() else { return };
-    let emu = emulator().await;
-    let dir = rich_workdir();
-    let url = ledger_url(az, dir.path(), 60);
+    let (emu, dir, url) = world(az, 60, 0).await;
     let (code, out) = run(&emu.url(), dir.path(), &["apply", "--auto-approve"]).await;
     assert_eq!(code, 0, "{out}");
     let (code, out) = run(&emu.url(), dir.path(), &["plan", "--out", "p.json"]).await;
@@ -366,9 +369,7 @@ async fn migrate_to_blob_and_back_and_refuse_a_different_ledger() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_the_blob_its_metadata_or_the_output() {
     let Some(az) = azurite::azurite() else { return };
-    let emu = emulator().await;
-    let dir = rich_workdir();
-    let url = ledger_url(az, dir.path(), 60);
+    let (emu, dir, url) = world(az, 60, 0).await;
     let (code, out) = run(&emu.url(), dir.path(), &["apply", "--auto-approve"]).await;
     assert_eq!(code, 0, "{out}");
     let (_, history) = run(&emu.url(), dir.path(), &["state", "history"]).await;
