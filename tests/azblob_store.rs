@@ -238,6 +238,23 @@ fn each_locked_run_keeps_the_previous_ledger_as_a_snapshot() {
 }
 
 #[test]
+fn only_the_newest_snapshots_are_kept() {
+    let Some(az) = azurite::azurite() else { return };
+    let url = format!("{}/l.json", container(az));
+    let s = store(az, &url, 60).keeping(2);
+    for n in 1..=5 {
+        let lock = s.lock().unwrap();
+        s.load().unwrap();
+        s.save(&ledger(n), &lock).unwrap();
+    }
+    let versions = s.history().unwrap();
+    let ids: Vec<&str> = versions.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids.len(), 3, "two snapshots and the current: {ids:?}");
+    assert_eq!(s.load_version(ids[0]).unwrap(), ledger(3));
+    assert_eq!(s.load_version(ids[1]).unwrap(), ledger(4));
+}
+
+#[test]
 fn secrets_never_reach_the_blob_its_metadata_or_errors() {
     let Some(az) = azurite::azurite() else { return };
     let url = format!("{}/l.json", container(az));

@@ -33,6 +33,8 @@ pub use self::location::BlobLocation;
 
 /// The metadata header carrying the lock holder (base64 of [`LockInfo`] JSON).
 const LOCK_META: &str = "x-ms-meta-pbideploylock";
+/// Snapshots kept by default: one per run that wrote, the oldest deleted beyond this.
+pub const KEEP_SNAPSHOTS: usize = 30;
 /// Allowed lease durations (the service's limits for a finite lease).
 pub const LEASE_SECS: std::ops::RangeInclusive<u32> = 15..=60;
 
@@ -44,6 +46,8 @@ pub struct AzBlobStore {
     etag: Mutex<Option<String>>,
     /// A non-empty ledger was read and not yet kept as a snapshot by this run.
     snapshot_due: AtomicBool,
+    /// How many snapshots to keep.
+    keep: usize,
 }
 
 impl AzBlobStore {
@@ -64,7 +68,15 @@ impl AzBlobStore {
             lease_secs,
             etag: Mutex::new(None),
             snapshot_due: AtomicBool::new(false),
+            keep: KEEP_SNAPSHOTS,
         })
+    }
+
+    /// Keeps `keep` snapshots (at least one) instead of [`KEEP_SNAPSHOTS`].
+    #[must_use]
+    pub fn keeping(mut self, keep: usize) -> Self {
+        self.keep = keep.max(1);
+        self
     }
 
     /// Requests sent to the storage account so far (tests and benches count them).
@@ -173,7 +185,36 @@ impl AzBlobStore {
             ],
             ..Call::default()
         })?;
-        self.check_write(&reply, lease, "keeping the previous ledger as a snapshot")
+        self.check_write(&reply, lease, "keeping the previous ledger as a snapshot")?;
+        // Best effort: a snapshot left over is harmless, and this run's write comes first.
+        if let Err(e) = self.prune() {
+            tracing::warn!("could not delete old ledger snapshots: {e}");
+        }
+        Ok(())
+    }
+
+    /// Deletes the oldest snapshots beyond `keep`.
+    fn prune(&self) -> Result<(), LedgerError> {
+        let snapshots: Vec<_> = self
+            .history()?
+            .into_iter()
+            .filter(|v| v.id != "current")
+            .collect();
+        for old in snapshots
+            .iter()
+            .take(snapshots.len().saturating_sub(self.keep))
+        {
+            let reply = self.send(Call {
+                method: Method::DELETE,
+                query: vec![("snapshot", old.id.clone())],
+                idempotent: true,
+                ..Call::default()
+            })?;
+            if !reply.status.is_success() && reply.status.as_u16() != 404 {
+                return Err(self.remote(reply.error("deleting an old snapshot")));
+            }
+        }
+        Ok(())
     }
 
     fn check_write(&self, reply: &Reply, lease: &Lease, what: &str) -> Result<(), LedgerError> {
