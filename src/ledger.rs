@@ -54,12 +54,15 @@ pub enum LedgerError {
         source: std::io::Error,
     },
     #[error(
-        "the ledger {ledger} is locked by another pbideploy run: {holder}; wait for it (--lock-timeout SECONDS), or if that run is gone, break the lock with `pbideploy state unlock {id} --force`"
+        "the ledger {ledger} is locked by another pbideploy run: {holder}; wait for it (--lock-timeout SECONDS), or {unlock}"
     )]
     HeldBy {
         ledger: String,
         holder: String,
+        /// The lock id (`state unlock` takes it).
         id: String,
+        /// How the lock ends if that run is gone.
+        unlock: String,
     },
     #[error(
         "lost the lock on the ledger {ledger} ({reason}); this run stopped taking new steps and wrote nothing more to the ledger; run `pbideploy plan` to see what is left"

@@ -258,6 +258,7 @@ impl LedgerStore for FileStore {
                         ledger: self.describe(),
                         holder: format!("{} (lock file {shown})", h.describe()),
                         id: h.id,
+                        unlock: "if that process is gone, run again: the lock ended with it".into(),
                     },
                     None => LedgerError::Locked { lock_path: shown },
                 })

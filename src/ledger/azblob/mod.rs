@@ -130,12 +130,20 @@ impl AzBlobStore {
             Ok((_, Some(info))) => LedgerError::HeldBy {
                 ledger: self.describe(),
                 holder: info.describe(),
+                unlock: format!(
+                    "if that run is gone, break the lock with `pbideploy state unlock {} --force` (its lease also expires by itself, at most {} s after its last renewal)",
+                    info.id,
+                    LEASE_SECS.end()
+                ),
                 id: info.id,
             },
             Ok((_, None)) => LedgerError::HeldBy {
                 ledger: self.describe(),
                 holder: "a lease without pbideploy lock metadata (another tool?)".into(),
-                id: "LOCK_ID".into(),
+                unlock:
+                    "break the lease with `pbideploy state unlock ANY --force` if nothing uses it"
+                        .into(),
+                id: String::new(),
             },
             Err(e) => e,
         }
