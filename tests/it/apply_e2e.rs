@@ -321,3 +321,54 @@ async fn missing_secret_is_an_error_naming_the_reference_before_any_change() {
     let err = resolve(&p, &pbix_dir(), &|_| None).unwrap_err();
     assert!(err.to_string().contains("env:APPLY_E2E_PW"), "{err}");
 }
+
+/// A ledger whose lock is already lost (a blob lease whose renewal failed).
+struct LostLockStore;
+
+struct LostLock;
+
+impl pbideploy::ledger::store::HeldLock for LostLock {
+    fn check(&self) -> Result<(), pbideploy::ledger::LedgerError> {
+        Err(pbideploy::ledger::LedgerError::LockLost {
+            ledger: "test".into(),
+            reason: "renewing the lease failed".into(),
+        })
+    }
+}
+
+impl pbideploy::ledger::store::LedgerStore for LostLockStore {
+    fn describe(&self) -> String {
+        "test".into()
+    }
+    fn load(&self) -> Result<Option<Ledger>, pbideploy::ledger::LedgerError> {
+        Ok(None)
+    }
+    fn lock(&self) -> Result<pbideploy::ledger::store::LedgerLock, pbideploy::ledger::LedgerError> {
+        Ok(pbideploy::ledger::store::LedgerLock::new(LostLock))
+    }
+    fn save(
+        &self,
+        _: &Ledger,
+        _: &pbideploy::ledger::store::LedgerLock,
+    ) -> Result<(), pbideploy::ledger::LedgerError> {
+        panic!("nothing may be written once the lock is lost")
+    }
+}
+
+#[tokio::test]
+async fn a_lost_ledger_lock_starts_no_step() {
+    use pbideploy::ledger::store::LedgerStore as _;
+    let (emu, client) = setup().await;
+    let d = desired(&[("Server", "prod-sql"), ("Database", "SalesProd")], true);
+    let p = make_plan(&d);
+    let lock = LostLockStore.lock().unwrap();
+    let checkpoint = Arc::new(Checkpoint::locked(
+        Box::new(LostLockStore),
+        lock,
+        Ledger::with_salt("00"),
+    ));
+    let (s, text) = run(&client, &p, secrets_for(&p), checkpoint).await;
+    assert!(s.done.is_empty(), "{text}");
+    assert!(text.contains("not started: lost the lock"), "{text}");
+    assert_eq!(count(&emu.snapshot(), "datasets", "Sales"), 0, "{text}");
+}

@@ -54,7 +54,7 @@ async fn apply_holds_the_ledger_lock_while_it_plans() {
     let store = FileStore::new(dir.path().join(LEDGER));
     let probe = store.lock();
     assert!(
-        matches!(probe, Err(LedgerError::Locked { .. })),
+        matches!(probe, Err(LedgerError::HeldBy { .. })),
         "apply reads the service to plan without holding the ledger lock: {probe:?}"
     );
     drop(probe);

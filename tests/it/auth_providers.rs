@@ -516,3 +516,35 @@ async fn cache_dedupes_concurrent_callers_and_refreshes_before_expiry() {
     assert_eq!(cache.token().await.unwrap().token.expose_secret(), "t1");
     assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn a_resource_override_asks_for_that_scope() {
+    // The Azure Blob ledger signs in with the same chain for Azure Storage.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/tenant-1/oauth2/v2.0/token"))
+        .respond_with(token_ok())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = env(&[
+        ("AZURE_AUTHORITY_HOST", &server.uri()),
+        ("AZURE_TENANT_ID", "tenant-1"),
+        ("AZURE_CLIENT_ID", "app-1"),
+        ("AZURE_CLIENT_SECRET", "s"),
+    ]);
+    let settings = AuthSettings {
+        resource: Some(pbideploy::ledger::backend::STORAGE_RESOURCE.into()),
+        ..AuthSettings::default()
+    };
+    provider_from_env(&settings, &e)
+        .unwrap()
+        .token()
+        .await
+        .unwrap();
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(
+        form(&reqs[0])["scope"],
+        "https://storage.azure.com/.default"
+    );
+}

@@ -81,6 +81,7 @@ async fn apply(
     let args = ServiceArgs {
         connect: ConnectArgs::default(),
         state: None,
+        state_credential: None,
     };
     let planned = match make_plan(loaded, session, &args, PlanOptions::default()).await {
         Ok(p) => p,
@@ -90,7 +91,7 @@ async fn apply(
         return Outcome::NoChanges;
     }
     let secrets = secrets::resolve(&planned.plan, &loaded.root, &|_| None).unwrap();
-    let checkpoint = Checkpoint::open(Box::new(planned.ledger_store)).unwrap();
+    let checkpoint = Checkpoint::open(planned.ledger_store).unwrap();
     let options = ApplyOptions {
         parallelism: 4,
         base_dir: loaded.root.clone(),
@@ -126,6 +127,7 @@ async fn plan_has_changes(loaded: &LoadedManifest, session: &Session) -> bool {
     let args = ServiceArgs {
         connect: ConnectArgs::default(),
         state: None,
+        state_credential: None,
     };
     let planned = make_plan(loaded, session, &args, PlanOptions::default())
         .await

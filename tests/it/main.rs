@@ -12,6 +12,8 @@ mod apply_reads_once;
 mod apply_rebind;
 mod apply_resume;
 mod auth_providers;
+mod azblob_apply;
+mod azblob_store;
 mod ci_examples;
 mod client_gateway_credentials;
 mod client_http;

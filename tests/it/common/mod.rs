@@ -14,6 +14,8 @@ use secrecy::SecretString;
 pub const TOKEN: &str = "test-token-123";
 pub const UA: &str = "pbideploy-test/1";
 
+pub mod azurite;
+
 #[path = "shared_data.rs"]
 mod shared_rule;
 

@@ -74,6 +74,7 @@ pub fn base(changes: Vec<Change>, drift: Vec<Drift>) -> Plan {
         },
         environment: Some("prod".to_string()),
         live_fingerprint: "cd".repeat(32),
+        ledger_fingerprint: None,
         pbix: vec![FileFingerprint {
             path: "reports/sales.pbix".to_string(),
             sha256: "ef".repeat(32),
