@@ -51,8 +51,65 @@ pub fn derive(def: &StoredDefinition) -> Result<ModelView, FabricError> {
             "definition",
             "A semantic model needs its TMDL folder (definition/*.tmdl) or model.bim.",
         )),
-        _ => Ok(ModelView::default()),
+        _ => read(def),
     }
+}
+
+/// Reads the model with the `pbix` crate (TMDL or TMSL) and takes the service's view of it:
+/// what a PBIX with this model would give. A model the reader refuses fails the operation.
+/// guess: the service's own wording for unreadable TMDL differs; the reader's is kept
+fn read(def: &StoredDefinition) -> Result<ModelView, FabricError> {
+    use pbix::project::{Definition, ItemKind, Part, semantic_model};
+    let parts = def
+        .parts
+        .iter()
+        .map(|p| Part {
+            path: p.path.clone(),
+            bytes: part(def, &p.path).unwrap_or_default(),
+        })
+        .collect();
+    let model = Definition::from_parts(ItemKind::SemanticModel, parts)
+        .and_then(|d| semantic_model(&d))
+        .map_err(|e| {
+            FabricError::bad(
+                "Workload_FailedToParseFile",
+                format!("Cannot read the semantic model: {e}"),
+            )
+        })?;
+    let view = crate::pbix::model_view(Some(&model));
+    let import_columns = model
+        .tables
+        .iter()
+        .filter(|t| t.holds_imported_data())
+        .map(|t| {
+            let cols = t
+                .columns
+                .iter()
+                .filter(|c| c.kind == pbix::ColumnKind::Data)
+                .map(|c| c.name.clone())
+                .collect();
+            (t.name.clone(), cols)
+        })
+        .collect();
+    Ok(ModelView {
+        parameters: view.dataset_parameters(),
+        datasources: view
+            .datasource_seeds()
+            .into_iter()
+            .map(|s| DatasetDatasource {
+                datasource_type: s.datasource_type,
+                connection_details: s.connection_details,
+                parameter_details: s.parameter_details,
+                ..DatasetDatasource::default()
+            })
+            .collect(),
+        mode: if view.direct_query {
+            DatasetMode::DirectQuery
+        } else {
+            DatasetMode::Import
+        },
+        import_columns,
+    })
 }
 
 impl ModelView {
