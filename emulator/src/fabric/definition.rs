@@ -385,7 +385,10 @@ pub async fn get(
             FabricError::bad("OperationNotSupportedForItem",
                 "The emulator exports only definitions uploaded through the items API; this item was imported from a PBIX")
         })?;
-        let parts: Vec<Value> = def.parts.iter()
+        let def = super::live::live_definition(w, &item, def);
+        let parts: Vec<Value> = def
+            .parts
+            .iter()
             .map(|p| json!({"path": p.path, "payload": p.payload, "payloadType": "InlineBase64"}))
             .collect();
         let body = json!({"definition": {"parts": parts}});
