@@ -101,7 +101,7 @@ pub fn parse_definition(v: &Value) -> Result<StoredDefinition, FabricError> {
 }
 
 /// The decoded bytes of a part (parts were checked on arrival).
-pub fn part<'a>(def: &'a StoredDefinition, path: &str) -> Option<Vec<u8>> {
+pub fn part(def: &StoredDefinition, path: &str) -> Option<Vec<u8>> {
     def.parts
         .iter()
         .find(|p| p.path.eq_ignore_ascii_case(path))
