@@ -559,3 +559,42 @@ async fn get_definition_shows_changes_made_through_the_power_bi_api() {
     assert!(pbir.contains(&b) && !pbir.contains(&a), "{pbir}");
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn deleting_a_model_deletes_its_reports_in_other_workspaces() {
+    let (emu, e) = Env::new(EmulatorConfig {
+        lro_sync: true,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let model = e.create_id("Shared", "SemanticModel", &sales_model()).await;
+    let other = create_group(&e.c, &e.url, &e.tok, "Reports").await;
+    let pbir = json!({"version": "4.0", "datasetReference": {"byConnection": {"connectionString": format!("semanticmodelid={model}")}}});
+    let parts = vec![
+        ("definition.pbir".to_string(), pbir.to_string().into_bytes()),
+        ("report.json".to_string(), b"{}".to_vec()),
+    ];
+    let r = e
+        .post(
+            &format!("workspaces/{other}/items"),
+            json!({"displayName": "Thin", "type": "Report", "definition": definition(&parts)}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let r =
+        e.c.delete(format!("{}/v1/workspaces/{}/items/{model}", e.url, e.ws))
+            .bearer_auth(&e.tok)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), 200);
+    let left = body(e.get(&format!("/v1/workspaces/{other}/items")).await).await;
+    assert_eq!(left["value"], json!([]), "{left}");
+    let st = emu.snapshot();
+    assert_eq!(
+        st["fabric"]["definitions"].as_object().unwrap().len(),
+        0,
+        "no definition left behind"
+    );
+    emu.shutdown().await;
+}
