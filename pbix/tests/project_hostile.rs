@@ -245,3 +245,23 @@ fn every_prefix_of_a_tmdl_file_parses_or_fails_without_panicking() {
         }
     }
 }
+
+#[test]
+fn too_many_lines_over_all_parts_are_refused_before_they_are_split() {
+    let mut p = parts("definition/tables/T.tmdl");
+    p.push(Part {
+        path: "definition/tables/U.tmdl".into(),
+        bytes: "\n".repeat(60).into_bytes(),
+    });
+    let def = Definition::from_parts(ItemKind::SemanticModel, p).unwrap();
+    let limits = Limits {
+        max_tmdl_lines: 64,
+        ..Limits::default()
+    };
+    let err = semantic_model_with(&def, &limits).unwrap_err();
+    assert!(
+        matches!(&err, ProjectError::TooManyLines { path, limit: 64 } if path == "definition/tables/U.tmdl"),
+        "{err}"
+    );
+    assert!(semantic_model(&def).is_ok());
+}

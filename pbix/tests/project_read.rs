@@ -160,9 +160,17 @@ fn report_bindings_of_the_fixtures() {
         report_binding(&report).unwrap(),
         ReportBinding::ByPath("../Sales.SemanticModel".into())
     );
-    let Some(dir) = common::shared_data("fixtures/pbip/ByConnection.Report") else {
+    let Some(fixtures) = common::shared_data("fixtures/pbip") else {
         return;
     };
+    for item in ["ABC.Report", "ABCD.Report"] {
+        assert_eq!(
+            report_binding(&read(&fixtures.join(item))).unwrap(),
+            ReportBinding::ByPath("../ABC.SemanticModel".into()),
+            "{item}"
+        );
+    }
+    let dir = fixtures.join("ByConnection.Report");
     match report_binding(&read(&dir)).unwrap() {
         ReportBinding::ByConnection {
             model_id,

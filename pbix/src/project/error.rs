@@ -142,6 +142,16 @@ pub enum ProjectError {
         /// The cap.
         limit: usize,
     },
+    /// More TMDL lines than the cap, over all parts.
+    #[error(
+        "the model's TMDL files hold more than {limit} lines in all (`{path}` passes the limit); a real model is far smaller"
+    )]
+    TooManyLines {
+        /// The part where the count passed the cap.
+        path: String,
+        /// The cap.
+        limit: usize,
+    },
     /// Indentation deeper than the cap.
     #[error("{path}:{line}: indentation is deeper than {limit} levels")]
     NestingTooDeep {
