@@ -29,8 +29,9 @@ pub const MAX_SCHEMA_BYTES: u64 = 32 << 20;
 /// Largest `DataMashup` part read (its M is small; embedded content can be larger).
 pub const MAX_MASHUP_BYTES: u64 = 128 << 20;
 
-/// Most files a Power BI Project item folder may hold (`.pbi/` not counted). A TMDL model has
-/// one file per table; a PBIR report one per page and visual: thousands at most.
+/// Most files and folders a Power BI Project item folder may hold (`.pbi/`'s content not
+/// counted). A TMDL model has one file per table; a PBIR report one folder and file per page
+/// and visual: thousands at most.
 pub const MAX_PROJECT_FILES: usize = 20_000;
 /// Deepest folder nesting inside an item folder (PBIR reaches
 /// `definition/pages/<page>/visuals/<visual>/visual.json`, five levels).

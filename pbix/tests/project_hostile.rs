@@ -66,6 +66,21 @@ fn too_many_files_too_large_parts_and_deep_folders_are_refused() {
         Definition::read_dir(&dir, &few),
         Err(ProjectError::TooManyFiles { limit: 2 })
     ));
+    let empty = tmp.path().join("E.SemanticModel");
+    for i in 0..10 {
+        std::fs::create_dir_all(empty.join(format!("d{i}"))).unwrap();
+    }
+    let five = Limits {
+        max_project_files: 5,
+        ..Limits::default()
+    };
+    assert!(
+        matches!(
+            Definition::read_dir(&empty, &five),
+            Err(ProjectError::TooManyFiles { limit: 5 })
+        ),
+        "empty folders count against the cap"
+    );
     let small = Limits {
         max_project_part_bytes: 20,
         ..Limits::default()

@@ -58,7 +58,7 @@ pub enum ProjectError {
     },
     /// More files than the cap.
     #[error(
-        "the item holds more than {limit} files; remove generated or unrelated files from the item folder"
+        "the item folder holds more than {limit} files and folders; remove generated or unrelated files from it"
     )]
     TooManyFiles {
         /// The cap.
