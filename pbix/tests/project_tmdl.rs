@@ -210,3 +210,28 @@ fn unknown_properties_and_objects_inside_known_ones_are_kept() {
     assert_eq!(m.tables[0].columns.len(), 1);
     assert_eq!(m.tables[0].columns[0].data_type, "int64");
 }
+
+/// A Direct Lake model: an entity partition whose `source` is an unnamed object with
+/// properties, and the shared expression it reads through.
+#[test]
+fn direct_lake_entity_partitions_read() {
+    let m = model(&[
+        (
+            "definition/expressions.tmdl",
+            "expression DatabaseQuery =\n\t\tlet\n\t\t    database = Sql.Database(\"abc.datawarehouse.fabric.microsoft.com\", \"5f0c\")\n\t\tin\n\t\t    database\n\tlineageTag: 1\n",
+        ),
+        (
+            "definition/tables/Sales.tmdl",
+            "table Sales\n\tcolumn Amount\n\t\tdataType: double\n\t\tsourceColumn: amount\n\n\tpartition Sales = entity\n\t\tmode: directLake\n\t\tsource\n\t\t\tentityName: sales\n\t\t\tschemaName: dbo\n\t\t\texpressionSource: DatabaseQuery\n",
+        ),
+    ])
+    .unwrap();
+    let p = &m.tables[0].partitions[0];
+    assert_eq!(
+        (p.kind, p.mode, p.query.as_deref()),
+        (PartitionKind::Other, StorageMode::DirectLake, None)
+    );
+    assert_eq!(m.storage_mode(), pbix::DatasetMode::DirectQuery);
+    assert_eq!(m.data_sources[0].connection_details["database"], "5f0c");
+    assert!(m.parameters.is_empty());
+}
