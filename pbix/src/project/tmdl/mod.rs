@@ -127,7 +127,17 @@ pub(crate) fn model(def: &Definition, limits: &Limits) -> Result<Model, ProjectE
                 "table" => {
                     tables.push((table(&doc.path, node)?, doc.path.clone(), node.at));
                 }
-                "expression" => expressions.push(expression(&doc.path, node)?),
+                "expression" => {
+                    let e = expression(&doc.path, node)?;
+                    if expressions.iter().any(|x: &Expression| x.name == e.name) {
+                        return Err(ProjectError::syntax(
+                            &doc.path,
+                            node.at,
+                            format!("expression `{}` is defined twice; keep one", e.name),
+                        ));
+                    }
+                    expressions.push(e);
+                }
                 "relationship" => relationships += 1,
                 _ => {}
             }
