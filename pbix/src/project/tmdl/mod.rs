@@ -70,21 +70,27 @@ pub(crate) struct Document {
     pub nodes: Vec<Node>,
 }
 
-/// Parses every TMDL part of the definition, in path order.
+/// Parses every TMDL part of the definition, in path order, within the line cap.
 pub(crate) fn documents(def: &Definition, limits: &Limits) -> Result<Vec<Document>, ProjectError> {
-    def.parts
-        .iter()
-        .filter(|p| is_tmdl_path(&p.path))
-        .map(|p| {
-            let text = utf8(&p.path, &p.bytes)?;
-            let lines = lexer::lines(&p.path, text, limits.max_tmdl_line_bytes)?;
-            let nodes = parser::parse(&p.path, &lines, limits.max_tmdl_depth)?;
-            Ok(Document {
-                path: p.path.clone(),
-                nodes,
-            })
-        })
-        .collect()
+    let mut lines_left = limits.max_tmdl_lines;
+    let mut out = Vec::new();
+    for p in def.parts.iter().filter(|p| is_tmdl_path(&p.path)) {
+        let text = utf8(&p.path, &p.bytes)?;
+        let too_many = || ProjectError::TooManyLines {
+            path: p.path.clone(),
+            limit: limits.max_tmdl_lines,
+        };
+        // Counted before the lines are split: the cap bounds the memory they take.
+        let count = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
+        lines_left = lines_left.checked_sub(count).ok_or_else(too_many)?;
+        let lines = lexer::lines(&p.path, text, limits.max_tmdl_line_bytes)?;
+        let nodes = parser::parse(&p.path, &lines, limits.max_tmdl_depth)?;
+        out.push(Document {
+            path: p.path.clone(),
+            nodes,
+        });
+    }
+    Ok(out)
 }
 
 /// The model of a TMDL definition.
@@ -121,7 +127,17 @@ pub(crate) fn model(def: &Definition, limits: &Limits) -> Result<Model, ProjectE
                 "table" => {
                     tables.push((table(&doc.path, node)?, doc.path.clone(), node.at));
                 }
-                "expression" => expressions.push(expression(&doc.path, node)?),
+                "expression" => {
+                    let e = expression(&doc.path, node)?;
+                    if expressions.iter().any(|x: &Expression| x.name == e.name) {
+                        return Err(ProjectError::syntax(
+                            &doc.path,
+                            node.at,
+                            format!("expression `{}` is defined twice; keep one", e.name),
+                        ));
+                    }
+                    expressions.push(e);
+                }
                 "relationship" => relationships += 1,
                 _ => {}
             }
