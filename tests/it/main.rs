@@ -15,6 +15,7 @@ mod auth_providers;
 mod azblob_apply;
 mod azblob_store;
 mod ci_examples;
+mod client_fabric;
 mod client_gateway_credentials;
 mod client_http;
 mod client_log_redaction;

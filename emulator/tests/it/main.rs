@@ -7,6 +7,8 @@ mod conformance;
 mod conformance_flow;
 mod crypto_vectors;
 mod datasets;
+mod fabric_conformance;
+mod fabric_items;
 mod full_flow;
 mod groups;
 mod imports;
