@@ -13,6 +13,7 @@ use super::model::{
 use super::names::name_key;
 use super::paths::{Resolved, resolve_within};
 use super::positions::PosMap;
+use super::project::{self, ProjectChecks, ProjectRole};
 use super::secret::SecretRef;
 use super::time_zones::{is_windows_time_zone, suggest};
 use crate::diagnostics::Diagnostic;
@@ -121,18 +122,37 @@ fn check_workspace(
         pos,
         out,
     );
+    let mut projects = ProjectChecks::new(pbix.root);
     for (d, ds) in ws.datasets.iter_mut().enumerate() {
         let at = format!("{base}/datasets/{d}");
-        let role = PbixRole::Dataset;
-        ds.pbix = pbix.check(&ds.pbix, role, &format!("{at}/pbix"), pos, out);
+        let (has_pbix, has_project) = (ds.pbix.is_some(), ds.project.is_some());
+        project::check_one_source("dataset", &ds.name, has_pbix, has_project, &at, pos, out);
+        if let Some(path) = &ds.pbix {
+            let role = PbixRole::Dataset;
+            ds.pbix = Some(pbix.check(path, role, &format!("{at}/pbix"), pos, out));
+        }
+        if let Some(path) = &ds.project {
+            let role = ProjectRole::Dataset;
+            ds.project = Some(projects.check(path, role, &format!("{at}/project"), pos, out));
+        }
         check_dataset(ds, &at, pos, out);
+        project::check_dataset(ds, &at, pos, out);
         for (c, cred) in ds.credentials.iter().enumerate() {
             check_secret_files(cred, pbix.root, &format!("{at}/credentials/{c}"), pos, out);
         }
     }
     for (r, report) in ws.reports.iter_mut().enumerate() {
-        let at = format!("{base}/reports/{r}/pbix");
-        report.pbix = pbix.check(&report.pbix, PbixRole::Report, &at, pos, out);
+        let at = format!("{base}/reports/{r}");
+        let (has_pbix, has_project) = (report.pbix.is_some(), report.project.is_some());
+        project::check_one_source("report", &report.name, has_pbix, has_project, &at, pos, out);
+        if let Some(path) = &report.pbix {
+            let role = PbixRole::Report;
+            report.pbix = Some(pbix.check(path, role, &format!("{at}/pbix"), pos, out));
+        }
+        if let Some(path) = &report.project {
+            let role = ProjectRole::Report;
+            report.project = Some(projects.check(path, role, &format!("{at}/project"), pos, out));
+        }
     }
 }
 
@@ -580,7 +600,11 @@ fn resolve_reports(manifest: &mut Manifest, pos: &PosMap, out: &mut Vec<Diagnost
     for (w, ws) in manifest.workspaces.iter_mut().enumerate() {
         let home = ws.name.clone();
         for (r, report) in ws.reports.iter_mut().enumerate() {
-            let wanted = report.dataset.as_str();
+            let Some(wanted) = report.dataset.as_deref() else {
+                let at = format!("/workspaces/{w}/reports/{r}");
+                out.push(project::missing_dataset(&report.name, &at, pos));
+                continue;
+            };
             let target = find(&home, wanted)
                 .or_else(|| wanted.split_once('/').and_then(|(wsn, dsn)| find(wsn, dsn)));
             match target {

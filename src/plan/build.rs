@@ -34,6 +34,24 @@ pub enum BuildError {
     },
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// A project (PBIP) item could not be turned into its desired definition.
+    #[error("{item}: {message}")]
+    Project { item: String, message: String },
+}
+
+/// The PBIX file of an item, or why it has none (a `project` item).
+fn pbix_of<'a>(item: &str, source: Option<manifest::Source<'a>>) -> Result<&'a Path, BuildError> {
+    match source {
+        Some(manifest::Source::Pbix(path)) => Ok(path),
+        Some(manifest::Source::Project(_)) => Err(BuildError::Project {
+            item: item.to_owned(),
+            message: "Power BI Project items cannot be planned by this build yet".to_owned(),
+        }),
+        None => Err(BuildError::Project {
+            item: item.to_owned(),
+            message: "names neither `pbix` nor `project`".to_owned(),
+        }),
+    }
 }
 
 /// SHA-256 (hex) of a file, read in 64 KiB blocks so large PBIX files are not held in memory.
@@ -114,10 +132,11 @@ pub fn desired_state(m: &LoadedManifest, salt: &str) -> Result<DesiredState, Bui
         }
         let mut reports = Vec::new();
         for r in &ws.reports {
+            let pbix = pbix_of(&format!("report `{}`", r.name), r.source())?;
             reports.push(DesiredReport {
                 name: r.name.clone(),
-                pbix_path: relative(&m.root, &r.pbix),
-                pbix_sha256: sha256_file(&r.pbix)?,
+                pbix_path: relative(&m.root, pbix),
+                pbix_sha256: sha256_file(pbix)?,
                 dataset: Some(ItemRef {
                     workspace: r.target.workspace.clone(),
                     name: r.target.dataset.clone(),
@@ -168,10 +187,11 @@ fn dataset(
     salt: &str,
 ) -> Result<DesiredDataset, BuildError> {
     let refresh = ds.refresh.clone().unwrap_or_default();
+    let pbix = pbix_of(&format!("dataset `{}`", ds.name), ds.source())?;
     Ok(DesiredDataset {
         name: ds.name.clone(),
-        pbix_path: relative(&m.root, &ds.pbix),
-        pbix_sha256: sha256_file(&ds.pbix)?,
+        pbix_path: relative(&m.root, pbix),
+        pbix_sha256: sha256_file(pbix)?,
         takeover: ds.takeover,
         keep_report: true,
         parameters: ds
