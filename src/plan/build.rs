@@ -141,6 +141,7 @@ pub fn desired_state(m: &LoadedManifest, salt: &str) -> Result<DesiredState, Bui
                     workspace: r.target.workspace.clone(),
                     name: r.target.dataset.clone(),
                 }),
+                project: None,
             });
         }
         workspaces.push(DesiredWorkspace {
@@ -192,6 +193,7 @@ fn dataset(
         name: ds.name.clone(),
         pbix_path: relative(&m.root, pbix),
         pbix_sha256: sha256_file(pbix)?,
+        project: None,
         takeover: ds.takeover,
         keep_report: true,
         parameters: ds

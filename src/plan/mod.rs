@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod build;
+pub mod content;
 pub mod desired;
 pub mod file;
 pub mod graph;

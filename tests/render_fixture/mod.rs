@@ -82,6 +82,7 @@ pub fn base(changes: Vec<Change>, drift: Vec<Drift>) -> Plan {
         targets: Vec::new(),
         changes,
         drift,
+        content: Vec::new(),
     }
 }
 

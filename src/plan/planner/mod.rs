@@ -11,6 +11,7 @@
 //! - A refresh schedule survives an overwrite import; it is compared with the live one.
 
 mod dataset;
+mod project;
 mod report;
 mod workspace;
 
@@ -199,6 +200,7 @@ pub fn plan(
         targets: options.targets.clone(),
         changes,
         drift: ctx.drift,
+        content: Vec::new(),
     })
 }
 
