@@ -24,6 +24,7 @@ pub mod limits;
 mod m;
 mod mashup;
 mod model;
+pub mod project;
 mod raw;
 mod schema;
 
@@ -35,8 +36,8 @@ pub use connections::{LiveConnection, connection_properties};
 pub use error::PbixError;
 pub use limits::Limits;
 pub use model::{
-    DataSource, DatasetMode, DetailPiece, Expression, Model, ModelSource, Parameter, Partition,
-    PartitionKind, StorageMode, Table, join_pieces,
+    Column, ColumnKind, DataSource, DatasetMode, DetailPiece, Expression, Measure, Model,
+    ModelSource, Parameter, Partition, PartitionKind, StorageMode, Table, join_pieces,
 };
 
 use container::{Container, decode_text};
@@ -236,9 +237,8 @@ fn mashup_model(
     let tables = mashup
         .loaded
         .iter()
-        .map(|(name, direct)| Table {
-            name: name.clone(),
-            partitions: vec![Partition {
+        .map(|(name, direct)| {
+            let partition = Partition {
                 name: name.clone(),
                 kind: PartitionKind::M,
                 mode: if *direct {
@@ -247,7 +247,8 @@ fn mashup_model(
                     StorageMode::Import
                 },
                 query: None,
-            }],
+            };
+            Table::new(name.clone(), vec![partition])
         })
         .collect();
     Model {

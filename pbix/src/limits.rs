@@ -1,4 +1,4 @@
-//! Caps on what a PBIX may make the reader do. PBIX files arrive in pull requests, so
+//! Caps on what a PBIX or a Power BI Project item may make the reader do. PBIX files arrive in pull requests, so
 //! every size they declare is input: each limit below is checked before the bytes are read,
 //! and reads stop at the limit whatever the file claims. The values leave a wide margin
 //! over real files (the largest fixture part is a 6 MiB `Report/Layout`; real ratios of
@@ -29,6 +29,23 @@ pub const MAX_SCHEMA_BYTES: u64 = 32 << 20;
 /// Largest `DataMashup` part read (its M is small; embedded content can be larger).
 pub const MAX_MASHUP_BYTES: u64 = 128 << 20;
 
+/// Most files a Power BI Project item folder may hold (`.pbi/` not counted). A TMDL model has
+/// one file per table; a PBIR report one per page and visual: thousands at most.
+pub const MAX_PROJECT_FILES: usize = 20_000;
+/// Deepest folder nesting inside an item folder (PBIR reaches
+/// `definition/pages/<page>/visuals/<visual>/visual.json`, five levels).
+pub const MAX_PROJECT_DIR_DEPTH: usize = 16;
+/// Largest single part of an item (a `model.bim` or a report's image resource).
+pub const MAX_PROJECT_PART_BYTES: u64 = 64 << 20;
+/// Largest sum of an item's parts (the definition is uploaded in one request body).
+pub const MAX_PROJECT_TOTAL_BYTES: u64 = 256 << 20;
+/// Deepest TMDL indentation (object nesting) parsed; real files reach about six levels
+/// (table, column, annotation, and expression bodies a few levels further).
+pub const MAX_TMDL_DEPTH: usize = 64;
+/// Longest TMDL line: tables typed in Desktop ("Enter data") keep their rows as one base64
+/// line of M, a few hundred KiB at most.
+pub const MAX_TMDL_LINE_BYTES: usize = 4 << 20;
+
 /// The caps in force for one read; [`Limits::default`] gives the constants above (tests
 /// lower them).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +68,18 @@ pub struct Limits {
     pub max_schema_bytes: u64,
     /// See [`MAX_MASHUP_BYTES`].
     pub max_mashup_bytes: u64,
+    /// See [`MAX_PROJECT_FILES`].
+    pub max_project_files: usize,
+    /// See [`MAX_PROJECT_DIR_DEPTH`].
+    pub max_project_dir_depth: usize,
+    /// See [`MAX_PROJECT_PART_BYTES`].
+    pub max_project_part_bytes: u64,
+    /// See [`MAX_PROJECT_TOTAL_BYTES`].
+    pub max_project_total_bytes: u64,
+    /// See [`MAX_TMDL_DEPTH`].
+    pub max_tmdl_depth: usize,
+    /// See [`MAX_TMDL_LINE_BYTES`].
+    pub max_tmdl_line_bytes: usize,
 }
 
 impl Default for Limits {
@@ -65,6 +94,12 @@ impl Default for Limits {
             max_small_part_bytes: MAX_SMALL_PART_BYTES,
             max_schema_bytes: MAX_SCHEMA_BYTES,
             max_mashup_bytes: MAX_MASHUP_BYTES,
+            max_project_files: MAX_PROJECT_FILES,
+            max_project_dir_depth: MAX_PROJECT_DIR_DEPTH,
+            max_project_part_bytes: MAX_PROJECT_PART_BYTES,
+            max_project_total_bytes: MAX_PROJECT_TOTAL_BYTES,
+            max_tmdl_depth: MAX_TMDL_DEPTH,
+            max_tmdl_line_bytes: MAX_TMDL_LINE_BYTES,
         }
     }
 }

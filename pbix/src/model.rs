@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 pub enum ModelSource {
     /// `DataModel`: XPress9 → ABF → `metadata.sqlitedb` (every file saved since ~2020).
     DataModel,
-    /// `DataModelSchema`: TMSL JSON (templates, and hand-written test files).
+    /// `DataModelSchema`: TMSL JSON (templates, and hand-written test files); also a Power BI
+    /// Project's semantic model (`model.bim` is the same TMSL, and TMDL is its text form).
     DataModelSchema,
     /// `DataMashup` `Formulas/Section1.m` (legacy files; partitions are not known).
     DataMashup,
@@ -76,13 +77,73 @@ pub enum DatasetMode {
     Composite,
 }
 
-/// A table and its partitions.
+/// A table, its partitions, columns and measures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     /// Table name.
     pub name: String,
     /// Its partitions (usually one).
     pub partitions: Vec<Partition>,
+    /// Its columns in definition order (engine-internal `RowNumber` columns left out): what a
+    /// definition update may drop, losing data. Empty when the source does not list them
+    /// (the legacy `DataMashup`).
+    pub columns: Vec<Column>,
+    /// Its measures in definition order (empty when the source does not list them).
+    pub measures: Vec<Measure>,
+}
+
+impl Table {
+    /// A table with partitions only (sources that list no columns or measures).
+    pub fn new(name: String, partitions: Vec<Partition>) -> Self {
+        Table {
+            name,
+            partitions,
+            columns: Vec::new(),
+            measures: Vec::new(),
+        }
+    }
+
+    /// Whether the table holds imported data (a partition in Import or Dual mode): removing
+    /// it or one of its columns loses data that only a refresh brings back.
+    pub fn holds_imported_data(&self) -> bool {
+        self.partitions.iter().any(|p| {
+            matches!(p.mode, StorageMode::Import | StorageMode::Dual)
+                && !matches!(
+                    p.kind,
+                    PartitionKind::Calculated | PartitionKind::CalculationGroup
+                )
+        })
+    }
+}
+
+/// A column of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// Column name.
+    pub name: String,
+    /// TOM data type as the source spells it (`string`, `int64`, `double`, `dateTime`,
+    /// `decimal`, `boolean`, `binary`, `variant`, ...); empty when unstated.
+    pub data_type: String,
+    /// Whether it is read from the source or computed by DAX.
+    pub kind: ColumnKind,
+}
+
+/// Where a column's values come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// Read from the partition's source (TOM `Data`; calculated tables' columns too).
+    Data,
+    /// A DAX calculated column (TOM `Calculated`).
+    Calculated,
+}
+
+/// A measure of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measure {
+    /// Measure name.
+    pub name: String,
+    /// Its DAX expression.
+    pub expression: String,
 }
 
 /// One partition of a table.

@@ -12,10 +12,7 @@ pub(crate) fn model(raw: RawModel) -> Model {
     let mut tables: Vec<Table> = raw
         .tables
         .iter()
-        .map(|t| Table {
-            name: t.name.clone(),
-            partitions: Vec::new(),
-        })
+        .map(|t| Table::new(t.name.clone(), Vec::new()))
         .collect();
     for p in raw.partitions {
         let Some(kind) = PartitionKind::from_tom(p.kind) else {
@@ -29,10 +26,7 @@ pub(crate) fn model(raw: RawModel) -> Model {
         };
         match tables.iter_mut().find(|t| t.name == p.table_name) {
             Some(t) => t.partitions.push(partition),
-            None => tables.push(Table {
-                name: p.table_name,
-                partitions: vec![partition],
-            }),
+            None => tables.push(Table::new(p.table_name, vec![partition])),
         }
     }
     let expressions = raw

@@ -4,7 +4,8 @@
 use serde_json::{Map, Value};
 
 use crate::model::{
-    DataSource, Expression, Model, ModelSource, Partition, PartitionKind, StorageMode, Table,
+    Column, ColumnKind, DataSource, Expression, Measure, Model, ModelSource, Partition,
+    PartitionKind, StorageMode, Table,
 };
 
 /// `expression` is a string or an array of lines.
@@ -40,6 +41,13 @@ pub(crate) fn read(text_json: &str) -> Result<(Model, Option<String>), String> {
             partitions: list(t, "partitions")
                 .map(|p| partition(p, default_mode))
                 .collect(),
+            columns: list(t, "columns").filter_map(column).collect(),
+            measures: list(t, "measures")
+                .map(|m| Measure {
+                    name: m["name"].as_str().unwrap_or_default().to_string(),
+                    expression: text(&m["expression"]).unwrap_or_default(),
+                })
+                .collect(),
         })
         .collect();
     let expressions: Vec<Expression> = list(model, "expressions")
@@ -62,6 +70,20 @@ pub(crate) fn read(text_json: &str) -> Result<(Model, Option<String>), String> {
     out.data_sources.extend(explicit_datasources(model));
     crate::derive::dedupe(&mut out.data_sources);
     Ok((out, desktop_version))
+}
+
+/// A TMSL column; `None` for the engine's `rowNumber` column.
+fn column(c: &Value) -> Option<Column> {
+    let kind = match c["type"].as_str() {
+        Some("rowNumber") => return None,
+        Some("calculated") => ColumnKind::Calculated,
+        _ => ColumnKind::Data,
+    };
+    Some(Column {
+        name: c["name"].as_str().unwrap_or_default().to_string(),
+        data_type: c["dataType"].as_str().unwrap_or_default().to_string(),
+        kind,
+    })
 }
 
 fn partition(p: &Value, default_mode: Option<StorageMode>) -> Partition {
