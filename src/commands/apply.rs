@@ -78,6 +78,7 @@ async fn apply_with(
         ledger_store,
         ledger,
         live,
+        definitions,
         ..
     } = plan_against(loaded, session, locked.store, locked.ledger, options).await?;
     let plan = match saved {
@@ -112,6 +113,7 @@ async fn apply_with(
         wait_refresh: args.wait_refresh,
         base_dir,
         known: Some(Arc::new(live)),
+        definitions: Some(Arc::new(definitions)),
         ..ApplyOptions::default()
     };
     let summary = execute(

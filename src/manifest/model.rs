@@ -479,6 +479,10 @@ pub struct Report {
     /// Filled by `load`: the dataset this report binds to.
     #[serde(skip)]
     pub target: DatasetRef,
+    /// Filled by `load` for a `project` report bound `byPath`: the model folder it names
+    /// (absolute, canonical).
+    #[serde(skip)]
+    pub by_path: Option<PathBuf>,
     #[serde(skip)]
     pub span: Span,
 }

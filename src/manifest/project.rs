@@ -5,8 +5,12 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::model::Dataset;
+use pbix::project::{self, Definition, ReportBinding};
+
+use super::model::{Dataset, DatasetRef, Manifest};
+use super::names::name_key;
 use super::paths::{Resolved, resolve_within};
 use super::positions::PosMap;
 use crate::diagnostics::Diagnostic;
@@ -44,13 +48,17 @@ enum ProjectProblem {
     NotFolder,
     /// The folder is not of the kind its role needs (name suffix or marker file).
     WrongKind(String),
+    /// Refused by the bounded reader (a symlink, too many files, bad TMDL or JSON, ...).
+    Unreadable(String),
 }
+
+type Inspected = (PathBuf, Result<Arc<Definition>, ProjectProblem>);
 
 /// Checks each distinct `project` path once (a model deployed to many workspaces names the
 /// same folder many times).
 pub struct ProjectChecks<'a> {
     root: &'a Path,
-    seen: HashMap<(PathBuf, bool), (PathBuf, Result<(), ProjectProblem>)>,
+    seen: HashMap<(PathBuf, bool), Inspected>,
 }
 
 impl<'a> ProjectChecks<'a> {
@@ -61,8 +69,9 @@ impl<'a> ProjectChecks<'a> {
         }
     }
 
-    /// The resolved (absolute, canonical) folder; a diagnostic at `pointer` when it is not a
-    /// usable project item of the kind `role` needs.
+    /// The resolved (absolute, canonical) folder and its definition; a diagnostic at
+    /// `pointer` (and no definition) when it is not a usable project item of the kind `role`
+    /// needs.
     pub fn check(
         &mut self,
         path: &Path,
@@ -70,7 +79,7 @@ impl<'a> ProjectChecks<'a> {
         pointer: &str,
         pos: &PosMap,
         out: &mut Vec<Diagnostic>,
-    ) -> PathBuf {
+    ) -> (PathBuf, Option<Arc<Definition>>) {
         let root = self.root;
         let key = (path.to_path_buf(), role == ProjectRole::Dataset);
         let (resolved, found) = self
@@ -80,7 +89,7 @@ impl<'a> ProjectChecks<'a> {
             .clone();
         let shown = path.display();
         let diag = match found {
-            Ok(()) => return resolved,
+            Ok(def) => return (resolved, Some(def)),
             Err(ProjectProblem::Outside) => Diagnostic::new(
                 "project-outside-root",
                 format!(
@@ -102,6 +111,11 @@ impl<'a> ProjectChecks<'a> {
                 "point `project` at the item folder (`Name{}`), not at a file in it",
                 role.suffix()
             )),
+            Err(ProjectProblem::Unreadable(why)) => Diagnostic::new(
+                "project-unreadable",
+                format!("project folder `{shown}` is refused: {why}"),
+            )
+            .hint("save the item again from Power BI Desktop (File > Save as > Power BI Project), or fix the file named above"),
             Err(ProjectProblem::WrongKind(why)) => {
                 Diagnostic::new("project-wrong-kind", format!("`{shown}` {why}")).hint(
                     match role {
@@ -112,11 +126,11 @@ impl<'a> ProjectChecks<'a> {
             }
         };
         out.push(diag.at(pos.value(pointer)));
-        resolved
+        (resolved, None)
     }
 }
 
-fn inspect(root: &Path, path: &Path, role: ProjectRole) -> (PathBuf, Result<(), ProjectProblem>) {
+fn inspect(root: &Path, path: &Path, role: ProjectRole) -> Inspected {
     let canonical = match resolve_within(root, path) {
         Resolved::Outside(resolved) => return (resolved, Err(ProjectProblem::Outside)),
         Resolved::Inside(p) if p.exists() => p,
@@ -147,7 +161,51 @@ fn inspect(root: &Path, path: &Path, role: ProjectRole) -> (PathBuf, Result<(), 
         let why = format!("holds no `{}` file (a regular file)", role.marker());
         return (canonical, Err(ProjectProblem::WrongKind(why)));
     }
-    (canonical, Ok(()))
+    let read = Definition::read_dir(&canonical, &pbix::Limits::default()).and_then(|def| {
+        // A model must parse: the plan derives data loss and sources from it.
+        if role == ProjectRole::Dataset {
+            project::semantic_model(&def)?;
+        }
+        Ok(def)
+    });
+    match read {
+        Ok(def) => (canonical, Ok(Arc::new(def))),
+        Err(e) => (canonical, Err(ProjectProblem::Unreadable(e.to_string()))),
+    }
+}
+
+/// The manifest's parameter values must fit the model: each names an M parameter of it,
+/// with a value of its type (the values are written into the definition uploaded).
+pub fn check_parameters(
+    ds: &Dataset,
+    def: &Definition,
+    base: &str,
+    pos: &PosMap,
+    out: &mut Vec<Diagnostic>,
+) {
+    if ds.parameters.is_empty() {
+        return;
+    }
+    let values = ds
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_wire()))
+        .collect();
+    if let Err(e) = project::set_parameters(def, &values) {
+        out.push(
+            Diagnostic::new(
+                "project-parameter",
+                format!(
+                    "the parameters of dataset `{}` do not fit its model: {e}",
+                    ds.name
+                ),
+            )
+            .at(pos.key(&format!("{base}/parameters")))
+            .hint(
+                "name the model's M parameters exactly (case-sensitive), with values of their type",
+            ),
+        );
+    }
 }
 
 /// Exactly one of `pbix` and `project` per item.
@@ -204,6 +262,114 @@ pub fn check_dataset(ds: &Dataset, base: &str, pos: &PosMap, out: &mut Vec<Diagn
     }
 }
 
+/// Where a report's `definition.pbir` binds it `byPath`: the model folder, resolved and
+/// checked like a `project` path. `None` (and maybe a diagnostic) otherwise.
+pub fn by_path(
+    def: &Definition,
+    dir: &Path,
+    root: &Path,
+    base: &str,
+    pos: &PosMap,
+    out: &mut Vec<Diagnostic>,
+) -> Option<PathBuf> {
+    let at = || pos.value(&format!("{base}/project"));
+    let binding = match project::report_binding(def) {
+        Ok(binding) => binding,
+        Err(e) => {
+            out.push(
+                Diagnostic::new("project-unreadable", format!("`{}`: {e}", dir.display())).at(at()),
+            );
+            return None;
+        }
+    };
+    let ReportBinding::ByPath(path) = binding else {
+        return None;
+    };
+    match resolve_within(root, &dir.join(&path)) {
+        Resolved::Inside(model) => Some(model),
+        Resolved::Outside(resolved) => {
+            out.push(
+                Diagnostic::new(
+                    "project-outside-root",
+                    format!(
+                        "the report `{}` is bound byPath to `{path}`, which resolves to `{}`, outside the manifest's folder",
+                        dir.display(),
+                        resolved.display()
+                    ),
+                )
+                .at(at())
+                .hint("keep the model folder in the manifest's folder tree, or name the report's dataset with `dataset:`"),
+            );
+            None
+        }
+    }
+}
+
+/// The project models of a manifest: (workspace, dataset, folder).
+pub fn models(manifest: &Manifest) -> Vec<(String, String, PathBuf)> {
+    let mut out = Vec::new();
+    for ws in &manifest.workspaces {
+        for ds in &ws.datasets {
+            if let Some(dir) = &ds.project {
+                out.push((ws.name.clone(), ds.name.clone(), dir.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The dataset deploying `model` (a report's `byPath` folder): the one in the report's own
+/// workspace `home`, else the only one in the manifest.
+pub fn by_path_target(
+    models: &[(String, String, PathBuf)],
+    home: &str,
+    root: &Path,
+    model: &Path,
+    report: &str,
+    base: &str,
+    pos: &PosMap,
+) -> Result<DatasetRef, Diagnostic> {
+    let found: Vec<&(String, String, PathBuf)> =
+        models.iter().filter(|(_, _, dir)| dir == model).collect();
+    let home_key = name_key(home);
+    let pick = found
+        .iter()
+        .find(|(ws, _, _)| name_key(ws) == home_key)
+        .or(if found.len() == 1 {
+            found.first()
+        } else {
+            None
+        });
+    let at = pos.value(base);
+    match pick {
+        Some((workspace, dataset, _)) => Ok(DatasetRef {
+            workspace: workspace.clone(),
+            dataset: dataset.clone(),
+        }),
+        None if found.is_empty() => Err(Diagnostic::new(
+            "report-bypath-unknown",
+            format!(
+                "report `{report}` is bound byPath to `{}`, which no dataset of the manifest deploys",
+                model.strip_prefix(root).unwrap_or(model).display()
+            ),
+        )
+        .at(at)
+        .hint("add a dataset with `project:` naming that folder, or name the report's dataset with `dataset:`")),
+        None => {
+            let names: Vec<String> = found.iter().map(|(w, d, _)| format!("{w}/{d}")).collect();
+            Err(Diagnostic::new(
+                "report-dataset-ambiguous",
+                format!(
+                    "report `{report}` is bound byPath to a model folder that several datasets deploy ({}), none in its own workspace",
+                    names.join(", ")
+                ),
+            )
+            .at(at)
+            .hint("name the one to bind to with `dataset: Workspace/Dataset`"))
+        }
+    }
+}
+
 /// A report that names no `dataset` and has no `byPath` binding to take it from.
 pub fn missing_dataset(report: &str, base: &str, pos: &PosMap) -> Diagnostic {
     Diagnostic::new(
@@ -224,9 +390,14 @@ mod tests {
         let model = root.join("pbip/Sales.SemanticModel");
         std::fs::create_dir_all(&model).unwrap();
         std::fs::write(model.join("definition.pbism"), "{\"version\":\"4.0\"}").unwrap();
+        std::fs::create_dir_all(model.join("definition")).unwrap();
+        let tmdl = "model Model\n\tculture: en-US\n";
+        std::fs::write(model.join("definition/model.tmdl"), tmdl).unwrap();
         let report = root.join("pbip/Sales.Report");
         std::fs::create_dir_all(&report).unwrap();
-        std::fs::write(report.join("definition.pbir"), "{}").unwrap();
+        let pbir = r#"{"version": "4.0", "datasetReference": {"byPath": {"path": "../Sales.SemanticModel"}}}"#;
+        std::fs::write(report.join("definition.pbir"), pbir).unwrap();
+        std::fs::write(report.join("report.json"), "{}").unwrap();
         std::fs::create_dir_all(root.join("pbip/Empty.SemanticModel")).unwrap();
         std::fs::create_dir_all(tmp.path().join("Other.SemanticModel")).unwrap();
         let root = root.canonicalize().unwrap();

@@ -30,7 +30,7 @@ pub fn check(manifest: &mut Manifest, root: &Path, pos: &PosMap) -> Vec<Diagnost
         let base = format!("/workspaces/{w}");
         check_workspace(ws, &base, &mut pbix, pos, &mut out);
     }
-    resolve_reports(manifest, pos, &mut out);
+    resolve_reports(manifest, root, pos, &mut out);
     out
 }
 
@@ -133,7 +133,11 @@ fn check_workspace(
         }
         if let Some(path) = &ds.project {
             let role = ProjectRole::Dataset;
-            ds.project = Some(projects.check(path, role, &format!("{at}/project"), pos, out));
+            let (dir, def) = projects.check(path, role, &format!("{at}/project"), pos, out);
+            if let Some(def) = def {
+                project::check_parameters(ds, &def, &at, pos, out);
+            }
+            ds.project = Some(dir);
         }
         check_dataset(ds, &at, pos, out);
         project::check_dataset(ds, &at, pos, out);
@@ -151,7 +155,11 @@ fn check_workspace(
         }
         if let Some(path) = &report.project {
             let role = ProjectRole::Report;
-            report.project = Some(projects.check(path, role, &format!("{at}/project"), pos, out));
+            let (dir, def) = projects.check(path, role, &format!("{at}/project"), pos, out);
+            if let Some(def) = def {
+                report.by_path = project::by_path(&def, &dir, pbix.root, &at, pos, out);
+            }
+            report.project = Some(dir);
         }
     }
 }
@@ -575,7 +583,7 @@ fn check_credential_reachable(
     }
 }
 
-fn resolve_reports(manifest: &mut Manifest, pos: &PosMap, out: &mut Vec<Diagnostic>) {
+fn resolve_reports(manifest: &mut Manifest, root: &Path, pos: &PosMap, out: &mut Vec<Diagnostic>) {
     // Workspace and dataset names by their key: a report finds its dataset the way the
     // service would (ignoring case).
     type Named = (String, String);
@@ -597,12 +605,27 @@ fn resolve_reports(manifest: &mut Manifest, pos: &PosMap, out: &mut Vec<Diagnost
             dataset: dataset.clone(),
         })
     };
+    let models = project::models(manifest);
     for (w, ws) in manifest.workspaces.iter_mut().enumerate() {
         let home = ws.name.clone();
         for (r, report) in ws.reports.iter_mut().enumerate() {
             let Some(wanted) = report.dataset.as_deref() else {
                 let at = format!("/workspaces/{w}/reports/{r}");
-                out.push(project::missing_dataset(&report.name, &at, pos));
+                match &report.by_path {
+                    Some(model) => match project::by_path_target(
+                        &models,
+                        &home,
+                        root,
+                        model,
+                        &report.name,
+                        &at,
+                        pos,
+                    ) {
+                        Ok(target) => report.target = target,
+                        Err(diag) => out.push(diag),
+                    },
+                    None => out.push(project::missing_dataset(&report.name, &at, pos)),
+                }
                 continue;
             };
             let target = find(&home, wanted)

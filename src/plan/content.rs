@@ -95,6 +95,8 @@ pub struct Findings {
     /// Items whose live definition is not the one the ledger recorded (made outside
     /// pbideploy), with a sentence saying what differs.
     pub drift: BTreeMap<Address, String>,
+    /// What the reviewer must know that is not drift (e.g. data loss could not be checked).
+    pub notes: BTreeMap<Address, String>,
 }
 
 /// Adds `findings` to `plan`: diffs beside their changes, data loss in the specs (and a
@@ -124,10 +126,15 @@ pub fn annotate(plan: &mut Plan, findings: Findings) {
             plan.content.push(ContentDiff { address, parts });
         }
     }
-    for (address, message) in findings.drift {
+    let drift = findings
+        .drift
+        .into_iter()
+        .map(|d| (DriftKind::SettingsChangedOutside, d));
+    let notes = findings.notes.into_iter().map(|n| (DriftKind::Note, n));
+    for (kind, (address, message)) in drift.chain(notes) {
         plan.drift.push(super::model::Drift {
             address,
-            kind: DriftKind::SettingsChangedOutside,
+            kind,
             message,
             attrs: Vec::new(),
         });

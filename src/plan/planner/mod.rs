@@ -156,6 +156,11 @@ pub fn plan(
         changes: Vec::new(),
         drift: Vec::new(),
     };
+    // Deletions first: a reviewer sees what goes before what comes, and apply frees names
+    // before it creates.
+    for ws in &desired.workspaces {
+        workspace::plan_prune(&mut ctx, ws);
+    }
     for ws in &desired.workspaces {
         let prereqs = workspace::plan_workspace(&mut ctx, ws)?;
         for ds in &ws.datasets {
@@ -167,7 +172,6 @@ pub fn plan(
         for r in &ws.reports {
             report::plan_report(&mut ctx, desired, ws, r, &prereqs)?;
         }
-        workspace::plan_prune(&mut ctx, ws);
     }
     workspace::note_orphan_workspaces(&mut ctx, desired);
 

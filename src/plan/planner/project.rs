@@ -241,6 +241,22 @@ mod tests {
     }
 
     #[test]
+    fn items_the_manifest_dropped_are_pruned_and_listed_first() {
+        let (live, ledger) = converged();
+        let mut d = desired("m2");
+        d.workspaces[0].prune = true;
+        d.workspaces[0].datasets.retain(|ds| ds.name != "Other");
+        let p = run(&d, &live, &ledger);
+        let first = &p.changes[0];
+        assert_eq!(first.address, Address::workspace("Sales").dataset("Other"));
+        assert_eq!(first.action, Action::Delete);
+        assert!(
+            p.change(&Address::workspace("Sales").dataset("Sales"))
+                .is_some()
+        );
+    }
+
+    #[test]
     fn a_changed_definition_is_one_update_of_that_model() {
         let (live, ledger) = converged();
         let p = run(&desired("m2"), &live, &ledger);
