@@ -182,3 +182,111 @@ fn drift(addr: &Address, have: &Definition, want: &Definition, ledger: &Ledger) 
 fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{DatasetEntry, LedgerEntry};
+    use pbix::project::Part;
+
+    const TABLE: &str = "table Customer\n\n\tmeasure Count = COUNTROWS(Customer)\n\n\tcolumn Id\n\t\tdataType: int64\n\t\tsourceColumn: Id\n\n\tcolumn Name\n\t\tdataType: string\n\t\tsourceColumn: Name\n\n\tpartition Customer = m\n\t\tmode: import\n\t\tsource = #table(type table [Id = Int64.Type, Name = text], {})\n\n";
+
+    fn model(table: &str) -> Definition {
+        let part = |path: &str, text: &str| Part {
+            path: path.into(),
+            bytes: text.as_bytes().to_vec(),
+        };
+        let parts = vec![
+            part("definition.pbism", "{\"version\": \"4.0\"}"),
+            part(
+                "definition/model.tmdl",
+                "model Model\n\tculture: en-US\n\nref table Customer\n",
+            ),
+            part("definition/tables/Customer.tmdl", table),
+        ];
+        Definition::from_parts(ItemKind::SemanticModel, parts).unwrap()
+    }
+
+    fn addr() -> Address {
+        Address::workspace("Sales").dataset("Customers")
+    }
+
+    fn desired(def: Definition) -> Definitions {
+        let mut d = Definitions::default();
+        d.items.insert(addr(), def);
+        d
+    }
+
+    #[test]
+    fn a_measure_edit_diffs_one_part_and_loses_nothing() {
+        let live = BTreeMap::from([(addr(), model(TABLE))]);
+        let edited = TABLE.replace("COUNTROWS(Customer)", "COUNTROWS(Customer) + 1");
+        let found = compare(
+            &desired(model(&edited)),
+            &live,
+            &Ledger::with_salt("s"),
+            false,
+        );
+        let parts = &found.diffs[&addr()];
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].path, "definition/tables/Customer.tmdl");
+        assert!(
+            parts[0]
+                .diff
+                .contains("-\tmeasure Count = COUNTROWS(Customer)\n"),
+            "{}",
+            parts[0].diff
+        );
+        assert!(
+            parts[0]
+                .diff
+                .contains("+\tmeasure Count = COUNTROWS(Customer) + 1")
+        );
+        assert!(found.data_loss.is_empty());
+    }
+
+    #[test]
+    fn a_dropped_import_column_is_data_loss() {
+        let live = BTreeMap::from([(addr(), model(TABLE))]);
+        let dropped = TABLE.replace(
+            "\tcolumn Name\n\t\tdataType: string\n\t\tsourceColumn: Name\n\n",
+            "",
+        );
+        let found = compare(
+            &desired(model(&dropped)),
+            &live,
+            &Ledger::with_salt("s"),
+            false,
+        );
+        assert_eq!(found.data_loss[&addr()], ["column Customer[Name]"]);
+    }
+
+    #[test]
+    fn drift_is_a_live_definition_other_than_the_ledgers() {
+        let deployed = model(TABLE);
+        let mut ledger = Ledger::with_salt("s");
+        let entry = DatasetEntry {
+            dataset_id: "d1".into(),
+            pbix_sha256: deployed.sha256(),
+            ..DatasetEntry::default()
+        };
+        ledger.set(addr(), LedgerEntry::Dataset(entry));
+        let same = BTreeMap::from([(addr(), deployed.clone())]);
+        assert!(
+            compare(&desired(deployed.clone()), &same, &ledger, true)
+                .drift
+                .is_empty()
+        );
+        let edited = model(&TABLE.replace("COUNTROWS", "DISTINCTCOUNT"));
+        let changed = BTreeMap::from([(addr(), edited)]);
+        let found = compare(&desired(deployed), &changed, &ledger, true);
+        assert!(
+            found.drift[&addr()].contains("definition/tables/Customer.tmdl"),
+            "{found:?}"
+        );
+        assert!(
+            found.diffs.is_empty(),
+            "refresh-only shows drift, not diffs"
+        );
+    }
+}

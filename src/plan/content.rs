@@ -148,3 +148,83 @@ pub fn describe_loss(table: &str, column: Option<&str>) -> String {
         None => format!("table {table}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::model::{Action, Change};
+
+    fn plan_with_update(allow: bool) -> Plan {
+        let mut plan: Plan = serde_json::from_value(serde_json::json!({
+            "format_version": "1.0", "tool_version": "0", "created_at": "",
+            "manifest": {"path": "m.yaml", "sha256": ""}, "environment": null,
+            "live_fingerprint": "", "pbix": [], "refresh_only": false, "targets": [],
+            "changes": [], "drift": []
+        }))
+        .unwrap();
+        let target = ItemRef {
+            workspace: "Sales".into(),
+            name: "Sales".into(),
+        };
+        plan.changes.push(Change {
+            address: Address::workspace("Sales").dataset("Sales"),
+            kind: ChangeKind::Dataset,
+            action: Action::Update,
+            attrs: vec![],
+            reason: String::new(),
+            depends_on: vec![],
+            operation: Operation::Definition(DefinitionSpec {
+                target,
+                kind: ProjectKind::SemanticModel,
+                project_path: "pbip/Sales.SemanticModel".into(),
+                sha256: "x".into(),
+                exists: true,
+                bind_to: None,
+                allow_data_loss: allow,
+                data_loss: vec![],
+            }),
+        });
+        plan
+    }
+
+    fn findings() -> Findings {
+        let addr = Address::workspace("Sales").dataset("Sales");
+        let part = PartChange {
+            path: "definition/tables/Sales.tmdl".into(),
+            status: PartStatus::Changed,
+            diff: "-a\n+b".into(),
+        };
+        let mut f = Findings::default();
+        f.data_loss
+            .insert(addr.clone(), vec!["column Sales[Amount]".into()]);
+        f.diffs.insert(addr, vec![part.clone()]);
+        f.diffs
+            .insert(Address::workspace("Sales").dataset("Other"), vec![part]);
+        f
+    }
+
+    #[test]
+    fn data_loss_goes_into_the_spec_and_is_flagged_and_diffs_follow_their_change() {
+        let mut plan = plan_with_update(false);
+        annotate(&mut plan, findings());
+        let Operation::Definition(spec) = &plan.changes[0].operation else {
+            panic!();
+        };
+        assert_eq!(spec.data_loss, ["column Sales[Amount]"]);
+        let drops = plan.changes[0]
+            .attrs
+            .iter()
+            .find(|a| a.name == "drops")
+            .unwrap();
+        assert!(drops.note.as_deref().unwrap().contains("DATA LOSS"));
+        assert_eq!(plan.content.len(), 1, "no diff without a planned change");
+        let mut allowed = plan_with_update(true);
+        annotate(&mut allowed, findings());
+        let drops = allowed.changes[0]
+            .attrs
+            .iter()
+            .find(|a| a.name == "drops")
+            .unwrap();
+        assert!(drops.note.as_deref().unwrap().contains("allowed"));
+    }
+}
