@@ -27,6 +27,14 @@ pub struct Knobs {
     pub fault_rate: f64,
     /// Targeted faults: the next requests that match fail, whatever the dice say.
     pub fail_next: Vec<FailRule>,
+    /// How long a Fabric long-running operation runs, ms.
+    pub lro_delay_ms: u64,
+    /// Fabric calls answer at once (201/200) instead of with an operation (202).
+    pub lro_sync: bool,
+    /// Items per page of the Fabric items list (0 = the default, 100).
+    pub items_page_size: usize,
+    /// How long a deleted Fabric item's display name stays unavailable, ms.
+    pub name_hold_ms: u64,
 }
 
 /// Fail the next `count` requests whose method is `method` (any when empty) and whose whole
@@ -189,6 +197,10 @@ impl App {
             throttle_rps: config.throttle_rps,
             fault_rate: config.fault_rate,
             fail_next: Vec::new(),
+            lro_delay_ms: config.lro_delay_ms,
+            lro_sync: config.lro_sync,
+            items_page_size: config.items_page_size,
+            name_hold_ms: config.name_hold_ms,
         };
         let data_dir = std::env::temp_dir().join(format!(
             "pbideploy-emulator-{}-{}",
@@ -227,7 +239,9 @@ impl App {
     /// state file if anything changed.
     pub fn with<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         let mut world = self.lock();
-        crate::routes::imports::finish_due(&mut world, crate::util::now_ms());
+        let now = crate::util::now_ms();
+        crate::routes::imports::finish_due(&mut world, now);
+        crate::fabric::operations::finish_due(&mut world, now);
         let out = f(&mut world);
         if let Some(path) = &self.state_file
             && let Ok(json) = serde_json::to_string_pretty(&world.model)

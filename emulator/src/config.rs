@@ -27,6 +27,16 @@ pub struct EmulatorConfig {
     pub fault_rate: f64,
     /// Seed of the random generator (ids, tokens, faults, jitter).
     pub seed: u64,
+    /// How long Fabric long-running operations (create, updateDefinition, getDefinition)
+    /// run, ms.
+    pub lro_delay_ms: u64,
+    /// Fabric calls answer at once (201/200) instead of 202 and an operation.
+    pub lro_sync: bool,
+    /// Items per page of the Fabric items list (0 = 100).
+    pub items_page_size: usize,
+    /// How long a deleted Fabric item's display name stays unavailable
+    /// (`ItemDisplayNameNotAvailableYet`), ms.
+    pub name_hold_ms: u64,
 }
 
 impl Default for EmulatorConfig {
@@ -41,6 +51,10 @@ impl Default for EmulatorConfig {
             throttle_rps: 0.0,
             fault_rate: 0.0,
             seed: 0,
+            lro_delay_ms: 0,
+            lro_sync: false,
+            items_page_size: 0,
+            name_hold_ms: 0,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! `pbideploy-emulator`: a local model of the Power BI REST service (and of the Entra ID token
-//! endpoint), for tests, demos and dry runs. Built from `shared/reference/powerbi-api.md`, not
+//! `pbideploy-emulator`: a local model of the Power BI REST service, of the Fabric items API
+//! for semantic models and reports (`/v1`, [`fabric`]) and of the Entra ID token endpoint,
+//! for tests, demos and dry runs. Built from `shared/reference/powerbi-api.md`, not
 //! from pbideploy's code, so that a client mistake is not mirrored here. In the code, each
 //! behaviour is marked `// documented: <reference section>` or `// guess: <why>`.
 
@@ -8,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod crypto;
 pub mod errors;
+pub mod fabric;
 pub mod model;
 pub mod pbix;
 pub mod routes;

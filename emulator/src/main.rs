@@ -38,6 +38,18 @@ struct Args {
     /// Random seed (ids, tokens, faults).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// How long Fabric long-running operations run, ms.
+    #[arg(long, default_value_t = 0)]
+    lro_delay_ms: u64,
+    /// Fabric calls answer at once (201/200) instead of with an operation (202).
+    #[arg(long)]
+    lro_sync: bool,
+    /// Items per page of the Fabric items list (0 = 100).
+    #[arg(long, default_value_t = 0)]
+    items_page_size: usize,
+    /// How long a deleted Fabric item's name stays unavailable, ms.
+    #[arg(long, default_value_t = 0)]
+    name_hold_ms: u64,
 }
 
 #[tokio::main]
@@ -57,6 +69,10 @@ async fn main() -> std::process::ExitCode {
         throttle_rps: a.throttle_rps,
         fault_rate: a.fault_rate,
         seed: a.seed,
+        lro_delay_ms: a.lro_delay_ms,
+        lro_sync: a.lro_sync,
+        items_page_size: a.items_page_size,
+        name_hold_ms: a.name_hold_ms,
     };
     let emu = match start(config).await {
         Ok(e) => e,

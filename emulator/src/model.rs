@@ -31,6 +31,8 @@ pub struct Model {
     pub cloud_datasources: Vec<GatewayDatasource>,
     /// Temporary upload locations (blob id -> blob).
     pub blobs: BTreeMap<String, Blob>,
+    /// Item definitions, operations and held names of the Fabric items API.
+    pub fabric: crate::fabric::state::FabricState,
 }
 
 /// Tenant-wide settings, principals, capacities and PBIX fallback views.

@@ -128,8 +128,9 @@ pub fn inspect_pbix_with(
     })
 }
 
-/// A model's view; an unreadable model (no decodable part) is marked so.
-fn model_view(model: Option<&pbix::Model>) -> PbixServiceView {
+/// A model's view; an unreadable model (no decodable part) is marked so. Also what a
+/// semantic model definition uploaded through the Fabric items API gives.
+pub fn model_view(model: Option<&pbix::Model>) -> PbixServiceView {
     let Some(model) = model else {
         return PbixServiceView {
             kind: PbixKind::Model,
@@ -177,5 +178,33 @@ fn live_view(kind: PbixKind) -> PbixServiceView {
         datasources,
         parameters: Vec::new(),
         direct_query: false,
+    }
+}
+
+impl PbixServiceView {
+    /// The parameters as `Get Parameters` lists them.
+    pub fn dataset_parameters(&self) -> Vec<crate::model::Parameter> {
+        self.parameters
+            .iter()
+            .map(|x| crate::model::Parameter {
+                name: x.name.clone(),
+                param_type: x.param_type.clone(),
+                is_required: x.is_required,
+                current_value: x.current_value.clone(),
+                suggested_values: x.suggested_values.clone(),
+            })
+            .collect()
+    }
+
+    /// The data sources as the dataset will hold them.
+    pub fn datasource_seeds(&self) -> Vec<crate::model::DatasourceSeed> {
+        self.datasources
+            .iter()
+            .map(|d| crate::model::DatasourceSeed {
+                datasource_type: d.datasource_type.clone(),
+                connection_details: d.connection_details.clone(),
+                parameter_details: d.parameter_details.clone(),
+            })
+            .collect()
     }
 }

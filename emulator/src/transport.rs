@@ -28,6 +28,7 @@ pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     let control = path.starts_with("/_emulator");
+    let fabric = path.starts_with("/v1/");
     let is_token = path.ends_with("/oauth2/v2.0/token");
     let token = req
         .headers()
@@ -102,7 +103,20 @@ pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
             // unknown outcome) instead of the status, depending on timing.
             drain(req).await;
             match refused {
+                Fate::Throttle(secs) if fabric => {
+                    crate::fabric::error::FabricError::throttled(secs).into_response()
+                }
                 Fate::Throttle(secs) => ApiError::throttled(secs).into_response(),
+                Fate::Fail(status) if fabric => crate::fabric::error::FabricError::new(
+                    status,
+                    if status.is_client_error() {
+                        "InvalidInput"
+                    } else {
+                        "InternalError"
+                    },
+                    "Refused by an emulator fault",
+                )
+                .into_response(),
                 Fate::Fail(status) if status.is_client_error() => {
                     ApiError::coded(status, "InvalidRequest", "Refused by an emulator fail rule")
                         .into_response()
@@ -112,7 +126,16 @@ pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
             }
         }
     };
-    let request_id = app.with(|w| w.new_id());
+    // A Fabric error names its request id in its body too: keep the one it set.
+    let set_by_handler = resp
+        .headers()
+        .get("RequestId")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let request_id = match set_by_handler {
+        Some(id) => id,
+        None => app.with(|w| w.new_id()),
+    };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("RequestId", v); // documented: 0.5
     }

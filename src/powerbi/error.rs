@@ -97,6 +97,7 @@ pub fn parse_error_body(body: &str) -> (Option<String>, Option<String>) {
         .and_then(Value::as_str)
         .or_else(|| pbi.and_then(|p| p.get("code")).and_then(Value::as_str))
         .or_else(|| error.and_then(Value::as_str))
+        .or_else(|| json.get("errorCode").and_then(Value::as_str))
         .map(str::to_owned);
     let base = error
         .and_then(|e| e.get("message"))
@@ -105,7 +106,8 @@ pub fn parse_error_body(body: &str) -> (Option<String>, Option<String>) {
         .or_else(|| string_field(&json, &["Message", "message"]));
     let details = error
         .and_then(details_text)
-        .or_else(|| pbi.and_then(details_text));
+        .or_else(|| pbi.and_then(details_text))
+        .or_else(|| fabric_details(&json));
     let message = match (base, details) {
         (Some(b), Some(d)) => Some(format!("{b}: {d}")),
         (b, d) => b.or(d),
@@ -136,6 +138,17 @@ fn details_text(container: &Value) -> Option<String> {
                 .and_then(Value::as_str)
                 .or_else(|| d.get("detail")?.get("value")?.as_str())
         })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// The Fabric shape's `moreDetails[].message`.
+fn fabric_details(json: &Value) -> Option<String> {
+    let parts: Vec<&str> = json
+        .get("moreDetails")?
+        .as_array()?
+        .iter()
+        .filter_map(|d| d.get("message").and_then(Value::as_str))
         .collect();
     (!parts.is_empty()).then(|| parts.join("; "))
 }
@@ -208,6 +221,14 @@ pub enum ClientError {
         code: String,
         details: Option<String>,
     },
+    /// A Fabric long-running operation ended in a failed state; `api` holds the service's
+    /// code and message and the request id of the answer that said so.
+    #[error("{what} failed (operation {operation}): {}", operation_error_text(api))]
+    OperationFailed {
+        what: String,
+        operation: String,
+        api: Box<ApiError>,
+    },
     /// Something did not finish within the time allowed.
     #[error("{what} did not finish within {after:?}; raise the timeout or check the service")]
     Timeout { what: String, after: Duration },
@@ -228,6 +249,7 @@ impl ClientError {
     pub fn api(&self) -> Option<&ApiError> {
         match self {
             Self::Api(e) => Some(e),
+            Self::OperationFailed { api, .. } => Some(api),
             Self::Ambiguous { cause, .. } => cause.api(),
             _ => None,
         }
@@ -242,6 +264,20 @@ impl ClientError {
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(StatusCode::NOT_FOUND)
     }
+}
+
+/// `code: message (request id …)` of a failed operation.
+fn operation_error_text(api: &ApiError) -> String {
+    let mut s = match (&api.code, &api.message) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.clone(),
+        (None, Some(m)) => m.clone(),
+        (None, None) => "no error details".into(),
+    };
+    if let Some(id) = &api.request_id {
+        s.push_str(&format!(" (request id {id})"));
+    }
+    s
 }
 
 impl From<ApiError> for ClientError {

@@ -7,6 +7,18 @@ use super::error::ApiError;
 /// Checked in order, so the specific ones come before the general ones.
 const HINTS: &[(&str, &str)] = &[
     (
+        "purgerequired",
+        "the new definition drops a table or a column of an Import model, whose data the service would have to delete: set `allowDataLoss: true` on the dataset to accept it (refresh it afterwards to reload the data)",
+    ),
+    (
+        "bypath",
+        "the Fabric items API binds a report only `byConnection`: its definition.pbir must name the deployed semantic model's id (pbideploy rewrites `byPath` when the report's dataset is known; name it with `dataset:`)",
+    ),
+    (
+        "itemdisplaynamenotavailableyet",
+        "an item of this name was deleted recently and the service still holds the name: apply again in a few minutes",
+    ),
+    (
         "notifyoption",
         "service principals may only use `notifyOption: NoNotification`: remove `notifyOption` from the dataset's refresh schedule",
     ),
@@ -93,6 +105,17 @@ mod tests {
                 "Gateway Local Gateway has no datasource matching Sql {}",
                 "createDatasources",
             ),
+            (
+                "Alm_InvalidRequest_PurgeRequired",
+                "Dataset d1 changes will cause data deletion.",
+                "allowDataLoss",
+            ),
+            (
+                "Workload_FailedToParseFile",
+                "Cannot read 'definition.pbir'. datasetReference.byPath is not supported",
+                "byConnection",
+            ),
+            ("ItemDisplayNameNotAvailableYet", "", "few minutes"),
         ];
         for (code, message, expect) in cases {
             let hint = known_cause(&api(code, message)).unwrap_or_default();

@@ -6,6 +6,7 @@ pub mod client;
 pub mod credentials;
 pub mod crypto;
 pub mod error;
+pub mod fabric;
 pub mod hints;
 pub mod limiter;
 pub mod retry;

@@ -36,7 +36,7 @@ async fn get_faults(State(app): State<Arc<App>>) -> Response {
 }
 
 /// `POST /_emulator/faults` with any of latencyMs, jitterMs, importDelayMs, throttleRps,
-/// faultRate, tokenLifetimeSecs, and `failNext` (a list of [`FailRule`]s to add); fields left
+/// faultRate, tokenLifetimeSecs, lroDelayMs, lroSync, itemsPageSize, nameHoldMs, and `failNext` (a list of [`FailRule`]s to add); fields left
 /// out keep their value.
 async fn faults(State(app): State<Arc<App>>, Json(body): Json<Value>) -> Response {
     let knobs = app.with(|w| {
@@ -57,6 +57,18 @@ async fn faults(State(app): State<Arc<App>>, Json(body): Json<Value>) -> Respons
         }
         if let Some(v) = f("faultRate") {
             k.fault_rate = v.clamp(0.0, 1.0);
+        }
+        if let Some(v) = f("lroDelayMs") {
+            k.lro_delay_ms = v as u64;
+        }
+        if let Some(v) = body.get("lroSync").and_then(Value::as_bool) {
+            k.lro_sync = v;
+        }
+        if let Some(v) = f("itemsPageSize") {
+            k.items_page_size = v as usize;
+        }
+        if let Some(v) = f("nameHoldMs") {
+            k.name_hold_ms = v as u64;
         }
         if let Some(v) = f("tokenLifetimeSecs") {
             w.model.tenant.token_lifetime_secs = v as u64;

@@ -5,7 +5,7 @@ use super::{Role, collection, entity, require};
 use crate::app::{App, World};
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
-use crate::model::{Blob, DatasetMode, DatasourceSeed, Import, Parameter, PendingImport};
+use crate::model::{Blob, DatasetMode, DatasourceSeed, Import, PendingImport};
 use crate::pbix::{PbixKind, PbixServiceView};
 use crate::util::{canon, eq_ci, iso, now_ms};
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
@@ -410,26 +410,8 @@ fn plan(
                     p.parameters = s.parameters;
                 }
                 None => {
-                    p.datasources = view
-                        .datasources
-                        .iter()
-                        .map(|d| DatasourceSeed {
-                            datasource_type: d.datasource_type.clone(),
-                            connection_details: d.connection_details.clone(),
-                            parameter_details: d.parameter_details.clone(),
-                        })
-                        .collect();
-                    p.parameters = view
-                        .parameters
-                        .iter()
-                        .map(|x| Parameter {
-                            name: x.name.clone(),
-                            param_type: x.param_type.clone(),
-                            is_required: x.is_required,
-                            current_value: x.current_value.clone(),
-                            suggested_values: x.suggested_values.clone(),
-                        })
-                        .collect();
+                    p.datasources = view.datasource_seeds();
+                    p.parameters = view.dataset_parameters();
                 }
             }
         }

@@ -136,6 +136,7 @@ fn routes(app: Arc<App>) -> Router {
         .nest("/v1.0/myorg", api)
         .route("/_blob/{id}", put(blob::put))
         .merge(control::routes())
+        .merge(crate::fabric::routes())
         .fallback(|| async {
             ApiError::coded(
                 StatusCode::NOT_FOUND,
