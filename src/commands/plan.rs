@@ -24,6 +24,7 @@ use crate::session::{self, Session, SessionError};
 
 use super::validate::parse_vars;
 
+mod content;
 mod render;
 
 /// Everything a plan was made from; `apply` reuses it to execute and to update the ledger.
@@ -144,8 +145,8 @@ pub async fn plan_against(
     if options.created_at.is_empty() {
         options.created_at = now_rfc3339();
     }
-    let plan = plan(&desired, &live, &ledger, &options).map_err(plan_error)?;
-
+    let mut plan = plan(&desired, &live, &ledger, &options).map_err(plan_error)?;
+    content::add_content(&mut plan, session, &desired, &definitions, &live, &ledger).await?;
     Ok(Planned {
         plan,
         desired,
