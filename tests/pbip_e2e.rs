@@ -47,6 +47,7 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("PBIDEPLOY_SERVICE_URL")
         .env_remove("PBIDEPLOY_ENV")
+        .env("PBIP_E2E_SQL_PASSWORD", "sentinel-pbip-5e1f")
         .output()
         .unwrap();
     (
@@ -139,10 +140,51 @@ workspaces:
         project: pbip/Sales.Report
 "#;
 
+/// [`SALES`] with the Power BI API steps a dataset may ask for: the SQL source through an
+/// on-premises gateway with Basic credentials, the web source with cloud credentials.
+const SALES_CONNECTED: &str = r#"apiVersion: pbideploy/v1
+workspaces:
+  - name: PBIP
+    create: true
+    datasets:
+      - name: Sales
+        project: pbip/Sales.SemanticModel
+        parameters: {Server: sql02.contoso.test, Database: SalesProd}
+        gateway: {name: Local Gateway, createDatasources: true}
+        credentials:
+          - match: {type: Sql}
+            type: Basic
+            username: svc_sales
+            password: {env: PBIP_E2E_SQL_PASSWORD}
+        refresh: {onApply: never}
+      - name: Web Rates
+        project: pbip/Web.SemanticModel
+        parameters: {BaseUrl: "https://rates.contoso.test/api/"}
+        credentials:
+          - match: {type: Web}
+            type: Anonymous
+            privacyLevel: Public
+        refresh: {onApply: never}
+    reports:
+      - name: Sales Overview
+        project: pbip/Sales.Report
+"#;
+
 #[test]
 fn project_items_apply_reapply_as_a_no_op_and_plan_clean() {
-    let dir = workdir(SALES);
+    let dir = workdir(SALES_CONNECTED);
+    let first = apply(dir.path(), &[]);
+    for step in ["gateway binding", "credentials"] {
+        assert!(first.contains(step), "no {step} step:\n{first}");
+    }
     converges(dir.path(), &[]);
+    let ledger =
+        std::fs::read_to_string(dir.path().join("m.default.pbideploy-state.json")).unwrap();
+    assert!(
+        ledger.contains("definition") || ledger.contains("pbix_sha256"),
+        "{ledger}"
+    );
+    assert!(!ledger.contains("sentinel-pbip-5e1f") && !first.contains("sentinel-pbip-5e1f"));
     let state = service(dir.path());
     let model = id_of(&state, "datasets", "Sales", None);
     let report = state["reports"]
@@ -258,6 +300,18 @@ fn a_parameter_change_plans_a_definition_update() {
     let (code, json) = plan(dir.path(), "json", &[]);
     assert_eq!(code, 2, "{json}");
     let plan: Value = serde_json::from_str(&json).unwrap();
+    let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/plan.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::draft202012::options().build(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&plan)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the plan does not fit its schema: {errors:#?}"
+    );
     let changes: Vec<&Value> = plan["changes"]
         .as_array()
         .unwrap()
@@ -402,4 +456,37 @@ workspaces:
             .unwrap();
         assert_eq!(bound["datasetId"], model.as_str(), "{report}: {bound}");
     }
+}
+
+#[test]
+fn refresh_only_reports_a_definition_changed_outside_pbideploy() {
+    use base64::Engine as _;
+    let dir = workdir(SALES);
+    apply(dir.path(), &[]);
+    let (code, clean) = plan(dir.path(), "text", &["--refresh-only"]);
+    assert_eq!(code, 0, "{clean}");
+    assert!(!clean.contains("not the one pbideploy deployed"), "{clean}");
+    // Someone edits the measure in the service (the local service's state is its truth).
+    let path = dir.path().join(".pbideploy/local/state.json");
+    let mut state: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let model = id_of(&state, "datasets", "Sales", None);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let parts = state["fabric"]["definitions"][&model]["parts"]
+        .as_array_mut()
+        .unwrap();
+    let part = parts
+        .iter_mut()
+        .find(|p| p["path"] == "definition/tables/Sales.tmdl")
+        .unwrap();
+    let text = String::from_utf8(b64.decode(part["payload"].as_str().unwrap()).unwrap()).unwrap();
+    let edited = text.replace("SUM(Sales[Amount])", "SUM(Sales[Amount]) * 0");
+    assert_ne!(text, edited);
+    part["payload"] = Value::String(b64.encode(edited));
+    std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
+    let (_, drift) = plan(dir.path(), "text", &["--refresh-only"]);
+    assert!(
+        drift.contains("not the one pbideploy deployed last"),
+        "{drift}"
+    );
+    assert!(drift.contains("definition/tables/Sales.tmdl"), "{drift}");
 }
