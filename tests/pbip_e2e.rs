@@ -490,3 +490,39 @@ fn refresh_only_reports_a_definition_changed_outside_pbideploy() {
     );
     assert!(drift.contains("definition/tables/Sales.tmdl"), "{drift}");
 }
+
+#[test]
+fn a_saved_plan_applies_exactly_and_is_refused_once_the_project_moved() {
+    let dir = workdir(SALES);
+    apply(dir.path(), &[]);
+    let table = dir
+        .path()
+        .join("pbip/Web.SemanticModel/definition/tables/Rates.tmdl");
+    let text = std::fs::read_to_string(&table).unwrap();
+    std::fs::write(
+        &table,
+        text.replace("AVERAGE(Rates[Rate])", "MAX(Rates[Rate])"),
+    )
+    .unwrap();
+    let (code, _) = plan(dir.path(), "text", &["--out", "p.json"]);
+    assert_eq!(code, 2);
+    std::fs::write(
+        &table,
+        text.replace("AVERAGE(Rates[Rate])", "MIN(Rates[Rate])"),
+    )
+    .unwrap();
+    let (code, out, err) = run(dir.path(), &["apply", "p.json", "-f", "m.yaml"]);
+    assert_ne!(code, 0, "a stale plan was applied:\n{out}\n{err}");
+    assert!(
+        err.contains("the saved plan is stale: the project pbip/Web.SemanticModel changed"),
+        "{out}\n{err}"
+    );
+    std::fs::write(
+        &table,
+        text.replace("AVERAGE(Rates[Rate])", "MAX(Rates[Rate])"),
+    )
+    .unwrap();
+    let (code, out, err) = run(dir.path(), &["apply", "p.json", "-f", "m.yaml"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(plan(dir.path(), "text", &[]).0, 0);
+}
