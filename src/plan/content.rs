@@ -149,19 +149,25 @@ pub fn describe_loss(table: &str, column: Option<&str>) -> String {
     }
 }
 
+/// A plan with no changes, for tests of what is added to one.
+#[cfg(test)]
+pub(crate) fn empty_plan() -> Plan {
+    let empty = serde_json::json!({
+        "format_version": "1.0", "tool_version": "0", "created_at": "",
+        "manifest": {"path": "m.yaml", "sha256": ""}, "environment": null,
+        "live_fingerprint": "", "pbix": [], "refresh_only": false, "targets": [],
+        "changes": [], "drift": []
+    });
+    serde_json::from_value(empty).expect("an empty plan")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plan::model::{Action, Change};
 
     fn plan_with_update(allow: bool) -> Plan {
-        let mut plan: Plan = serde_json::from_value(serde_json::json!({
-            "format_version": "1.0", "tool_version": "0", "created_at": "",
-            "manifest": {"path": "m.yaml", "sha256": ""}, "environment": null,
-            "live_fingerprint": "", "pbix": [], "refresh_only": false, "targets": [],
-            "changes": [], "drift": []
-        }))
-        .unwrap();
+        let mut plan = empty_plan();
         let target = ItemRef {
             workspace: "Sales".into(),
             name: "Sales".into(),

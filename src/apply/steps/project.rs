@@ -148,12 +148,7 @@ fn finish(
                     e.imported_at = None;
                     e.report_id = None;
                     // The new definition's data sources replace what was bound and credentialed.
-                    e.parameters.clear();
-                    e.datasource_updates.clear();
-                    e.connection_string = None;
-                    e.gateway_id = None;
-                    e.credentials.clear();
-                    e.owner = None;
+                    super::import::forget_settings(e);
                 });
             })?;
             Ok(Some(format!("semantic model id={id}")))

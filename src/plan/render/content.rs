@@ -110,13 +110,7 @@ mod tests {
     use crate::plan::content::{PartChange, PartStatus};
 
     fn plan_with(diff: &str) -> Plan {
-        let mut plan: Plan = serde_json::from_value(serde_json::json!({
-            "format_version": "1.0", "tool_version": "0", "created_at": "",
-            "manifest": {"path": "m.yaml", "sha256": ""}, "environment": null,
-            "live_fingerprint": "", "pbix": [], "refresh_only": false, "targets": [],
-            "changes": [], "drift": []
-        }))
-        .unwrap();
+        let mut plan = crate::plan::content::empty_plan();
         plan.content.push(ContentDiff {
             address: Address::workspace("Sales").dataset("Sales"),
             parts: vec![PartChange {
