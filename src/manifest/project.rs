@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use pbix::project::{self, Definition, ReportBinding};
 
-use super::model::{Dataset, DatasetRef, Manifest};
+use super::model::{Dataset, DatasetRef, Manifest, Report};
 use super::names::name_key;
 use super::paths::{Resolved, resolve_within};
 use super::positions::PosMap;
@@ -130,6 +130,52 @@ impl<'a> ProjectChecks<'a> {
     }
 }
 
+impl ProjectChecks<'_> {
+    /// A dataset's source checks: exactly one of `pbix` and `project`; the project folder
+    /// (resolved in place) and the manifest's parameters against its model; `allowDataLoss`
+    /// only with `project`.
+    pub fn dataset(
+        &mut self,
+        ds: &mut Dataset,
+        base: &str,
+        pos: &PosMap,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let (pbix, project) = (ds.pbix.is_some(), ds.project.is_some());
+        check_one_source("dataset", &ds.name, pbix, project, base, pos, out);
+        if let Some(path) = ds.project.take() {
+            let at = format!("{base}/project");
+            let (dir, def) = self.check(&path, ProjectRole::Dataset, &at, pos, out);
+            if let Some(def) = def {
+                check_parameters(ds, &def, base, pos, out);
+            }
+            ds.project = Some(dir);
+        }
+        check_dataset(ds, base, pos, out);
+    }
+
+    /// A report's source checks: exactly one of `pbix` and `project`; the project folder
+    /// (resolved in place) and where its `definition.pbir` binds it `byPath`.
+    pub fn report(
+        &mut self,
+        report: &mut Report,
+        base: &str,
+        pos: &PosMap,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let (pbix, project) = (report.pbix.is_some(), report.project.is_some());
+        check_one_source("report", &report.name, pbix, project, base, pos, out);
+        if let Some(path) = report.project.take() {
+            let at = format!("{base}/project");
+            let (dir, def) = self.check(&path, ProjectRole::Report, &at, pos, out);
+            if let Some(def) = def {
+                report.by_path = by_path(&def, &dir, self.root, base, pos, out);
+            }
+            report.project = Some(dir);
+        }
+    }
+}
+
 fn inspect(root: &Path, path: &Path, role: ProjectRole) -> Inspected {
     let canonical = match resolve_within(root, path) {
         Resolved::Outside(resolved) => return (resolved, Err(ProjectProblem::Outside)),
@@ -176,7 +222,7 @@ fn inspect(root: &Path, path: &Path, role: ProjectRole) -> Inspected {
 
 /// The manifest's parameter values must fit the model: each names an M parameter of it,
 /// with a value of its type (the values are written into the definition uploaded).
-pub fn check_parameters(
+fn check_parameters(
     ds: &Dataset,
     def: &Definition,
     base: &str,
@@ -209,7 +255,7 @@ pub fn check_parameters(
 }
 
 /// Exactly one of `pbix` and `project` per item.
-pub fn check_one_source(
+fn check_one_source(
     what: &str,
     name: &str,
     pbix: bool,
@@ -246,7 +292,7 @@ pub fn check_one_source(
 
 /// `allowDataLoss` guards updates of project models only: a PBIX import replaces the model
 /// as a whole and the service keeps no such guard, so the key would promise nothing there.
-pub fn check_dataset(ds: &Dataset, base: &str, pos: &PosMap, out: &mut Vec<Diagnostic>) {
+fn check_dataset(ds: &Dataset, base: &str, pos: &PosMap, out: &mut Vec<Diagnostic>) {
     if ds.allow_data_loss && ds.project.is_none() {
         out.push(
             Diagnostic::new(
@@ -264,7 +310,7 @@ pub fn check_dataset(ds: &Dataset, base: &str, pos: &PosMap, out: &mut Vec<Diagn
 
 /// Where a report's `definition.pbir` binds it `byPath`: the model folder, resolved and
 /// checked like a `project` path. `None` (and maybe a diagnostic) otherwise.
-pub fn by_path(
+fn by_path(
     def: &Definition,
     dir: &Path,
     root: &Path,
@@ -324,11 +370,14 @@ pub fn by_path_target(
     models: &[(String, String, PathBuf)],
     home: &str,
     root: &Path,
-    model: &Path,
-    report: &str,
+    report: &Report,
     base: &str,
     pos: &PosMap,
 ) -> Result<DatasetRef, Diagnostic> {
+    let Some(model) = report.by_path.as_deref() else {
+        return Err(missing_dataset(&report.name, base, pos));
+    };
+    let report = report.name.as_str();
     let found: Vec<&(String, String, PathBuf)> =
         models.iter().filter(|(_, _, dir)| dir == model).collect();
     let home_key = name_key(home);
@@ -371,7 +420,7 @@ pub fn by_path_target(
 }
 
 /// A report that names no `dataset` and has no `byPath` binding to take it from.
-pub fn missing_dataset(report: &str, base: &str, pos: &PosMap) -> Diagnostic {
+fn missing_dataset(report: &str, base: &str, pos: &PosMap) -> Diagnostic {
     Diagnostic::new(
         "report-dataset-missing",
         format!("report `{report}` names no `dataset` to bind to"),

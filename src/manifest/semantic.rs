@@ -13,7 +13,7 @@ use super::model::{
 use super::names::name_key;
 use super::paths::{Resolved, resolve_within};
 use super::positions::PosMap;
-use super::project::{self, ProjectChecks, ProjectRole};
+use super::project::{self, ProjectChecks};
 use super::secret::SecretRef;
 use super::time_zones::{is_windows_time_zone, suggest};
 use crate::diagnostics::Diagnostic;
@@ -125,42 +125,23 @@ fn check_workspace(
     let mut projects = ProjectChecks::new(pbix.root);
     for (d, ds) in ws.datasets.iter_mut().enumerate() {
         let at = format!("{base}/datasets/{d}");
-        let (has_pbix, has_project) = (ds.pbix.is_some(), ds.project.is_some());
-        project::check_one_source("dataset", &ds.name, has_pbix, has_project, &at, pos, out);
-        if let Some(path) = &ds.pbix {
+        if let Some(path) = ds.pbix.take() {
             let role = PbixRole::Dataset;
-            ds.pbix = Some(pbix.check(path, role, &format!("{at}/pbix"), pos, out));
+            ds.pbix = Some(pbix.check(&path, role, &format!("{at}/pbix"), pos, out));
         }
-        if let Some(path) = &ds.project {
-            let role = ProjectRole::Dataset;
-            let (dir, def) = projects.check(path, role, &format!("{at}/project"), pos, out);
-            if let Some(def) = def {
-                project::check_parameters(ds, &def, &at, pos, out);
-            }
-            ds.project = Some(dir);
-        }
+        projects.dataset(ds, &at, pos, out);
         check_dataset(ds, &at, pos, out);
-        project::check_dataset(ds, &at, pos, out);
         for (c, cred) in ds.credentials.iter().enumerate() {
             check_secret_files(cred, pbix.root, &format!("{at}/credentials/{c}"), pos, out);
         }
     }
     for (r, report) in ws.reports.iter_mut().enumerate() {
         let at = format!("{base}/reports/{r}");
-        let (has_pbix, has_project) = (report.pbix.is_some(), report.project.is_some());
-        project::check_one_source("report", &report.name, has_pbix, has_project, &at, pos, out);
-        if let Some(path) = &report.pbix {
+        if let Some(path) = report.pbix.take() {
             let role = PbixRole::Report;
-            report.pbix = Some(pbix.check(path, role, &format!("{at}/pbix"), pos, out));
+            report.pbix = Some(pbix.check(&path, role, &format!("{at}/pbix"), pos, out));
         }
-        if let Some(path) = &report.project {
-            let role = ProjectRole::Report;
-            let (dir, def) = projects.check(path, role, &format!("{at}/project"), pos, out);
-            if let Some(def) = def {
-                report.by_path = project::by_path(&def, &dir, pbix.root, &at, pos, out);
-            }
-            report.project = Some(dir);
-        }
+        projects.report(report, &at, pos, out);
     }
 }
 
@@ -611,20 +592,9 @@ fn resolve_reports(manifest: &mut Manifest, root: &Path, pos: &PosMap, out: &mut
         for (r, report) in ws.reports.iter_mut().enumerate() {
             let Some(wanted) = report.dataset.as_deref() else {
                 let at = format!("/workspaces/{w}/reports/{r}");
-                match &report.by_path {
-                    Some(model) => match project::by_path_target(
-                        &models,
-                        &home,
-                        root,
-                        model,
-                        &report.name,
-                        &at,
-                        pos,
-                    ) {
-                        Ok(target) => report.target = target,
-                        Err(diag) => out.push(diag),
-                    },
-                    None => out.push(project::missing_dataset(&report.name, &at, pos)),
+                match project::by_path_target(&models, &home, root, report, &at, pos) {
+                    Ok(target) => report.target = target,
+                    Err(diag) => out.push(diag),
                 }
                 continue;
             };
