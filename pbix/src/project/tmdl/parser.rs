@@ -14,6 +14,9 @@
 //! indented deeper than the line's children (deeper than the line itself for an expression
 //! property), or sits between ```` ``` ```` fences; its text loses the body's common
 //! indentation. Anything else stops the parse with the line, column and what was expected.
+//! Keywords are matched as Desktop and Microsoft's serializer spell them (`table`,
+//! `dataType`); another spelling of a keyword that matters is refused by the model reader
+//! rather than guessed.
 
 use super::lexer::{Line, Lines};
 use crate::project::error::{Position, ProjectError};
