@@ -15,8 +15,8 @@
 //! property), or sits between ```` ``` ```` fences; its text loses the body's common
 //! indentation. Anything else stops the parse with the line, column and what was expected.
 //! Keywords are matched as Desktop and Microsoft's serializer spell them (`table`,
-//! `dataType`); another spelling of a keyword that matters is refused by the model reader
-//! rather than guessed.
+//! `dataType`): an object type spelled otherwise is refused by the model reader; a property
+//! spelled otherwise (`Mode:`) is kept as an unknown one.
 
 use super::lexer::{Line, Lines};
 use crate::project::error::{Position, ProjectError};
