@@ -15,8 +15,9 @@
 //! property), or sits between ```` ``` ```` fences; its text loses the body's common
 //! indentation. Anything else stops the parse with the line, column and what was expected.
 //! Keywords are matched as Desktop and Microsoft's serializer spell them (`table`,
-//! `dataType`): an object type spelled otherwise is refused by the model reader; a property
-//! spelled otherwise (`Mode:`) is kept as an unknown one.
+//! `dataType`): an object type spelled otherwise is refused by the model reader, and so is
+//! `mode`, `source`, `dataType` or `defaultMode` in another case; other properties spelled
+//! otherwise are kept as unknown ones.
 
 use super::lexer::{Line, Lines};
 use crate::project::error::{Position, ProjectError};
