@@ -29,8 +29,9 @@ pub const MAX_SCHEMA_BYTES: u64 = 32 << 20;
 /// Largest `DataMashup` part read (its M is small; embedded content can be larger).
 pub const MAX_MASHUP_BYTES: u64 = 128 << 20;
 
-/// Most files a Power BI Project item folder may hold (`.pbi/` not counted). A TMDL model has
-/// one file per table; a PBIR report one per page and visual: thousands at most.
+/// Most files and folders a Power BI Project item folder may hold (`.pbi/`'s content not
+/// counted). A TMDL model has one file per table; a PBIR report one folder and file per page
+/// and visual: thousands at most.
 pub const MAX_PROJECT_FILES: usize = 20_000;
 /// Deepest folder nesting inside an item folder (PBIR reaches
 /// `definition/pages/<page>/visuals/<visual>/visual.json`, five levels).
@@ -45,6 +46,11 @@ pub const MAX_TMDL_DEPTH: usize = 64;
 /// Longest TMDL line: tables typed in Desktop ("Enter data") keep their rows as one base64
 /// line of M, a few hundred KiB at most.
 pub const MAX_TMDL_LINE_BYTES: usize = 4 << 20;
+
+/// Most TMDL lines read over all parts of one model: each becomes a node in memory, so a
+/// part of newlines alone must not cost gigabytes. A model of 500 tables of 100 columns is
+/// about 400,000 lines.
+pub const MAX_TMDL_LINES: usize = 2_000_000;
 
 /// The caps in force for one read; [`Limits::default`] gives the constants above (tests
 /// lower them).
@@ -80,6 +86,8 @@ pub struct Limits {
     pub max_tmdl_depth: usize,
     /// See [`MAX_TMDL_LINE_BYTES`].
     pub max_tmdl_line_bytes: usize,
+    /// See [`MAX_TMDL_LINES`].
+    pub max_tmdl_lines: usize,
 }
 
 impl Default for Limits {
@@ -100,6 +108,7 @@ impl Default for Limits {
             max_project_total_bytes: MAX_PROJECT_TOTAL_BYTES,
             max_tmdl_depth: MAX_TMDL_DEPTH,
             max_tmdl_line_bytes: MAX_TMDL_LINE_BYTES,
+            max_tmdl_lines: MAX_TMDL_LINES,
         }
     }
 }

@@ -4,7 +4,10 @@
 //! model's, and parameters and data sources derived from the M by the shared analyser.
 
 use crate::datamodel::RawModel;
-use crate::model::{Expression, Model, ModelSource, Partition, PartitionKind, StorageMode, Table};
+use crate::model::{
+    Column, ColumnKind, Expression, Measure, Model, ModelSource, Partition, PartitionKind,
+    StorageMode, Table,
+};
 
 /// The public model of a decoded `DataModel`.
 pub(crate) fn model(raw: RawModel) -> Model {
@@ -29,6 +32,28 @@ pub(crate) fn model(raw: RawModel) -> Model {
             None => tables.push(Table::new(p.table_name, vec![partition])),
         }
     }
+    for c in raw.columns {
+        let kind = match c.kind {
+            2 => ColumnKind::Calculated,
+            3 => continue, // the engine's RowNumber column
+            _ => ColumnKind::Data,
+        };
+        if let Some(t) = tables.iter_mut().find(|t| t.name == c.table_name) {
+            t.columns.push(Column {
+                name: c.name,
+                data_type: data_type_name(c.data_type).to_string(),
+                kind,
+            });
+        }
+    }
+    for m in raw.measures {
+        if let Some(t) = tables.iter_mut().find(|t| t.name == m.table_name) {
+            t.measures.push(Measure {
+                name: m.name,
+                expression: m.expression,
+            });
+        }
+    }
     let expressions = raw
         .expressions
         .into_iter()
@@ -44,6 +69,23 @@ pub(crate) fn model(raw: RawModel) -> Model {
     let hex: String = raw.abf_sha256.iter().map(|b| format!("{b:02x}")).collect();
     model.abf = Some((raw.abf_size, hex));
     model
+}
+
+/// TOM `DataType` code as TMSL/TMDL spell it (documented values of
+/// `Microsoft.AnalysisServices.Tabular.DataType`).
+fn data_type_name(code: i64) -> &'static str {
+    match code {
+        1 => "automatic",
+        2 => "string",
+        6 => "int64",
+        8 => "double",
+        9 => "dateTime",
+        10 => "decimal",
+        11 => "boolean",
+        17 => "binary",
+        20 => "variant",
+        _ => "unknown",
+    }
 }
 
 #[cfg(test)]
@@ -63,6 +105,8 @@ mod tests {
             default_mode: None,
             tables,
             partitions,
+            columns: Vec::new(),
+            measures: Vec::new(),
             expressions: Vec::new(),
             data_sources: Vec::new(),
             relationships: 0,

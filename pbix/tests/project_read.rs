@@ -160,9 +160,17 @@ fn report_bindings_of_the_fixtures() {
         report_binding(&report).unwrap(),
         ReportBinding::ByPath("../Sales.SemanticModel".into())
     );
-    let Some(dir) = common::shared_data("fixtures/pbip/ByConnection.Report") else {
+    let Some(fixtures) = common::shared_data("fixtures/pbip") else {
         return;
     };
+    for item in ["ABC.Report", "ABCD.Report"] {
+        assert_eq!(
+            report_binding(&read(&fixtures.join(item))).unwrap(),
+            ReportBinding::ByPath("../ABC.SemanticModel".into()),
+            "{item}"
+        );
+    }
+    let dir = fixtures.join("ByConnection.Report");
     match report_binding(&read(&dir)).unwrap() {
         ReportBinding::ByConnection {
             model_id,
@@ -177,4 +185,119 @@ fn report_bindings_of_the_fixtures() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// The PBIX reader fills columns and measures from `metadata.sqlitedb` too, so a data-loss
+/// check can compare a PBIX model with a PBIP one: every model read from a `DataModel` has
+/// columns (legacy models read from the `DataMashup` list none), and `abc.pbix` has the ones
+/// Desktop shows.
+#[test]
+fn pbix_models_list_their_columns_and_measures() {
+    let Some(fixtures) = common::data_model_fixtures() else {
+        return;
+    };
+    let mut measures = 0;
+    for (file, _) in &fixtures {
+        let model = pbix::Pbix::open(&common::fixture_path(file))
+            .unwrap()
+            .model
+            .unwrap();
+        if model.source != pbix::ModelSource::DataModel {
+            continue;
+        }
+        assert!(
+            model.tables.iter().any(|t| !t.columns.is_empty()),
+            "{file}: no columns"
+        );
+        for t in &model.tables {
+            assert!(
+                t.columns
+                    .iter()
+                    .all(|c| !c.name.is_empty() && c.data_type != "unknown"),
+                "{file}: {:?}",
+                t.columns
+            );
+            measures += t.measures.len();
+        }
+    }
+    assert!(measures > 0, "no fixture measure was read");
+    let abc = pbix::Pbix::open(&common::fixture_path("abc.pbix"))
+        .unwrap()
+        .model
+        .unwrap();
+    let columns: Vec<(&str, &str)> = abc.tables[0]
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.data_type.as_str()))
+        .collect();
+    assert_eq!(abc.tables[0].name, "ABC");
+    assert_eq!(columns, [("Col1", "int64"), ("Col2", "int64")]);
+}
+
+/// The parts a real deployment (fabric-cicd, recorded in
+/// `../shared/reference/fabric/http_trace.json.gz`) uploaded when it created the `ABC`
+/// semantic model and report are exactly what `read_dir` gives for those folders: same
+/// paths, same bytes (the report's `definition.pbir` aside, which fabric-cicd rewrote to
+/// `byConnection`, as `bind_report` does).
+#[test]
+fn read_dir_gives_the_parts_a_real_deployment_uploaded() {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let (Some(trace), Some(fixtures)) = (
+        common::shared_data("reference/fabric/http_trace.json.gz"),
+        common::shared_data("fixtures/pbip"),
+    ) else {
+        return;
+    };
+    let mut json = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(trace).unwrap())
+        .read_to_string(&mut json)
+        .unwrap();
+    let trace: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut checked = Vec::new();
+    for t in trace["traces"].as_array().unwrap() {
+        let request = &t["request"];
+        let body: serde_json::Value = match &request["body"] {
+            serde_json::Value::String(s) => serde_json::from_str(s).unwrap_or_default(),
+            other => other.clone(),
+        };
+        let (Some(name), Some(kind)) = (body["displayName"].as_str(), body["type"].as_str()) else {
+            continue;
+        };
+        let item = format!("{name}.{kind}");
+        if name != "ABC"
+            || !request["url"].as_str().unwrap().ends_with("/items")
+            || checked.contains(&item)
+        {
+            continue;
+        }
+        let def = read(&fixtures.join(&item));
+        let mut uploaded: Vec<(String, Vec<u8>)> = body["definition"]["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(p["payload"].as_str().unwrap())
+                    .unwrap();
+                (p["path"].as_str().unwrap().to_string(), bytes)
+            })
+            .collect();
+        uploaded.sort();
+        let ours: Vec<(String, Vec<u8>)> = def
+            .parts
+            .iter()
+            .map(|p| (p.path.clone(), p.bytes.clone()))
+            .collect();
+        let paths = |v: &[(String, Vec<u8>)]| v.iter().map(|p| p.0.clone()).collect::<Vec<_>>();
+        assert_eq!(paths(&ours), paths(&uploaded), "{item}");
+        for ((path, a), (_, b)) in ours.iter().zip(&uploaded) {
+            if path != "definition.pbir" {
+                assert!(a == b, "{item}/{path} differs from the upload");
+            }
+        }
+        checked.push(item);
+    }
+    checked.sort();
+    assert_eq!(checked, ["ABC.Report", "ABC.SemanticModel"]);
 }

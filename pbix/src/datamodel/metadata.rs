@@ -15,7 +15,9 @@
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, MAIN_DB, Row};
 
-use super::{DataModelError, RawDataSource, RawExpression, RawPartition, RawTable};
+use super::{
+    DataModelError, RawColumn, RawDataSource, RawExpression, RawMeasure, RawPartition, RawTable,
+};
 
 /// The rows the model reader extracts.
 pub(crate) struct Metadata {
@@ -23,6 +25,8 @@ pub(crate) struct Metadata {
     pub(crate) default_mode: Option<i64>,
     pub(crate) tables: Vec<RawTable>,
     pub(crate) partitions: Vec<RawPartition>,
+    pub(crate) columns: Vec<RawColumn>,
+    pub(crate) measures: Vec<RawMeasure>,
     pub(crate) expressions: Vec<RawExpression>,
     pub(crate) data_sources: Vec<RawDataSource>,
     pub(crate) relationships: usize,
@@ -54,6 +58,8 @@ pub(crate) fn read_metadata(db: &[u8]) -> Result<Metadata, DataModelError> {
         default_mode: default_mode(&conn, &schema)?,
         tables: tables(&conn, &user_table)?,
         partitions: partitions(&conn, &schema, &user_table)?,
+        columns: columns(&conn, &schema, &user_table)?,
+        measures: measures(&conn, &schema, &user_table)?,
         expressions: expressions(&conn, &schema)?,
         data_sources: data_sources(&conn, &schema)?,
         relationships: relationships(&conn, &schema)?,
@@ -191,6 +197,53 @@ fn partitions(
             mode: int(row, 3)?.unwrap_or_default(),
             query: text(row, 4)?,
             data_source_id: int(row, 5)?.filter(|id| *id != 0),
+        })
+    })
+}
+
+fn columns(
+    conn: &Connection,
+    schema: &Schema,
+    user_table: &str,
+) -> Result<Vec<RawColumn>, DataModelError> {
+    if !schema.has_column("Column", "TableID") {
+        return Ok(Vec::new());
+    }
+    let [explicit, inferred, data_type, kind] =
+        ["ExplicitName", "InferredName", "ExplicitDataType", "Type"]
+            .map(|c| schema.column_or_null("Column", "c", c));
+    let sql = format!(
+        "SELECT t.Name, coalesce({explicit}, {inferred}), {data_type}, {kind} \
+         FROM [Column] c JOIN [Table] t ON t.ID = c.TableID WHERE {user_table} ORDER BY c.ID"
+    );
+    query(conn, &sql, |row| {
+        Ok(RawColumn {
+            table_name: required(text(row, 0)?, "Table.Name")?,
+            name: text(row, 1)?.unwrap_or_default(),
+            data_type: int(row, 2)?.unwrap_or_default(),
+            kind: int(row, 3)?.unwrap_or(1),
+        })
+    })
+}
+
+fn measures(
+    conn: &Connection,
+    schema: &Schema,
+    user_table: &str,
+) -> Result<Vec<RawMeasure>, DataModelError> {
+    if !schema.has_column("Measure", "TableID") {
+        return Ok(Vec::new());
+    }
+    let expression = schema.column_or_null("Measure", "m", "Expression");
+    let sql = format!(
+        "SELECT t.Name, m.Name, {expression} \
+         FROM [Measure] m JOIN [Table] t ON t.ID = m.TableID WHERE {user_table} ORDER BY m.ID"
+    );
+    query(conn, &sql, |row| {
+        Ok(RawMeasure {
+            table_name: required(text(row, 0)?, "Table.Name")?,
+            name: required(text(row, 1)?, "Measure.Name")?,
+            expression: text(row, 2)?.unwrap_or_default(),
         })
     })
 }

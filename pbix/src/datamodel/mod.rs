@@ -34,6 +34,10 @@ pub struct RawModel {
     pub tables: Vec<RawTable>,
     /// The partitions of those tables, in storage order.
     pub partitions: Vec<RawPartition>,
+    /// The columns of those tables, in storage order.
+    pub columns: Vec<RawColumn>,
+    /// The measures of those tables, in storage order.
+    pub measures: Vec<RawMeasure>,
     /// Shared expressions (M parameters and helper queries).
     pub expressions: Vec<RawExpression>,
     /// Legacy provider data sources (modern models keep their sources in the M).
@@ -62,6 +66,27 @@ pub struct RawPartition {
     pub query: Option<String>,
     /// `DataSourceID` of a legacy query partition.
     pub data_source_id: Option<i64>,
+}
+
+/// A row of the `Column` table, with its table's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawColumn {
+    pub table_name: String,
+    /// `ExplicitName`, else `InferredName`.
+    pub name: String,
+    /// `ExplicitDataType`: 2 string, 6 int64, 8 double, 9 dateTime, 10 decimal, 11 boolean,
+    /// 17 binary, 20 variant.
+    pub data_type: i64,
+    /// `Column.Type`: 1 data, 2 calculated, 3 row number, 4 calculated table column.
+    pub kind: i64,
+}
+
+/// A row of the `Measure` table, with its table's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawMeasure {
+    pub table_name: String,
+    pub name: String,
+    pub expression: String,
 }
 
 /// A row of the `Expression` table.
@@ -107,6 +132,8 @@ pub fn read_data_model<R: Read>(
         default_mode: model.default_mode,
         tables: model.tables,
         partitions: model.partitions,
+        columns: model.columns,
+        measures: model.measures,
         expressions: model.expressions,
         data_sources: model.data_sources,
         relationships: model.relationships,

@@ -58,7 +58,7 @@ pub enum ProjectError {
     },
     /// More files than the cap.
     #[error(
-        "the item holds more than {limit} files; remove generated or unrelated files from the item folder"
+        "the item folder holds more than {limit} files and folders; remove generated or unrelated files from it"
     )]
     TooManyFiles {
         /// The cap.
@@ -139,6 +139,16 @@ pub enum ProjectError {
         path: String,
         /// 1-based line.
         line: usize,
+        /// The cap.
+        limit: usize,
+    },
+    /// More TMDL lines than the cap, over all parts.
+    #[error(
+        "the model's TMDL files hold more than {limit} lines in all (`{path}` passes the limit); a real model is far smaller"
+    )]
+    TooManyLines {
+        /// The part where the count passed the cap.
+        path: String,
         /// The cap.
         limit: usize,
     },

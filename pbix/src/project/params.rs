@@ -217,23 +217,28 @@ fn edit_site(
 }
 
 /// The range of the value before a top-level `meta` in M text (strings, quoted names and
-/// comments skipped), leading and trailing whitespace excluded.
+/// comments skipped), from its first token to the end of its last.
 fn value_range(text: &str) -> Option<Range<usize>> {
     let b = text.as_bytes();
     let (mut i, mut depth) = (0usize, 0i64);
-    let mut meta = None;
+    let mut first = None;
     while i < b.len() {
+        let start = i;
         match b[i] {
-            b'"' => i = skip_string(b, i + 1),
-            b'#' if b.get(i + 1) == Some(&b'"') => i = skip_string(b, i + 2),
+            c if c.is_ascii_whitespace() => {
+                i += 1;
+                continue;
+            }
             b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
+                i = text[i..].find('\n').map_or(b.len(), |p| i + p);
+                continue;
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
                 i = text[i + 2..].find("*/").map_or(b.len(), |p| i + 2 + p + 2);
+                continue;
             }
+            b'"' => i = skip_string(b, i + 1),
+            b'#' if b.get(i + 1) == Some(&b'"') => i = skip_string(b, i + 2),
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 i += 1;
@@ -243,22 +248,19 @@ fn value_range(text: &str) -> Option<Range<usize>> {
                 i += 1;
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
-                let start = i;
                 while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.')) {
                     i += 1;
                 }
                 if depth == 0 && &text[start..i] == "meta" {
-                    meta = Some(start);
-                    break;
+                    let value = first?..text[..start].trim_end().len();
+                    return (value.start < value.end).then_some(value);
                 }
             }
             _ => i += 1,
         }
+        first.get_or_insert(start);
     }
-    let end_all = meta?;
-    let start = text.len() - text.trim_start().len();
-    let end = text[..end_all].trim_end().len();
-    (start < end).then_some(start..end)
+    None
 }
 
 /// The index after the closing quote of an M string whose body starts at `i`.

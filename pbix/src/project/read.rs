@@ -27,11 +27,15 @@ impl Definition {
         if !meta.is_dir() {
             return Err(ProjectError::NotRegular { path: shown });
         }
-        let mut parts = Vec::new();
-        let mut total = 0u64;
-        walk(dir, "", 0, limits, &mut parts, &mut total)?;
-        let kind = kind_of(dir, &parts)?;
-        Definition::with_limits(kind, parts, limits)
+        let mut walk = Walk {
+            limits,
+            parts: Vec::new(),
+            total: 0,
+            entries: 0,
+        };
+        walk.dir(dir, "", 0)?;
+        let kind = kind_of(dir, &walk.parts)?;
+        Definition::with_limits(kind, walk.parts, limits)
     }
 
     /// A definition from parts already in memory (e.g. a `getDefinition` answer, base64
@@ -177,74 +181,75 @@ fn check_path(path: &str) -> Result<(), ProjectError> {
     Ok(())
 }
 
-/// Reads the regular files under `dir` (relative path `rel`) into `parts`.
-fn walk(
-    dir: &Path,
-    rel: &str,
-    depth: usize,
-    limits: &Limits,
-    parts: &mut Vec<Part>,
-    total: &mut u64,
-) -> Result<(), ProjectError> {
-    let io = |path: &str| {
-        let path = path.to_string();
-        move |source| ProjectError::Io { path, source }
-    };
-    let shown = if rel.is_empty() { "." } else { rel };
-    if depth > limits.max_project_dir_depth {
-        return Err(ProjectError::TooDeep {
-            path: shown.to_string(),
-            limit: limits.max_project_dir_depth,
-        });
-    }
-    let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io(shown))? {
-        let entry = entry.map_err(io(shown))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else {
-            return Err(ProjectError::BadPath {
-                path: format!("{rel}/{}", name.to_string_lossy()),
-                reason: "the name is not UTF-8".into(),
-            });
+/// A bounded walk of an item folder.
+struct Walk<'l> {
+    limits: &'l Limits,
+    parts: Vec<Part>,
+    /// Bytes read so far.
+    total: u64,
+    /// Files and folders seen so far (empty folders count: they cost a directory read).
+    entries: usize,
+}
+
+impl Walk<'_> {
+    /// Reads the regular files under `dir` (relative path `rel`) into `parts`.
+    fn dir(&mut self, dir: &Path, rel: &str, depth: usize) -> Result<(), ProjectError> {
+        let io = |path: &str| {
+            let path = path.to_string();
+            move |source| ProjectError::Io { path, source }
         };
-        let path = if rel.is_empty() {
-            name.to_string()
-        } else {
-            format!("{rel}/{name}")
-        };
-        let file_type = entry.file_type().map_err(io(&path))?;
-        entries.push((path, entry.path(), file_type));
-        if entries.len() > limits.max_project_files {
-            return Err(ProjectError::TooManyFiles {
-                limit: limits.max_project_files,
+        let shown = if rel.is_empty() { "." } else { rel };
+        if depth > self.limits.max_project_dir_depth {
+            return Err(ProjectError::TooDeep {
+                path: shown.to_string(),
+                limit: self.limits.max_project_dir_depth,
             });
         }
-    }
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    for (path, full, file_type) in entries {
-        if file_type.is_dir() {
-            if path != EDITOR_FOLDER {
-                walk(&full, &path, depth + 1, limits, parts, total)?;
-            }
-        } else if file_type.is_file() {
-            if parts.len() >= limits.max_project_files {
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io(shown))? {
+            let entry = entry.map_err(io(shown))?;
+            self.entries += 1;
+            if self.entries > self.limits.max_project_files {
                 return Err(ProjectError::TooManyFiles {
-                    limit: limits.max_project_files,
+                    limit: self.limits.max_project_files,
                 });
             }
-            let bytes = read_bounded(&full, &path, limits.max_project_part_bytes)?;
-            *total += bytes.len() as u64;
-            if *total > limits.max_project_total_bytes {
-                return Err(ProjectError::TotalTooLarge {
-                    limit: limits.max_project_total_bytes,
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                return Err(ProjectError::BadPath {
+                    path: format!("{rel}/{}", name.to_string_lossy()),
+                    reason: "the name is not UTF-8".into(),
                 });
-            }
-            parts.push(Part { path, bytes });
-        } else {
-            return Err(ProjectError::NotRegular { path });
+            };
+            let path = if rel.is_empty() {
+                name.to_string()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let file_type = entry.file_type().map_err(io(&path))?;
+            entries.push((path, entry.path(), file_type));
         }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for (path, full, file_type) in entries {
+            if file_type.is_dir() {
+                if path != EDITOR_FOLDER {
+                    self.dir(&full, &path, depth + 1)?;
+                }
+            } else if file_type.is_file() {
+                let bytes = read_bounded(&full, &path, self.limits.max_project_part_bytes)?;
+                self.total += bytes.len() as u64;
+                if self.total > self.limits.max_project_total_bytes {
+                    return Err(ProjectError::TotalTooLarge {
+                        limit: self.limits.max_project_total_bytes,
+                    });
+                }
+                self.parts.push(Part { path, bytes });
+            } else {
+                return Err(ProjectError::NotRegular { path });
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// A file's bytes, never more than `limit` read whatever its size claims.

@@ -70,21 +70,27 @@ pub(crate) struct Document {
     pub nodes: Vec<Node>,
 }
 
-/// Parses every TMDL part of the definition, in path order.
+/// Parses every TMDL part of the definition, in path order, within the line cap.
 pub(crate) fn documents(def: &Definition, limits: &Limits) -> Result<Vec<Document>, ProjectError> {
-    def.parts
-        .iter()
-        .filter(|p| is_tmdl_path(&p.path))
-        .map(|p| {
-            let text = utf8(&p.path, &p.bytes)?;
-            let lines = lexer::lines(&p.path, text, limits.max_tmdl_line_bytes)?;
-            let nodes = parser::parse(&p.path, &lines, limits.max_tmdl_depth)?;
-            Ok(Document {
-                path: p.path.clone(),
-                nodes,
-            })
-        })
-        .collect()
+    let mut lines_left = limits.max_tmdl_lines;
+    let mut out = Vec::new();
+    for p in def.parts.iter().filter(|p| is_tmdl_path(&p.path)) {
+        let text = utf8(&p.path, &p.bytes)?;
+        let too_many = || ProjectError::TooManyLines {
+            path: p.path.clone(),
+            limit: limits.max_tmdl_lines,
+        };
+        // Counted before the lines are split: the cap bounds the memory they take.
+        let count = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
+        lines_left = lines_left.checked_sub(count).ok_or_else(too_many)?;
+        let lines = lexer::lines(&p.path, text, limits.max_tmdl_line_bytes)?;
+        let nodes = parser::parse(&p.path, &lines, limits.max_tmdl_depth)?;
+        out.push(Document {
+            path: p.path.clone(),
+            nodes,
+        });
+    }
+    Ok(out)
 }
 
 /// The model of a TMDL definition.
@@ -107,6 +113,7 @@ pub(crate) fn model(def: &Definition, limits: &Limits) -> Result<Model, ProjectE
             }
             match node.keyword.as_str() {
                 "model" => {
+                    check_spelling(&doc.path, node, &["defaultMode"])?;
                     if let Some(mode) = node.property("defaultMode") {
                         default_mode = Some(mode_of(&doc.path, node, mode)?);
                     }
@@ -121,7 +128,17 @@ pub(crate) fn model(def: &Definition, limits: &Limits) -> Result<Model, ProjectE
                 "table" => {
                     tables.push((table(&doc.path, node)?, doc.path.clone(), node.at));
                 }
-                "expression" => expressions.push(expression(&doc.path, node)?),
+                "expression" => {
+                    let e = expression(&doc.path, node)?;
+                    if expressions.iter().any(|x: &Expression| x.name == e.name) {
+                        return Err(ProjectError::syntax(
+                            &doc.path,
+                            node.at,
+                            format!("expression `{}` is defined twice; keep one", e.name),
+                        ));
+                    }
+                    expressions.push(e);
+                }
                 "relationship" => relationships += 1,
                 _ => {}
             }
@@ -212,6 +229,24 @@ fn name_of(path: &str, node: &Node) -> Result<String, ProjectError> {
     })
 }
 
+/// Refuses a property that matters spelled in another case (`Mode: import` would otherwise
+/// be kept as an unknown property and the mode silently defaulted).
+fn check_spelling(path: &str, node: &Node, keywords: &[&str]) -> Result<(), ProjectError> {
+    for child in &node.children {
+        if let Some(k) = keywords
+            .iter()
+            .find(|k| child.keyword.eq_ignore_ascii_case(k) && child.keyword != **k)
+        {
+            return Err(ProjectError::syntax(
+                path,
+                child.at,
+                format!("`{}` is spelled `{k}` in TMDL", child.keyword),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn table(path: &str, node: &Node) -> Result<Table, ProjectError> {
     let name = name_of(path, node)?;
     let mut t = Table::new(name.clone(), Vec::new());
@@ -241,6 +276,7 @@ fn table(path: &str, node: &Node) -> Result<Table, ProjectError> {
                 ),
             ));
         }
+        check_spelling(path, child, &["mode", "source", "dataType"])?;
         match keyword {
             "column" => t.columns.push(Column {
                 name: child_name,
