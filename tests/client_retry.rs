@@ -628,3 +628,39 @@ async fn the_first_import_poll_waits_poll_initial_after_the_upload() {
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn import_polls_wait_as_long_as_the_service_asks() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(api("/groups/g/imports/i1")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Retry-After", "1")
+                .set_body_json(json!({"id": "i1", "importState": "Publishing"})),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(api("/groups/g/imports/i1")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "i1", "importState": "Succeeded"})),
+        )
+        .mount(&server)
+        .await;
+    // poll_initial 1 ms, poll_max 5 ms: only the Retry-After can make the second poll wait.
+    let started = Instant::now();
+    let import = client(&server.uri())
+        .wait_for_import("g", "i1", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(import.id, "i1");
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "the second poll came {:?} after the first, before the 1 s asked for",
+        started.elapsed()
+    );
+}

@@ -33,7 +33,8 @@ pub struct RunningEmulator {
 }
 
 impl RunningEmulator {
-    /// Base URL, e.g. `http://127.0.0.1:43125` (API under `/v1.0/myorg/`, tokens under
+    /// Base URL, e.g. `http://127.0.0.1:43125` (API under `/v1.0/myorg/`, the Fabric items API
+    /// under `/v1/`, tokens under
     /// `/{tenant}/oauth2/v2.0/token`, control API under `/_emulator/`).
     pub fn url(&self) -> String {
         self.url.clone()

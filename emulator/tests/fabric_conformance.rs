@@ -275,10 +275,10 @@ impl Replay {
                     if let (Some(rec), Some(emu)) = (&rec_op, op_id) {
                         self.ids.insert(rec.clone(), emu);
                     }
-                    if let (Some(rec), Some(id)) = (&rec_op, created["id"].as_str()) {
-                        if let Some(rec_item) = self.op_items.get(rec).cloned() {
-                            self.ids.insert(rec_item, id.to_string());
-                        }
+                    if let (Some(rec), Some(id)) = (&rec_op, created["id"].as_str())
+                        && let Some(rec_item) = self.op_items.get(rec).cloned()
+                    {
+                        self.ids.insert(rec_item, id.to_string());
                     }
                 }
                 "operation state" | "operation result" => {

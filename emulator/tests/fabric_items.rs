@@ -147,6 +147,33 @@ impl Env {
         }
         panic!("the operation never ended");
     }
+    /// Creates an item in synchronous mode and returns its id.
+    async fn create_id(&self, name: &str, kind: &str, parts: &[(String, Vec<u8>)]) -> String {
+        let r = self.create(name, kind, definition(parts)).await;
+        assert_eq!(r.status(), 201);
+        body(r).await["id"].as_str().unwrap().to_string()
+    }
+    /// getDefinition in synchronous mode, decoded.
+    async fn export(&self, id: &str) -> Vec<(String, Vec<u8>)> {
+        let r = self
+            .post(
+                &format!("workspaces/{}/items/{id}/getDefinition", self.ws),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        body(r).await["definition"]["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["path"].as_str().unwrap().to_string(),
+                    STANDARD.decode(p["payload"].as_str().unwrap()).unwrap(),
+                )
+            })
+            .collect()
+    }
     async fn pbi(&self, rest: &str) -> Value {
         body(
             self.get(&format!("/v1.0/myorg/groups/{}/{rest}", self.ws))
@@ -451,5 +478,123 @@ async fn update_metadata_renames_from_platform_and_throttling_has_the_fabric_sha
     let (retry_after, b) = throttled.expect("a 429");
     assert!(retry_after);
     assert_eq!(b["errorCode"], "RequestBlocked", "{b}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn get_definition_shows_changes_made_through_the_power_bi_api() {
+    let (emu, e) = Env::new(EmulatorConfig {
+        lro_sync: true,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let a = e.create_id("A", "SemanticModel", &sales_model()).await;
+    let b = e.create_id("B", "SemanticModel", &sales_model()).await;
+    assert_eq!(
+        e.export(&a).await,
+        sales_model(),
+        "unchanged items export what was uploaded"
+    );
+
+    let r =
+        e.c.post(format!(
+            "{}/v1.0/myorg/groups/{}/datasets/{a}/Default.UpdateParameters",
+            e.url, e.ws
+        ))
+        .bearer_auth(&e.tok)
+        .json(&json!({"updateDetails": [{"name": "Server", "newValue": "sql02.contoso.test"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let after = e.export(&a).await;
+    let changed: Vec<&str> = after
+        .iter()
+        .zip(sales_model().iter())
+        .filter(|(x, y)| x != y)
+        .map(|(x, _)| x.0.as_str())
+        .collect();
+    assert_eq!(changed, ["definition/expressions.tmdl"]);
+    let exprs = String::from_utf8(
+        after
+            .iter()
+            .find(|p| p.0 == "definition/expressions.tmdl")
+            .unwrap()
+            .1
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        exprs.contains("expression Server = \"sql02.contoso.test\" meta ["),
+        "{exprs}"
+    );
+
+    let pbir = json!({"version": "4.0", "datasetReference": {"byConnection": {"connectionString": format!("semanticmodelid={a}")}}});
+    let report = vec![
+        ("definition.pbir".to_string(), pbir.to_string().into_bytes()),
+        ("report.json".to_string(), b"{}".to_vec()),
+    ];
+    let rid = e.create_id("R", "Report", &report).await;
+    let r =
+        e.c.post(format!(
+            "{}/v1.0/myorg/groups/{}/reports/{rid}/Rebind",
+            e.url, e.ws
+        ))
+        .bearer_auth(&e.tok)
+        .json(&json!({"datasetId": b}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let parts = e.export(&rid).await;
+    let pbir = String::from_utf8(
+        parts
+            .iter()
+            .find(|p| p.0 == "definition.pbir")
+            .unwrap()
+            .1
+            .clone(),
+    )
+    .unwrap();
+    assert!(pbir.contains(&b) && !pbir.contains(&a), "{pbir}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn deleting_a_model_deletes_its_reports_in_other_workspaces() {
+    let (emu, e) = Env::new(EmulatorConfig {
+        lro_sync: true,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let model = e.create_id("Shared", "SemanticModel", &sales_model()).await;
+    let other = create_group(&e.c, &e.url, &e.tok, "Reports").await;
+    let pbir = json!({"version": "4.0", "datasetReference": {"byConnection": {"connectionString": format!("semanticmodelid={model}")}}});
+    let parts = vec![
+        ("definition.pbir".to_string(), pbir.to_string().into_bytes()),
+        ("report.json".to_string(), b"{}".to_vec()),
+    ];
+    let r = e
+        .post(
+            &format!("workspaces/{other}/items"),
+            json!({"displayName": "Thin", "type": "Report", "definition": definition(&parts)}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let r =
+        e.c.delete(format!("{}/v1/workspaces/{}/items/{model}", e.url, e.ws))
+            .bearer_auth(&e.tok)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), 200);
+    let left = body(e.get(&format!("/v1/workspaces/{other}/items")).await).await;
+    assert_eq!(left["value"], json!([]), "{left}");
+    let st = emu.snapshot();
+    assert_eq!(
+        st["fabric"]["definitions"].as_object().unwrap().len(),
+        0,
+        "no definition left behind"
+    );
     emu.shutdown().await;
 }

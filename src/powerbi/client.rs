@@ -320,19 +320,7 @@ impl PowerBiClient {
         let method = call.method.to_string();
         let display = call.display.clone();
         let response = self.execute(call).await?;
-        let text = response
-            .text()
-            .await
-            .map_err(|source| ClientError::Transport {
-                method: method.clone(),
-                path: display.clone(),
-                source,
-            })?;
-        decode_body(&text).map_err(|source| ClientError::Decode {
-            method,
-            path: display,
-            source,
-        })
+        decode_response(response, &method, &display).await
     }
 
     /// Sends `call` until it succeeds or the retry policy gives up; follows 307/308
@@ -507,6 +495,27 @@ impl PowerBiClient {
 pub(crate) fn json_body<T: Serialize>(value: &T) -> RequestBody {
     // Serialising these plain structs cannot fail (string keys, no maps with non-string keys).
     RequestBody::Json(serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// Reads a response's body and decodes it as JSON ([`decode_body`]).
+pub(crate) async fn decode_response<T: DeserializeOwned>(
+    response: Response,
+    method: &str,
+    display: &str,
+) -> Result<T, ClientError> {
+    let text = response
+        .text()
+        .await
+        .map_err(|source| ClientError::Transport {
+            method: method.to_owned(),
+            path: display.to_owned(),
+            source,
+        })?;
+    decode_body(&text).map_err(|source| ClientError::Decode {
+        method: method.to_owned(),
+        path: display.to_owned(),
+        source,
+    })
 }
 
 /// Decodes a JSON answer; an empty body decodes as `{}` so empty 200s are accepted.

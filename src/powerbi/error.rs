@@ -347,6 +347,19 @@ mod tests {
     }
 
     #[test]
+    fn fabric_shape_gives_error_code_and_more_details() {
+        let body = r#"{"requestId":"r-9","errorCode":"BadRequest","moreDetails":[{"errorCode":"RequestBodyValidationFailed","message":"Target path doesn't exist"}],"message":"The request could not be processed due to missing or invalid information","isRetriable":false}"#;
+        let (c, m) = parse(body);
+        assert_eq!(c.as_deref(), Some("BadRequest"));
+        assert_eq!(
+            m.as_deref(),
+            Some(
+                "The request could not be processed due to missing or invalid information: Target path doesn't exist"
+            )
+        );
+    }
+
+    #[test]
     fn raw_text_and_empty() {
         assert_eq!(
             parse("An error has occurred"),

@@ -101,7 +101,7 @@ pub fn parse_definition(v: &Value) -> Result<StoredDefinition, FabricError> {
 }
 
 /// The decoded bytes of a part (parts were checked on arrival).
-pub fn part<'a>(def: &'a StoredDefinition, path: &str) -> Option<Vec<u8>> {
+pub fn part(def: &StoredDefinition, path: &str) -> Option<Vec<u8>> {
     def.parts
         .iter()
         .find(|p| p.path.eq_ignore_ascii_case(path))
@@ -385,7 +385,10 @@ pub async fn get(
             FabricError::bad("OperationNotSupportedForItem",
                 "The emulator exports only definitions uploaded through the items API; this item was imported from a PBIX")
         })?;
-        let parts: Vec<Value> = def.parts.iter()
+        let def = super::live::live_definition(w, &item, def);
+        let parts: Vec<Value> = def
+            .parts
+            .iter()
             .map(|p| json!({"path": p.path, "payload": p.payload, "payloadType": "InlineBase64"}))
             .collect();
         let body = json!({"definition": {"parts": parts}});

@@ -303,28 +303,31 @@ pub async fn delete(
         let item = find_item(w, &ws, &id)?;
         let hold = w.knobs.name_hold_ms;
         let mut gone = vec![item.clone()];
-        match item.kind {
-            Kind::SemanticModel => {
-                gone.extend(items_of(w, &ws).into_iter().filter(|i| {
-                    i.kind == Kind::Report
-                        && w.model
-                            .reports
-                            .iter()
-                            .any(|r| r.id == i.id && eq_ci(&r.dataset_id, &item.id))
-                }));
-                w.model.datasets.retain(|d| d.id != item.id);
-                w.model.reports.retain(|r| !eq_ci(&r.dataset_id, &item.id));
-            }
-            Kind::Report => w.model.reports.retain(|r| r.id != item.id),
+        if item.kind == Kind::SemanticModel {
+            // Its reports go too, in whatever workspace they live (as in Power BI).
+            gone.extend(
+                w.model
+                    .reports
+                    .iter()
+                    .filter(|r| eq_ci(&r.dataset_id, &item.id))
+                    .map(|r| ItemRef {
+                        id: r.id.clone(),
+                        kind: Kind::Report,
+                        name: r.name.clone(),
+                        workspace_id: r.group_id.clone(),
+                    }),
+            );
+            w.model.datasets.retain(|d| d.id != item.id);
         }
         let now = now_ms();
         for g in gone {
+            w.model.reports.retain(|r| r.id != g.id);
             let key = g.id.to_lowercase();
             w.model.fabric.definitions.remove(&key);
             w.model.fabric.descriptions.remove(&key);
             if hold > 0 {
                 w.model.fabric.held_names.push(HeldName {
-                    workspace_id: ws.clone(),
+                    workspace_id: g.workspace_id.clone(),
                     item_type: g.kind.name().into(),
                     name: g.name.to_lowercase(),
                     until_ms: now + hold,

@@ -8,6 +8,7 @@
 pub mod definition;
 pub mod error;
 pub mod items;
+pub mod live;
 pub mod operations;
 pub mod semantic;
 pub mod state;

@@ -59,17 +59,8 @@ pub fn derive(def: &StoredDefinition) -> Result<ModelView, FabricError> {
 /// what a PBIX with this model would give. A model the reader refuses fails the operation.
 /// guess: the service's own wording for unreadable TMDL differs; the reader's is kept
 fn read(def: &StoredDefinition) -> Result<ModelView, FabricError> {
-    use pbix::project::{Definition, ItemKind, Part, semantic_model};
-    let parts = def
-        .parts
-        .iter()
-        .map(|p| Part {
-            path: p.path.clone(),
-            bytes: part(def, &p.path).unwrap_or_default(),
-        })
-        .collect();
-    let model = Definition::from_parts(ItemKind::SemanticModel, parts)
-        .and_then(|d| semantic_model(&d))
+    let model = to_project(def, pbix::project::ItemKind::SemanticModel)
+        .and_then(|d| pbix::project::semantic_model(&d))
         .map_err(|e| {
             FabricError::bad(
                 "Workload_FailedToParseFile",
@@ -110,6 +101,22 @@ fn read(def: &StoredDefinition) -> Result<ModelView, FabricError> {
         },
         import_columns,
     })
+}
+
+/// The definition in the `pbix` crate's terms (decoded parts, canonical order).
+pub fn to_project(
+    def: &StoredDefinition,
+    kind: pbix::project::ItemKind,
+) -> Result<pbix::project::Definition, pbix::project::ProjectError> {
+    let parts = def
+        .parts
+        .iter()
+        .map(|p| pbix::project::Part {
+            path: p.path.clone(),
+            bytes: part(def, &p.path).unwrap_or_default(),
+        })
+        .collect();
+    pbix::project::Definition::from_parts(kind, parts)
 }
 
 impl ModelView {

@@ -125,3 +125,42 @@ pub struct HeldName {
     /// Free again at, epoch ms.
     pub until_ms: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_survive_the_state_file() {
+        let mut s = FabricState::default();
+        for work in [
+            Work::Create(CreateWork {
+                item_type: "SemanticModel".into(),
+                definition: StoredDefinition {
+                    format: Some("TMDL".into()),
+                    parts: vec![StoredPart {
+                        path: "definition.pbism".into(),
+                        payload: "e30=".into(),
+                    }],
+                },
+                ..CreateWork::default()
+            }),
+            Work::Update(UpdateWork::default()),
+            Work::Read {
+                body: serde_json::json!({"definition": {"parts": []}}),
+            },
+        ] {
+            s.operations.push(Operation {
+                id: "op".into(),
+                work: Some(work),
+                ..Operation::default()
+            });
+        }
+        let text = serde_json::to_string(&s).unwrap();
+        let back: FabricState = serde_json::from_str(&text).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
+        assert!(
+            matches!(back.operations[0].work, Some(Work::Create(ref c)) if c.definition.parts.len() == 1)
+        );
+    }
+}

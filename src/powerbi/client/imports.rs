@@ -4,14 +4,14 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Method;
 use tracing::{info, warn};
 
-use super::{PowerBiClient, RequestBody, json_body};
+use super::{PowerBiClient, RequestBody, decode_response, json_body};
 use crate::powerbi::error::ClientError;
-use crate::powerbi::retry::Idempotency;
+use crate::powerbi::retry::{Idempotency, retry_after};
 use crate::powerbi::types::{
     FileUrlImport, Import, ImportCreated, ImportOptions, ImportState, TemporaryUploadLocation,
 };
@@ -210,13 +210,17 @@ impl PowerBiClient {
         let mut delay = self.config().poll_initial;
         loop {
             tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
-            delay = (delay * 2).min(self.config().poll_max);
-            let import = self.get_import(group_id, import_id).await?;
+            let (import, asked) = self.poll_import(group_id, import_id).await?;
             match &import.import_state {
                 Some(ImportState::Succeeded) => return Ok(import),
                 Some(ImportState::Publishing) | None => {}
                 Some(other) => return Err(import_failure(import_id, other, &import)),
             }
+            // The service's Retry-After (capped like any other) wins over our backoff.
+            delay = match asked {
+                Some(d) => d.min(self.config().retry.max_retry_after),
+                None => (delay * 2).min(self.config().poll_max),
+            };
             if Instant::now() >= deadline {
                 return Err(ClientError::Timeout {
                     what: format!("import {import_id}"),
@@ -224,6 +228,26 @@ impl PowerBiClient {
                 });
             }
         }
+    }
+
+    /// `GET groups/{g}/imports/{id}` and the answer's `Retry-After`, if any.
+    async fn poll_import(
+        &self,
+        group_id: &str,
+        import_id: &str,
+    ) -> Result<(Import, Option<Duration>), ClientError> {
+        let call = self.call(
+            Method::GET,
+            &["groups", group_id, "imports", import_id],
+            &[],
+            RequestBody::Empty,
+            Idempotency::Idempotent,
+        );
+        let display = call.display.clone();
+        let response = self.execute(call).await?;
+        let asked = retry_after(response.headers(), SystemTime::now());
+        let import = decode_response(response, "GET", &display).await?;
+        Ok((import, asked))
     }
 
     fn import_query(&self, options: &ImportOptions) -> Vec<(&'static str, String)> {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use reqwest::{Method, Response, Url};
 use serde::de::DeserializeOwned;
 
-use super::client::{Call, PowerBiClient, RequestBody, decode_body, json_body};
+use super::client::{Call, PowerBiClient, RequestBody, decode_response, json_body};
 use super::error::ClientError;
 use super::retry::Idempotency;
 use types::{DefinitionEnvelope, ItemPage, WireCreate};
@@ -127,7 +127,7 @@ impl FabricClient {
             RequestBody::Empty,
             Idempotency::Idempotent,
         );
-        decode(self.send(call).await?, "GET", &display).await
+        decode_response(self.send(call).await?, "GET", &display).await
     }
 
     /// `GET /v1/workspaces/{id}`.
@@ -362,22 +362,4 @@ impl FabricClient {
 fn name_not_available(e: &ClientError) -> bool {
     e.api()
         .is_some_and(|a| a.has_code("ItemDisplayNameNotAvailableYet"))
-}
-
-/// Reads and decodes a JSON answer.
-async fn decode<T: DeserializeOwned>(
-    resp: Response,
-    method: &str,
-    display: &str,
-) -> Result<T, ClientError> {
-    let text = resp.text().await.map_err(|source| ClientError::Transport {
-        method: method.into(),
-        path: display.into(),
-        source,
-    })?;
-    decode_body(&text).map_err(|source| ClientError::Decode {
-        method: method.into(),
-        path: display.into(),
-        source,
-    })
 }

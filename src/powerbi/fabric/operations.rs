@@ -9,9 +9,11 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::header::LOCATION;
 use reqwest::{Method, Response, StatusCode, Url};
 
+use super::FabricClient;
 use super::types::{Definition, DefinitionEnvelope, Item, OperationState};
-use super::{FabricClient, decode};
-use crate::powerbi::client::{RequestBody, check_transport, decode_body, request_id_of};
+use crate::powerbi::client::{
+    RequestBody, check_transport, decode_body, decode_response, request_id_of,
+};
 use crate::powerbi::error::{ApiError, ClientError};
 use crate::powerbi::retry::{Idempotency, redact_url, retry_after};
 
@@ -196,7 +198,7 @@ impl FabricClient {
             .map(str::to_string);
         let wait = self.next_wait(&resp);
         let status = resp.status();
-        let state: OperationState = decode(resp, "GET", &display).await?;
+        let state: OperationState = decode_response(resp, "GET", &display).await?;
         match state.status.as_str() {
             "Succeeded" if T::HAS_RESULT => {
                 let result = match next_location {
