@@ -506,3 +506,44 @@ fn a_saved_plan_applies_exactly_and_is_refused_once_the_project_moved() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert_eq!(plan(dir.path(), "text", &[]).0, 0);
 }
+
+#[test]
+fn prune_deletes_a_dropped_project_model_and_lists_it_first() {
+    let pruned = SALES.replace("    create: true\n", "    create: true\n    prune: true\n");
+    let dir = workdir(&pruned);
+    apply(dir.path(), &[]);
+    let without = pruned.replace(
+        "      - name: Web Rates\n        project: pbip/Web.SemanticModel\n        refresh: {onApply: never}\n",
+        "",
+    );
+    assert_ne!(without, pruned);
+    std::fs::write(dir.path().join("m.yaml"), &without).unwrap();
+    let table = dir
+        .path()
+        .join("pbip/Sales.SemanticModel/definition/tables/Sales.tmdl");
+    let text = std::fs::read_to_string(&table).unwrap();
+    std::fs::write(
+        &table,
+        text.replace("SUM(Sales[Amount])", "SUM(Sales[Amount]) + 0"),
+    )
+    .unwrap();
+    let (code, json) = plan(dir.path(), "json", &[]);
+    assert_eq!(code, 2);
+    let planned: Value = serde_json::from_str(&json).unwrap();
+    let first = &planned["changes"][0];
+    assert_eq!(first["action"], "delete", "{json}");
+    assert!(
+        first["address"].as_str().unwrap().contains("Web Rates"),
+        "{first}"
+    );
+    apply(dir.path(), &[]);
+    let state = service(dir.path());
+    let names: Vec<&str> = state["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Sales"]);
+    assert_eq!(plan(dir.path(), "text", &[]).0, 0);
+}
