@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod fabric_sequential;
 pub mod sequential;
 
 use std::collections::BTreeMap;

@@ -18,6 +18,7 @@ use super::slots::Slots;
 use super::steps;
 use crate::live::model::LiveState;
 use crate::plan::address::Address;
+use crate::plan::definitions::Definitions;
 use crate::plan::graph::{Graph, Scheduler};
 use crate::plan::model::{Action, ChangeKind, Operation, Plan};
 use crate::powerbi::client::PowerBiClient;
@@ -39,6 +40,9 @@ pub struct ApplyOptions {
     /// What the plan read in this run, so that apply does not read it again; `None` reads
     /// everything (once) at apply time.
     pub known: Option<Arc<LiveState>>,
+    /// The definitions of the plan's Power BI Project items, as built from their folders
+    /// in this run (apply uploads these, after checking each against the plan's hash).
+    pub definitions: Option<Arc<Definitions>>,
 }
 
 impl Default for ApplyOptions {
@@ -50,6 +54,7 @@ impl Default for ApplyOptions {
             refresh_timeout: Duration::from_secs(2 * 60 * 60),
             base_dir: PathBuf::from("."),
             known: None,
+            definitions: None,
         }
     }
 }

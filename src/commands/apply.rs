@@ -11,8 +11,9 @@ use crate::apply::{ApplyOptions, execute, secrets};
 use crate::cli::ApplyArgs;
 use crate::error::{CommandError, CommandResult, ErrorKind};
 use crate::plan::PlanOptions;
+use crate::plan::definitions::Definitions;
 use crate::plan::file::read_plan;
-use crate::plan::model::Plan;
+use crate::plan::model::{Operation, Plan};
 use crate::session;
 
 use crate::ledger::Ledger;
@@ -78,11 +79,12 @@ async fn apply_with(
         ledger_store,
         ledger,
         live,
+        definitions,
         ..
     } = plan_against(loaded, session, locked.store, locked.ledger, options).await?;
     let plan = match saved {
         Some(saved) => {
-            check_not_stale(&saved, &fresh)?;
+            check_not_stale(&saved, &fresh, &definitions)?;
             saved
         }
         None => fresh,
@@ -112,6 +114,7 @@ async fn apply_with(
         wait_refresh: args.wait_refresh,
         base_dir,
         known: Some(Arc::new(live)),
+        definitions: Some(Arc::new(definitions)),
         ..ApplyOptions::default()
     };
     let summary = execute(
@@ -137,13 +140,25 @@ fn apply_window(parallelism: usize) -> usize {
 }
 
 /// A saved plan is applied only if nothing it was made from has moved since.
-fn check_not_stale(saved: &Plan, fresh: &Plan) -> Result<(), CommandError> {
+fn check_not_stale(
+    saved: &Plan,
+    fresh: &Plan,
+    definitions: &Definitions,
+) -> Result<(), CommandError> {
     let mut moved = Vec::new();
     if saved.manifest.sha256 != fresh.manifest.sha256 {
         moved.push("the manifest changed".to_string());
     }
     if saved.pbix != fresh.pbix {
         moved.push("a PBIX file changed".to_string());
+    }
+    for change in &saved.changes {
+        if let Operation::Definition(spec) = &change.operation {
+            let now = definitions.items.get(&change.address).map(|d| d.sha256());
+            if now.as_deref() != Some(spec.sha256.as_str()) {
+                moved.push(format!("the project {} changed", spec.project_path));
+            }
+        }
     }
     if saved.live_fingerprint != fresh.live_fingerprint {
         moved.push("the live service state changed".to_string());

@@ -15,6 +15,7 @@ use crate::live::read::{ReadError, read_live};
 use crate::manifest::{self, LoadedManifest};
 use crate::plan::address::Address;
 use crate::plan::build::{self, BuildError};
+use crate::plan::definitions::Definitions;
 use crate::plan::desired::DesiredState;
 use crate::plan::model::Plan;
 use crate::plan::{PlanError, PlanOptions, plan};
@@ -23,6 +24,7 @@ use crate::session::{self, Session, SessionError};
 
 use super::validate::parse_vars;
 
+mod content;
 mod render;
 
 /// Everything a plan was made from; `apply` reuses it to execute and to update the ledger.
@@ -30,6 +32,8 @@ mod render;
 pub struct Planned {
     pub plan: Plan,
     pub desired: DesiredState,
+    /// The definitions of the project items, as apply uploads them.
+    pub definitions: Definitions,
     pub live: LiveState,
     pub ledger: Ledger,
     pub ledger_store: DynStore,
@@ -159,7 +163,8 @@ pub async fn plan_against(
     ledger: Ledger,
     mut options: PlanOptions,
 ) -> Result<Planned, CommandError> {
-    let desired = build::desired_state(loaded, &ledger.salt).map_err(build_error)?;
+    let (desired, definitions) =
+        build::desired_with_definitions(loaded, &ledger.salt).map_err(build_error)?;
     let live = read_live(&session.client, &desired, session.principal.clone())
         .await
         .map_err(read_error)?;
@@ -168,10 +173,12 @@ pub async fn plan_against(
     if options.created_at.is_empty() {
         options.created_at = now_rfc3339();
     }
-    let plan = plan(&desired, &live, &ledger, &options).map_err(plan_error)?;
+    let mut plan = plan(&desired, &live, &ledger, &options).map_err(plan_error)?;
+    content::add_content(&mut plan, session, &desired, &definitions, &live, &ledger).await?;
     Ok(Planned {
         plan,
         desired,
+        definitions,
         live,
         ledger,
         ledger_store: store,

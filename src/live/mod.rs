@@ -2,6 +2,7 @@
 //!
 //! [`model`] holds the snapshot types (no I/O), [`scope`] what to read, [`read`] the reader.
 
+pub mod definitions;
 pub mod model;
 pub mod read;
 pub mod scope;

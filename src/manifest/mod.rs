@@ -11,6 +11,7 @@ pub mod parse;
 pub mod paths;
 pub mod placeholder;
 pub mod positions;
+pub mod project;
 pub mod schema;
 pub mod secret;
 pub mod semantic;

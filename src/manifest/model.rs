@@ -186,14 +186,24 @@ pub enum Role {
     Viewer,
 }
 
-/// A dataset (semantic model) imported from a PBIX.
+/// A dataset (semantic model) imported from a PBIX or deployed from a Power BI Project
+/// folder: exactly one of `pbix` and `project` (checked by `load`, which says which is missing).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Dataset {
     #[schemars(length(min = 1))]
     pub name: String,
     /// PBIX path relative to the manifest; after `load`, absolute and canonical.
-    pub pbix: PathBuf,
+    #[serde(default)]
+    pub pbix: Option<PathBuf>,
+    /// `*.SemanticModel` folder of a Power BI Project, relative to the manifest; after
+    /// `load`, absolute and canonical. Deployed through the Fabric items API.
+    #[serde(default)]
+    pub project: Option<PathBuf>,
+    /// Let an update of a `project` model drop tables or columns of Import tables (their
+    /// data is lost and must be reloaded); without it `apply` refuses such an update.
+    #[serde(default)]
+    pub allow_data_loss: bool,
     /// Take over the dataset before changing it (needed when someone else owns it).
     #[serde(default)]
     pub takeover: bool,
@@ -473,22 +483,66 @@ pub enum NotifyOption {
     MailOnFailure,
 }
 
-/// A thin report imported from a PBIX and bound to a dataset.
+/// A thin report, imported from a PBIX or deployed from a Power BI Project folder (exactly
+/// one of `pbix` and `project`), bound to a dataset.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Report {
     #[schemars(length(min = 1))]
     pub name: String,
     /// PBIX path relative to the manifest; after `load`, absolute and canonical.
-    pub pbix: PathBuf,
-    /// `Dataset` in the same workspace, or `Workspace/Dataset` in another.
+    #[serde(default)]
+    pub pbix: Option<PathBuf>,
+    /// `*.Report` folder of a Power BI Project, relative to the manifest; after `load`,
+    /// absolute and canonical.
+    #[serde(default)]
+    pub project: Option<PathBuf>,
+    /// `Dataset` in the same workspace, or `Workspace/Dataset` in another. A `project`
+    /// report bound `byPath` in its `definition.pbir` may leave it out: the dataset whose
+    /// `project` is that folder is used.
+    #[serde(default)]
     #[schemars(length(min = 1))]
-    pub dataset: String,
+    pub dataset: Option<String>,
     /// Filled by `load`: the dataset this report binds to.
     #[serde(skip)]
     pub target: DatasetRef,
+    /// Filled by `load` for a `project` report bound `byPath`: the model folder it names
+    /// (absolute, canonical).
+    #[serde(skip)]
+    pub by_path: Option<PathBuf>,
     #[serde(skip)]
     pub span: Span,
+}
+
+/// Where an item's content comes from, once `load` has checked that exactly one is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source<'a> {
+    /// A PBIX file, deployed through the Power BI imports API.
+    Pbix(&'a std::path::Path),
+    /// A Power BI Project item folder, deployed through the Fabric items API.
+    Project(&'a std::path::Path),
+}
+
+fn source<'a>(pbix: &'a Option<PathBuf>, project: &'a Option<PathBuf>) -> Option<Source<'a>> {
+    match (pbix, project) {
+        (Some(path), None) => Some(Source::Pbix(path)),
+        (None, Some(path)) => Some(Source::Project(path)),
+        _ => None,
+    }
+}
+
+impl Dataset {
+    /// The dataset's content; `None` only before `load` has checked the manifest.
+    pub fn source(&self) -> Option<Source<'_>> {
+        source(&self.pbix, &self.project)
+    }
+}
+
+impl Report {
+    /// The report's content; `None` only before `load` has checked the manifest.
+    pub fn source(&self) -> Option<Source<'_>> {
+        source(&self.pbix, &self.project)
+    }
 }
 
 /// A dataset named by workspace and dataset name, as resolved by `load`.

@@ -13,6 +13,7 @@ use super::model::{
 use super::names::name_key;
 use super::paths::{Resolved, resolve_within};
 use super::positions::PosMap;
+use super::project::{self, ProjectChecks};
 use super::secret::SecretRef;
 use super::time_zones::{is_windows_time_zone, suggest};
 use crate::diagnostics::Diagnostic;
@@ -30,7 +31,7 @@ pub fn check(manifest: &mut Manifest, root: &Path, pos: &PosMap) -> Vec<Diagnost
         let base = format!("/workspaces/{w}");
         check_workspace(ws, &base, &mut pbix, pos, &mut out);
     }
-    resolve_reports(manifest, pos, &mut out);
+    resolve_reports(manifest, root, pos, &mut out);
     out
 }
 
@@ -122,18 +123,26 @@ fn check_workspace(
         pos,
         out,
     );
+    let mut projects = ProjectChecks::new(pbix.root);
     for (d, ds) in ws.datasets.iter_mut().enumerate() {
         let at = format!("{base}/datasets/{d}");
-        let role = PbixRole::Dataset;
-        ds.pbix = pbix.check(&ds.pbix, role, &format!("{at}/pbix"), pos, out);
+        if let Some(path) = ds.pbix.take() {
+            let role = PbixRole::Dataset;
+            ds.pbix = Some(pbix.check(&path, role, &format!("{at}/pbix"), pos, out));
+        }
+        projects.dataset(ds, &at, pos, out);
         check_dataset(ds, &at, pos, out);
         for (c, cred) in ds.credentials.iter().enumerate() {
             check_secret_files(cred, pbix.root, &format!("{at}/credentials/{c}"), pos, out);
         }
     }
     for (r, report) in ws.reports.iter_mut().enumerate() {
-        let at = format!("{base}/reports/{r}/pbix");
-        report.pbix = pbix.check(&report.pbix, PbixRole::Report, &at, pos, out);
+        let at = format!("{base}/reports/{r}");
+        if let Some(path) = report.pbix.take() {
+            let role = PbixRole::Report;
+            report.pbix = Some(pbix.check(&path, role, &format!("{at}/pbix"), pos, out));
+        }
+        projects.report(report, &at, pos, out);
     }
 }
 
@@ -556,7 +565,7 @@ fn check_credential_reachable(
     }
 }
 
-fn resolve_reports(manifest: &mut Manifest, pos: &PosMap, out: &mut Vec<Diagnostic>) {
+fn resolve_reports(manifest: &mut Manifest, root: &Path, pos: &PosMap, out: &mut Vec<Diagnostic>) {
     // Workspace and dataset names by their key: a report finds its dataset the way the
     // service would (ignoring case).
     type Named = (String, String);
@@ -578,10 +587,18 @@ fn resolve_reports(manifest: &mut Manifest, pos: &PosMap, out: &mut Vec<Diagnost
             dataset: dataset.clone(),
         })
     };
+    let models = project::models(manifest);
     for (w, ws) in manifest.workspaces.iter_mut().enumerate() {
         let home = ws.name.clone();
         for (r, report) in ws.reports.iter_mut().enumerate() {
-            let wanted = report.dataset.as_str();
+            let Some(wanted) = report.dataset.as_deref() else {
+                let at = format!("/workspaces/{w}/reports/{r}");
+                match project::by_path_target(&models, &home, root, report, &at, pos) {
+                    Ok(target) => report.target = target,
+                    Err(diag) => out.push(diag),
+                }
+                continue;
+            };
             let target = find(&home, wanted)
                 .or_else(|| wanted.split_once('/').and_then(|(wsn, dsn)| find(wsn, dsn)));
             match target {

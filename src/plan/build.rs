@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
+use super::address::Address;
+use super::definitions::{self, DefinitionError, Definitions};
 use super::desired::{
     CredentialFingerprint, DatasourceRule, DesiredAccess, DesiredCredential, DesiredDataset,
-    DesiredGateway, DesiredReport, DesiredState, DesiredWorkspace, RefreshOnApply,
+    DesiredGateway, DesiredProject, DesiredReport, DesiredState, DesiredWorkspace, RefreshOnApply,
 };
 use super::model::FileFingerprint;
 use super::operation::{
@@ -22,6 +24,7 @@ use super::operation::{
 use crate::ledger::store::LedgerStore;
 use crate::ledger::{Ledger, LedgerError, fingerprint};
 use crate::manifest::{self, LoadedManifest, SecretRef};
+use pbix::project::Definition;
 
 /// Why the desired state could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,40 @@ pub enum BuildError {
     },
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// A project (PBIP) folder could not be turned into the definition to upload.
+    #[error("{0}; fix the project folder named in the manifest")]
+    Definition(#[from] DefinitionError),
+    /// An item without a source: `manifest::load` refuses these, so this is a caller bug.
+    #[error("{0} names neither `pbix` nor `project`")]
+    NoSource(String),
+}
+
+/// An item's source, which a loaded manifest always has.
+fn source_of<'a>(
+    item: impl FnOnce() -> String,
+    source: Option<manifest::Source<'a>>,
+) -> Result<manifest::Source<'a>, BuildError> {
+    source.ok_or_else(|| BuildError::NoSource(item()))
+}
+
+/// The desired path and content hash of an item: a PBIX file's, or a project folder's
+/// definition (whose [`Definition`] goes into `defs` at `addr`); true for a project.
+fn content(
+    m: &LoadedManifest,
+    source: manifest::Source<'_>,
+    addr: Address,
+    read: impl FnOnce(&Path) -> Result<Definition, DefinitionError>,
+    defs: &mut Definitions,
+) -> Result<(String, String, bool), BuildError> {
+    match source {
+        manifest::Source::Pbix(path) => Ok((relative(&m.root, path), sha256_file(path)?, false)),
+        manifest::Source::Project(dir) => {
+            let def = read(dir)?;
+            let sha = def.sha256();
+            defs.items.insert(addr, def);
+            Ok((relative(&m.root, dir), sha, true))
+        }
+    }
 }
 
 /// SHA-256 (hex) of a file, read in 64 KiB blocks so large PBIX files are not held in memory.
@@ -98,21 +135,37 @@ pub fn relative(root: &Path, path: &Path) -> String {
 /// Builds the desired state from a loaded manifest, with `salt` (the ledger's) for
 /// credential fingerprints.
 pub fn desired_state(m: &LoadedManifest, salt: &str) -> Result<DesiredState, BuildError> {
+    Ok(desired_with_definitions(m, salt)?.0)
+}
+
+/// [`desired_state`] and the definitions of its project items (what apply uploads, and
+/// what plan compares with the live definitions).
+pub fn desired_with_definitions(
+    m: &LoadedManifest,
+    salt: &str,
+) -> Result<(DesiredState, Definitions), BuildError> {
     let mut workspaces = Vec::new();
+    let mut defs = Definitions::default();
     for ws in &m.workspaces {
         let mut datasets = Vec::new();
         for ds in &ws.datasets {
-            datasets.push(dataset(m, ds, salt)?);
+            datasets.push(dataset(m, &ws.name, ds, salt, &mut defs)?);
         }
         let mut reports = Vec::new();
         for r in &ws.reports {
+            let source = source_of(|| format!("report `{}`", r.name), r.source())?;
+            let addr = Address::workspace(&ws.name).report(&r.name);
+            let (path, sha, is_project) = content(m, source, addr, definitions::report, &mut defs)?;
             reports.push(DesiredReport {
                 name: r.name.clone(),
-                pbix_path: relative(&m.root, &r.pbix),
-                pbix_sha256: sha256_file(&r.pbix)?,
+                pbix_path: path,
+                pbix_sha256: sha,
                 dataset: Some(ItemRef {
                     workspace: r.target.workspace.clone(),
                     name: r.target.dataset.clone(),
+                }),
+                project: is_project.then_some(DesiredProject {
+                    allow_data_loss: false,
                 }),
             });
         }
@@ -132,7 +185,7 @@ pub fn desired_state(m: &LoadedManifest, salt: &str) -> Result<DesiredState, Bui
             reports,
         });
     }
-    Ok(DesiredState { workspaces })
+    Ok((DesiredState { workspaces }, defs))
 }
 
 fn access(a: &manifest::Access) -> DesiredAccess {
@@ -156,21 +209,35 @@ fn access(a: &manifest::Access) -> DesiredAccess {
 
 fn dataset(
     m: &LoadedManifest,
+    workspace: &str,
     ds: &manifest::Dataset,
     salt: &str,
+    defs: &mut Definitions,
 ) -> Result<DesiredDataset, BuildError> {
     let refresh = ds.refresh.clone().unwrap_or_default();
+    let source = source_of(|| format!("dataset `{}`", ds.name), ds.source())?;
+    let mut parameters: BTreeMap<String, String> = ds
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_wire()))
+        .collect();
+    let addr = Address::workspace(workspace).dataset(&ds.name);
+    let read = |dir: &Path| definitions::model(dir, &parameters);
+    let (path, sha, is_project) = content(m, source, addr, read, defs)?;
+    // A project model's parameters are written into its definition, not set afterwards.
+    if is_project {
+        parameters.clear();
+    }
     Ok(DesiredDataset {
         name: ds.name.clone(),
-        pbix_path: relative(&m.root, &ds.pbix),
-        pbix_sha256: sha256_file(&ds.pbix)?,
+        pbix_path: path,
+        pbix_sha256: sha,
+        project: is_project.then_some(DesiredProject {
+            allow_data_loss: ds.allow_data_loss,
+        }),
         takeover: ds.takeover,
         keep_report: true,
-        parameters: ds
-            .parameters
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_wire()))
-            .collect(),
+        parameters,
         datasources: ds
             .datasources
             .iter()

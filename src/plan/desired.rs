@@ -41,14 +41,20 @@ pub struct DesiredAccess {
     pub role: Option<WorkspaceRole>,
 }
 
-/// A dataset imported from a PBIX.
+/// A dataset imported from a PBIX or deployed from a Power BI Project folder.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DesiredDataset {
     pub name: String,
-    /// Path as written in the manifest (relative to its directory).
+    /// Path as written in the manifest (relative to its directory): the PBIX, or the
+    /// project item folder when `project` is set.
     pub pbix_path: String,
-    /// SHA-256 of the PBIX, computed by the caller.
+    /// SHA-256 of the PBIX, or of the project definition to upload (parameters written
+    /// in), computed by the caller.
     pub pbix_sha256: String,
+    /// Set for a Power BI Project model: deployed by definition, its parameters are part of
+    /// the definition (so `parameters` stays empty here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<DesiredProject>,
     /// Take the dataset over when someone else owns it (default true).
     pub takeover: bool,
     /// Keep the report the PBIX carries (false imports with `skipReport`).
@@ -108,12 +114,24 @@ pub enum RefreshOnApply {
     WhenChanged,
 }
 
-/// A report PBIX, thin (bound to `dataset`) or not.
+/// A Power BI Project item (deployed through the Fabric items API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredProject {
+    /// Models only: an update may drop tables or columns of Import tables.
+    #[serde(default)]
+    pub allow_data_loss: bool,
+}
+
+/// A report PBIX, thin (bound to `dataset`) or not, or a Power BI Project report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DesiredReport {
     pub name: String,
+    /// The PBIX, or the project item folder when `project` is set.
     pub pbix_path: String,
+    /// SHA-256 of the PBIX, or of the project definition with its binding normalised.
     pub pbix_sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<DesiredProject>,
     /// The dataset the report must be bound to, possibly in another workspace.
     pub dataset: Option<ItemRef>,
 }

@@ -5,6 +5,9 @@
 
 pub mod address;
 pub mod build;
+pub mod compare;
+pub mod content;
+pub mod definitions;
 pub mod desired;
 pub mod file;
 pub mod graph;

@@ -45,6 +45,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Differences between the ledger and the service made outside pbideploy, and notes.
     pub drift: Vec<Drift>,
+    /// For each planned update of a Power BI Project item, what changes inside it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub content: Vec<super::content::ContentDiff>,
 }
 
 /// A file that went into a plan, by path and content hash.

@@ -315,6 +315,9 @@ pub enum Operation {
     },
     /// `POST groups/{id}/imports` and poll until done.
     Import(ImportSpec),
+    /// A Power BI Project item through the Fabric items API: `POST workspaces/{id}/items`
+    /// with its definition, or `updateDefinition`; long-running operations waited for.
+    Definition(super::content::DefinitionSpec),
     /// `DELETE groups/{id}/datasets/{id}` (prune).
     DeleteDataset { dataset: ItemRef },
     /// `DELETE groups/{id}/reports/{id}` (prune).

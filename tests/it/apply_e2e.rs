@@ -129,6 +129,7 @@ fn desired(params: &[(&str, &str)], with_creds: bool) -> DesiredState {
                     workspace: "E2E".into(),
                     name: "Sales".into(),
                 }),
+                project: None,
             }],
             ..DesiredWorkspace::default()
         }],

@@ -175,7 +175,13 @@ fn environments_resolve_differently() {
     };
     assert_eq!(param(&test), "sql-test.contoso.com");
     assert_eq!(param(&prod), "sql-prod.contoso.com");
-    assert!(prod.workspaces[0].datasets[0].pbix.is_absolute());
+    assert!(
+        prod.workspaces[0].datasets[0]
+            .pbix
+            .as_ref()
+            .unwrap()
+            .is_absolute()
+    );
     // --var wins over the environment.
     let vars = [("server".to_owned(), "override".to_owned())];
     let over = pbideploy::manifest::load(&path, Some("test"), &vars).unwrap();

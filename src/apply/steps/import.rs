@@ -156,15 +156,21 @@ async fn finish_dataset(
             e.imported_at = imported_at(done);
             e.report_id = report_id.clone();
             // The import brought the PBIX's own settings back: what we applied is gone.
-            e.parameters.clear();
-            e.datasource_updates.clear();
-            e.connection_string = None;
-            e.gateway_id = None;
-            e.credentials.clear();
-            e.owner = None;
+            forget_settings(e);
         });
     })?;
     Ok(Some(format!("dataset id={dataset_id}, import {}", done.id)))
+}
+
+/// A new model (an import, a definition upload) brings its own settings: forget the
+/// parameters, re-pointings, binding, credentials and owner pbideploy recorded for the old one.
+pub fn forget_settings(e: &mut crate::ledger::DatasetEntry) {
+    e.parameters.clear();
+    e.datasource_updates.clear();
+    e.connection_string = None;
+    e.gateway_id = None;
+    e.credentials.clear();
+    e.owner = None;
 }
 
 async fn finish_report(

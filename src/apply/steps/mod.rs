@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod dataset;
 pub mod gateways;
 pub mod import;
+pub mod project;
 pub mod resolve;
 pub mod workspace;
 
@@ -37,6 +38,7 @@ pub async fn run(ctx: &StepContext, change: &Change, slot: &Slot) -> StepResult 
             principal,
         } => workspace::remove_access(ctx, workspace, principal).await,
         Operation::Import(spec) => import::import(ctx, change, spec, slot).await,
+        Operation::Definition(spec) => project::deploy(ctx, change, spec, slot).await,
         Operation::DeleteDataset { dataset } => dataset::delete(ctx, dataset).await,
         Operation::DeleteReport { report } => import::delete_report(ctx, report).await,
         Operation::TakeOver { dataset } => dataset::take_over(ctx, dataset).await,

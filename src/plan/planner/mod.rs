@@ -11,6 +11,7 @@
 //! - A refresh schedule survives an overwrite import; it is compared with the live one.
 
 mod dataset;
+mod project;
 mod report;
 mod workspace;
 
@@ -155,6 +156,11 @@ pub fn plan(
         changes: Vec::new(),
         drift: Vec::new(),
     };
+    // Deletions first: a reviewer sees what goes before what comes, and apply frees names
+    // before it creates.
+    for ws in &desired.workspaces {
+        workspace::plan_prune(&mut ctx, ws);
+    }
     for ws in &desired.workspaces {
         let prereqs = workspace::plan_workspace(&mut ctx, ws)?;
         for ds in &ws.datasets {
@@ -166,7 +172,6 @@ pub fn plan(
         for r in &ws.reports {
             report::plan_report(&mut ctx, desired, ws, r, &prereqs)?;
         }
-        workspace::plan_prune(&mut ctx, ws);
     }
     workspace::note_orphan_workspaces(&mut ctx, desired);
 
@@ -200,6 +205,7 @@ pub fn plan(
         targets: options.targets.clone(),
         changes,
         drift: ctx.drift,
+        content: Vec::new(),
     })
 }
 

@@ -2,9 +2,10 @@
 
 use serde_json::json;
 
-use super::{Ctx, PlanError, change};
+use super::{Ctx, PlanError, change, project};
 use crate::live::model::LiveReport;
 use crate::plan::address::Address;
+use crate::plan::content::ProjectKind;
 use crate::plan::desired::{DesiredReport, DesiredState, DesiredWorkspace};
 use crate::plan::model::{
     Action, AttrDiff, AttrValue, ChangeKind, DriftKind, ImportSpec, ItemRef, Operation,
@@ -43,7 +44,26 @@ pub(super) fn plan_report(
     if let Some((_, Some(dep), _)) = &target {
         deps.push(dep.clone());
     }
-    let imported = plan_import(ctx, r, &addr, &item, live, &deps);
+    let imported = match &r.project {
+        Some(_) => {
+            let project = project::Item {
+                kind: ProjectKind::Report,
+                addr: &addr,
+                target: &item,
+                path: &r.pbix_path,
+                sha256: &r.pbix_sha256,
+                live_id: live.map(|l| l.id.as_str()),
+                recorded: ctx
+                    .ledger
+                    .report(&addr)
+                    .map(|e| (e.report_id.as_str(), e.pbix_sha256.as_str())),
+                bind_to: r.dataset.as_ref(),
+                allow_data_loss: false,
+            };
+            project::plan_definition(ctx, &project, &deps)
+        }
+        None => plan_import(ctx, r, &addr, &item, live, &deps),
+    };
     if let Some(a) = &imported {
         deps = vec![a.clone()];
     }

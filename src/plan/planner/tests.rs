@@ -75,6 +75,7 @@ fn desired() -> DesiredState {
                 name: "Model".into(),
                 pbix_path: "model.pbix".into(),
                 pbix_sha256: "h1".into(),
+                project: None,
                 takeover: true,
                 keep_report: false,
                 parameters: BTreeMap::from([("Env".to_string(), "prod".to_string())]),
@@ -101,6 +102,7 @@ fn desired() -> DesiredState {
                     workspace: "Sales".into(),
                     name: "Model".into(),
                 }),
+                project: None,
             }],
         }],
     }

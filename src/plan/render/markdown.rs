@@ -32,6 +32,7 @@ pub fn render_markdown_with_limit(plan: &Plan, limit: usize) -> String {
     for group in &groups {
         workspace_section(group, &mut out, budget, &mut omitted);
     }
+    super::content::markdown(plan, &mut out, budget);
     if !omitted.is_empty() {
         let _ = write!(out, "\n{}\n", omitted.note());
     }

@@ -5,6 +5,7 @@
 //! thing. Every user-supplied string goes through [`sanitize`] first: a manifest in a pull
 //! request must not be able to drive the reviewer's terminal or the CI runner.
 
+mod content;
 mod diff;
 pub mod json;
 pub mod markdown;

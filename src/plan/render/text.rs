@@ -90,6 +90,7 @@ pub fn render_text(plan: &Plan, color: bool) -> String {
         out.push_str(&change_block(change, &pal));
         out.push('\n');
     }
+    out.push_str(&super::content::text(plan));
     out.push_str(&footer(plan, &pal));
     sanitize::guard_lines(&out)
 }

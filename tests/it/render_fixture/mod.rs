@@ -83,6 +83,7 @@ pub fn base(changes: Vec<Change>, drift: Vec<Drift>) -> Plan {
         targets: Vec::new(),
         changes,
         drift,
+        content: Vec::new(),
     }
 }
 

@@ -113,6 +113,7 @@ pub(crate) fn model(def: &Definition, limits: &Limits) -> Result<Model, ProjectE
             }
             match node.keyword.as_str() {
                 "model" => {
+                    check_spelling(&doc.path, node, &["defaultMode"])?;
                     if let Some(mode) = node.property("defaultMode") {
                         default_mode = Some(mode_of(&doc.path, node, mode)?);
                     }
@@ -228,6 +229,24 @@ fn name_of(path: &str, node: &Node) -> Result<String, ProjectError> {
     })
 }
 
+/// Refuses a property that matters spelled in another case (`Mode: import` would otherwise
+/// be kept as an unknown property and the mode silently defaulted).
+fn check_spelling(path: &str, node: &Node, keywords: &[&str]) -> Result<(), ProjectError> {
+    for child in &node.children {
+        if let Some(k) = keywords
+            .iter()
+            .find(|k| child.keyword.eq_ignore_ascii_case(k) && child.keyword != **k)
+        {
+            return Err(ProjectError::syntax(
+                path,
+                child.at,
+                format!("`{}` is spelled `{k}` in TMDL", child.keyword),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn table(path: &str, node: &Node) -> Result<Table, ProjectError> {
     let name = name_of(path, node)?;
     let mut t = Table::new(name.clone(), Vec::new());
@@ -257,6 +276,7 @@ fn table(path: &str, node: &Node) -> Result<Table, ProjectError> {
                 ),
             ));
         }
+        check_spelling(path, child, &["mode", "source", "dataType"])?;
         match keyword {
             "column" => t.columns.push(Column {
                 name: child_name,

@@ -14,6 +14,10 @@
 //! indented deeper than the line's children (deeper than the line itself for an expression
 //! property), or sits between ```` ``` ```` fences; its text loses the body's common
 //! indentation. Anything else stops the parse with the line, column and what was expected.
+//! Keywords are matched as Desktop and Microsoft's serializer spell them (`table`,
+//! `dataType`): an object type spelled otherwise is refused by the model reader, and so is
+//! `mode`, `source`, `dataType` or `defaultMode` in another case; other properties spelled
+//! otherwise are kept as unknown ones.
 
 use super::lexer::{Line, Lines};
 use crate::project::error::{Position, ProjectError};

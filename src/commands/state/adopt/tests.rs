@@ -61,6 +61,7 @@ fn desired() -> DesiredState {
                     workspace: "Sales".into(),
                     name: "Model".into(),
                 }),
+                project: None,
             }],
             ..DesiredWorkspace::default()
         }],

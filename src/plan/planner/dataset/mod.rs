@@ -13,11 +13,12 @@ use sources::{plan_connections, plan_datasources, plan_parameters};
 
 use serde_json::json;
 
-use super::{Ctx, PlanError, change};
+use super::{Ctx, PlanError, change, project};
 use crate::ledger::DatasetEntry;
 use crate::live::model::LiveDataset;
 use crate::plan::address::Address;
-use crate::plan::desired::{DesiredDataset, DesiredWorkspace};
+use crate::plan::content::ProjectKind;
+use crate::plan::desired::{DesiredDataset, DesiredProject, DesiredWorkspace};
 use crate::plan::model::{
     Action, AttrDiff, AttrValue, ChangeKind, DatasourceRef, DriftKind, ImportSpec, ItemRef,
     Operation,
@@ -77,7 +78,11 @@ pub(super) fn plan_dataset(
         addr,
     };
     let mut deps: Vec<Address> = prereqs.to_vec();
-    if let Some(a) = plan_import(ctx, ws, ds, &mut step, &deps) {
+    let deployed = match &ds.project {
+        Some(project) => plan_project(ctx, ds, &step, project, &deps),
+        None => plan_import(ctx, ws, ds, &mut step, &deps),
+    };
+    if let Some(a) = deployed {
         step.imported = true;
         deps = vec![a];
     }
@@ -155,6 +160,32 @@ fn plan_settings(
     }
     plan_refresh(ctx, ds, step, all_deps, changed);
     Ok(())
+}
+
+/// A project model's definition deploy. Like an import, it may reset what the service
+/// derives from the model (its data sources, so their binding and credentials), so the
+/// settings after it are planned as after an import.
+fn plan_project(
+    ctx: &mut Ctx<'_>,
+    ds: &DesiredDataset,
+    step: &Step<'_>,
+    project: &DesiredProject,
+    deps: &[Address],
+) -> Option<Address> {
+    let item = project::Item {
+        kind: ProjectKind::SemanticModel,
+        addr: &step.addr,
+        target: &step.item,
+        path: &ds.pbix_path,
+        sha256: &ds.pbix_sha256,
+        live_id: step.live.map(|l| l.id.as_str()),
+        recorded: step
+            .entry
+            .map(|e| (e.dataset_id.as_str(), e.pbix_sha256.as_str())),
+        bind_to: None,
+        allow_data_loss: project.allow_data_loss,
+    };
+    project::plan_definition(ctx, &item, deps)
 }
 
 fn plan_import(
