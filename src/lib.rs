@@ -7,6 +7,7 @@ pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod diagnostics;
+pub mod env_vars;
 pub mod error;
 pub mod init;
 pub mod inspect;

@@ -18,7 +18,8 @@ use tokio::sync::Mutex;
 use crate::cli::{AuthMethod, ConnectArgs};
 use crate::live::model::LivePrincipal;
 use crate::manifest::{Cloud, LoadedManifest, Service};
-use crate::powerbi::auth::{AccessToken, AuthError, TokenFuture, TokenProvider, VarSource};
+use crate::env_vars::VarSource;
+use crate::powerbi::auth::{AccessToken, AuthError, TokenFuture, TokenProvider};
 use crate::powerbi::client::{ClientConfig, PowerBiClient};
 use crate::powerbi::error::ClientError;
 
@@ -219,7 +220,8 @@ async fn connect_remote(
     tenant: Option<&str>,
     auth: Option<AuthMethod>,
 ) -> Result<Session, SessionError> {
-    use crate::powerbi::auth::{self as select, AuthSettings, Method, ProcessEnv};
+    use crate::env_vars::ProcessEnv;
+    use crate::powerbi::auth::{self as select, AuthSettings, Method};
     let cloud_name = match cloud.unwrap_or(Cloud::Public) {
         Cloud::Public => "public",
         Cloud::Usgov => "usgov",

@@ -1,7 +1,6 @@
 //! Choosing the authentication method from settings and environment variables (azure-identity
 //! conventions), and per-cloud hosts and scopes.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -13,28 +12,7 @@ use super::{
     TokenProvider,
 };
 use crate::cli::AuthMethod;
-
-/// Reads environment variables; injectable so tests never touch the process environment.
-pub trait VarSource: Send + Sync {
-    /// The variable's value; empty values count as unset.
-    fn var(&self, name: &str) -> Option<String>;
-}
-
-/// The real process environment.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ProcessEnv;
-
-impl VarSource for ProcessEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
-    }
-}
-
-impl VarSource for HashMap<String, String> {
-    fn var(&self, name: &str) -> Option<String> {
-        self.get(name).filter(|v| !v.is_empty()).cloned()
-    }
-}
+use crate::env_vars::VarSource;
 
 /// The Power BI national clouds (reference section 0.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
