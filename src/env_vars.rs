@@ -34,3 +34,6 @@ where
         self(name).filter(|v| !v.is_empty())
     }
 }
+
+/// `true` under GitHub Actions: apply then masks each resolved secret (`::add-mask::`).
+pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";

@@ -16,9 +16,9 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use crate::cli::{AuthMethod, ConnectArgs};
+use crate::env_vars::VarSource;
 use crate::live::model::LivePrincipal;
 use crate::manifest::{Cloud, LoadedManifest, Service};
-use crate::env_vars::VarSource;
 use crate::powerbi::auth::{AccessToken, AuthError, TokenFuture, TokenProvider};
 use crate::powerbi::client::{ClientConfig, PowerBiClient};
 use crate::powerbi::error::ClientError;

@@ -89,7 +89,7 @@ async fn apply(
     if !planned.plan.has_changes() {
         return Outcome::NoChanges;
     }
-    let secrets = secrets::resolve(&planned.plan, &loaded.root, &|_| None).unwrap();
+    let secrets = secrets::resolve(&planned.plan, &loaded.root, &|_: &str| None::<String>).unwrap();
     let checkpoint = Checkpoint::open(Box::new(planned.ledger_store)).unwrap();
     let options = ApplyOptions {
         parallelism: 4,

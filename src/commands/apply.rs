@@ -102,8 +102,7 @@ async fn apply_with(
         confirm()?;
     }
     let base_dir = loaded.root.clone();
-    let env = |name: &str| std::env::var(name).ok();
-    let secrets = secrets::resolve(&plan, &base_dir, &env)
+    let secrets = secrets::resolve(&plan, &base_dir, &crate::env_vars::ProcessEnv)
         .map_err(|e| CommandError::user(e.to_string()).hinted("nothing was changed"))?;
     let checkpoint = Checkpoint::locked(Box::new(ledger_store), locked.lock, ledger);
     let parallelism = usize::from(args.parallelism);

@@ -131,7 +131,8 @@ pub async fn plan_against(
     ledger: Ledger,
     mut options: PlanOptions,
 ) -> Result<Planned, CommandError> {
-    let desired = build::desired_state(loaded, &ledger.salt).map_err(build_error)?;
+    let desired = build::desired_state(loaded, &ledger.salt, &crate::env_vars::ProcessEnv)
+        .map_err(build_error)?;
     let live = read_live(&session.client, &desired, session.principal.clone())
         .await
         .map_err(read_error)?;

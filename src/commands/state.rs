@@ -120,7 +120,7 @@ fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> C
         Some(l) => l,
         None => Ledger::new().map_err(ledger_error)?,
     };
-    let desired = build::desired_state(&loaded, &ledger.salt)
+    let desired = build::desired_state(&loaded, &ledger.salt, &crate::env_vars::ProcessEnv)
         .map_err(|e| CommandError::user(e.to_string()))?;
     let live = runtime()?.block_on(async {
         let session = session::connect(&loaded, connect)

@@ -427,6 +427,9 @@ fn keep_written_numbers(manifest: &mut Manifest, positions: &PosMap) {
     }
 }
 
+/// Rewrites each `{file: ...}` secret as the plan shows it and [`secret::resolve`] reads it:
+/// relative to the manifest's folder, `/`-separated (`./s/pw` and `/abs/root/s/pw` both
+/// become `s/pw`).
 fn resolve_secret_paths(manifest: &mut Manifest, root: &Path) {
     for cred in manifest
         .workspaces
@@ -434,14 +437,9 @@ fn resolve_secret_paths(manifest: &mut Manifest, root: &Path) {
         .flat_map(|w| w.datasets.iter_mut())
         .flat_map(|d| d.credentials.iter_mut())
     {
-        for secret in [&mut cred.password, &mut cred.key, &mut cred.token]
-            .into_iter()
-            .flatten()
-        {
-            if let SecretRef::File(path) = secret
-                && path.is_relative()
-            {
-                *path = root.join(&*path);
+        for (_, secret) in cred.secrets_mut() {
+            if let Some(SecretRef::File(path)) = secret {
+                *path = paths::relative(root, &root.join(&*path));
             }
         }
     }

@@ -335,18 +335,18 @@ fn check_secret_files(
     pos: &PosMap,
     out: &mut Vec<Diagnostic>,
 ) {
-    let fields = [
-        ("password", &cred.password),
-        ("key", &cred.key),
-        ("token", &cred.token),
-    ];
-    for (field, secret) in fields {
+    for (field, secret) in cred.secrets() {
         if let Some(SecretRef::File(path)) = secret
-            && let Resolved::Outside(resolved) = resolve_within(root, path)
+            && let Resolved::Outside(resolved) = resolve_within(root, Path::new(path))
         {
             out.push(
-                outside_root("secret-file-outside-root", "secret file", path, &resolved)
-                    .at(pos.value(&format!("{base}/{field}/file"))),
+                outside_root(
+                    "secret-file-outside-root",
+                    "secret file",
+                    Path::new(path),
+                    &resolved,
+                )
+                .at(pos.value(&format!("{base}/{field}/file"))),
             );
         }
     }

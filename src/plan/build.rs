@@ -1,7 +1,8 @@
 //! Loaded manifest -> [`DesiredState`]: the I/O the pure planner must not do. Hashes every
 //! PBIX (streaming SHA-256), maps every field, and fingerprints credentials by resolving each
-//! secret reference only to compute `ledger::fingerprint`; an unavailable secret (a
-//! pull-request build) becomes `NotAvailable` instead of an error.
+//! secret reference (with [`secret::resolve`], as apply does) only to compute
+//! `ledger::fingerprint`; an unavailable secret (a pull-request build) becomes `NotAvailable`
+//! instead of an error.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -17,11 +18,14 @@ use super::desired::{
 use super::model::FileFingerprint;
 use super::operation::{
     CredentialSpec, CredentialType, CredentialValue, DatasourceRef, GatewayRef, ItemRef, Principal,
-    PrincipalType, PrivacyLevel, RefreshSchedule, SecretReference, WorkspaceRole,
+    PrincipalType, PrivacyLevel, RefreshSchedule, WorkspaceRole,
 };
+use crate::env_vars::VarSource;
 use crate::ledger::store::{FileStore, LedgerStore, default_path};
 use crate::ledger::{Ledger, LedgerError, fingerprint};
-use crate::manifest::{self, LoadedManifest, SecretRef};
+use crate::manifest::paths::relative;
+use crate::manifest::secret::{self, SecretRef};
+use crate::manifest::{self, LoadedManifest};
 
 /// Why the desired state could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -82,35 +86,28 @@ pub fn load_ledger(store: &FileStore) -> Result<Ledger, BuildError> {
 /// The fingerprint of a credential's secrets, in field order. `apply` must record exactly
 /// this value so that the next plan sees no rotation.
 pub fn credential_fingerprint(salt: &str, secrets: &[SecretString]) -> String {
-    let mut material: Vec<u8> = Vec::new();
+    let mut material = zeroize::Zeroizing::new(Vec::new());
     for (i, s) in secrets.iter().enumerate() {
         if i > 0 {
             material.push(0);
         }
         material.extend_from_slice(s.expose_secret().as_bytes());
     }
-    let fp = fingerprint(salt, &material);
-    material.iter_mut().for_each(|b| *b = 0);
-    fp
-}
-
-/// A path as the plan shows it: relative to the manifest's folder with `/` separators.
-pub fn relative(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
+    fingerprint(salt, &material)
 }
 
 /// Builds the desired state from a loaded manifest, with `salt` (the ledger's) for
-/// credential fingerprints.
-pub fn desired_state(m: &LoadedManifest, salt: &str) -> Result<DesiredState, BuildError> {
+/// credential fingerprints and `env` to read `{env: NAME}` secrets.
+pub fn desired_state(
+    m: &LoadedManifest,
+    salt: &str,
+    env: &dyn VarSource,
+) -> Result<DesiredState, BuildError> {
     let mut workspaces = Vec::new();
     for ws in &m.workspaces {
         let mut datasets = Vec::new();
         for ds in &ws.datasets {
-            datasets.push(dataset(m, ds, salt)?);
+            datasets.push(dataset(m, ds, salt, env)?);
         }
         let mut reports = Vec::new();
         for r in &ws.reports {
@@ -166,6 +163,7 @@ fn dataset(
     m: &LoadedManifest,
     ds: &manifest::Dataset,
     salt: &str,
+    env: &dyn VarSource,
 ) -> Result<DesiredDataset, BuildError> {
     let refresh = ds.refresh.clone().unwrap_or_default();
     Ok(DesiredDataset {
@@ -202,7 +200,7 @@ fn dataset(
         credentials: ds
             .credentials
             .iter()
-            .map(|c| credential(m, c, salt))
+            .map(|c| credential(m, c, salt, env))
             .collect(),
         refresh: match refresh.on_apply {
             manifest::OnApply::Always => RefreshOnApply::Always,
@@ -234,28 +232,22 @@ fn datasource_ref(m: &manifest::DatasourceMatch) -> DatasourceRef {
     }
 }
 
-fn secret_reference(m: &LoadedManifest, r: &SecretRef) -> SecretReference {
-    match r {
-        SecretRef::Env(name) => SecretReference::Env(name.clone()),
-        SecretRef::File(path) => SecretReference::File(relative(&m.root, path)),
-    }
-}
-
-fn credential(m: &LoadedManifest, c: &manifest::CredentialRule, salt: &str) -> DesiredCredential {
+fn credential(
+    m: &LoadedManifest,
+    c: &manifest::CredentialRule,
+    salt: &str,
+    env: &dyn VarSource,
+) -> DesiredCredential {
     let mut fields: Vec<(String, CredentialValue)> = Vec::new();
     let mut secrets: Vec<&SecretRef> = Vec::new();
     fn secret<'a>(
-        m: &LoadedManifest,
         name: &str,
         r: &'a Option<SecretRef>,
         fields: &mut Vec<(String, CredentialValue)>,
         secrets: &mut Vec<&'a SecretRef>,
     ) {
         if let Some(r) = r {
-            fields.push((
-                name.to_string(),
-                CredentialValue::Secret(secret_reference(m, r)),
-            ));
+            fields.push((name.to_string(), CredentialValue::Secret(r.clone())));
             secrets.push(r);
         }
     }
@@ -264,7 +256,7 @@ fn credential(m: &LoadedManifest, c: &manifest::CredentialRule, salt: &str) -> D
             if let Some(u) = &c.username {
                 fields.push(("username".into(), CredentialValue::Plain(u.clone())));
             }
-            secret(m, "password", &c.password, &mut fields, &mut secrets);
+            secret("password", &c.password, &mut fields, &mut secrets);
             if c.credential_type == manifest::CredentialType::Basic {
                 CredentialType::Basic
             } else {
@@ -272,18 +264,21 @@ fn credential(m: &LoadedManifest, c: &manifest::CredentialRule, salt: &str) -> D
             }
         }
         manifest::CredentialType::Key => {
-            secret(m, "key", &c.key, &mut fields, &mut secrets);
+            secret("key", &c.key, &mut fields, &mut secrets);
             CredentialType::Key
         }
         manifest::CredentialType::OAuth2 => {
             if !c.sso {
-                secret(m, "accessToken", &c.token, &mut fields, &mut secrets);
+                secret("accessToken", &c.token, &mut fields, &mut secrets);
             }
             CredentialType::OAuth2
         }
         manifest::CredentialType::Anonymous => CredentialType::Anonymous,
     };
-    let resolved: Result<Vec<SecretString>, _> = secrets.iter().map(|r| r.resolve()).collect();
+    let resolved: Result<Vec<SecretString>, _> = secrets
+        .iter()
+        .map(|r| secret::resolve(r, &m.root, env))
+        .collect();
     let fingerprint = match resolved {
         Ok(values) => CredentialFingerprint::Known(credential_fingerprint(salt, &values)),
         Err(_) => CredentialFingerprint::NotAvailable,
@@ -337,14 +332,6 @@ mod tests {
         assert_eq!(
             credential_fingerprint("s", &a),
             credential_fingerprint("s", &a)
-        );
-    }
-
-    #[test]
-    fn relative_paths_use_forward_slashes() {
-        assert_eq!(
-            relative(Path::new("/r"), Path::new("/r/pbix/a.pbix")),
-            "pbix/a.pbix"
         );
     }
 }
