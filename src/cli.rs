@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::env_vars;
+use crate::powerbi::auth::Method;
+
 /// Declarative deployment reconciler for Power BI.
 #[derive(Debug, Parser)]
 #[command(name = "pbideploy", version = env!("PBIDEPLOY_VERSION_LINE"), about, long_about = None, propagate_version = true)]
@@ -89,7 +92,7 @@ pub struct ManifestArgs {
     #[arg(short = 'f', long = "file", default_value = "pbideploy.yaml")]
     pub file: PathBuf,
     /// The environment from the manifest's `environments` to use.
-    #[arg(long, env = "PBIDEPLOY_ENV")]
+    #[arg(long, env = env_vars::PBIDEPLOY_ENV)]
     pub env: Option<String>,
     /// Set a manifest variable (repeatable): --var name=value.
     #[arg(long = "var", value_name = "NAME=VALUE")]
@@ -130,6 +133,22 @@ pub enum AuthMethod {
     ManagedIdentity,
     AzureCli,
     AccessToken,
+}
+
+impl AuthMethod {
+    /// The library's method for this `--auth` value (the library never imports the CLI).
+    #[must_use]
+    pub fn method(self) -> Method {
+        match self {
+            Self::ClientSecret => Method::ClientSecret,
+            Self::ClientCertificate => Method::ClientCertificate,
+            Self::WorkloadIdentity => Method::WorkloadIdentity,
+            Self::GithubOidc => Method::GithubOidc,
+            Self::ManagedIdentity => Method::ManagedIdentity,
+            Self::AzureCli => Method::AzureCli,
+            Self::AccessToken => Method::AccessToken,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -295,9 +314,9 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "local")]
     pub service: Option<String>,
     /// Override the Power BI REST API base URL (for example an emulator's URL).
-    #[arg(long, env = "PBIDEPLOY_SERVICE_URL")]
+    #[arg(long, env = env_vars::PBIDEPLOY_SERVICE_URL)]
     pub service_url: Option<String>,
     /// Authentication method; by default the first whose settings are present.
-    #[arg(long, value_enum, env = "PBIDEPLOY_AUTH")]
+    #[arg(long, value_enum, env = env_vars::PBIDEPLOY_AUTH)]
     pub auth: Option<AuthMethod>,
 }

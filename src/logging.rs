@@ -4,6 +4,7 @@
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{GlobalArgs, LogFormat};
+use crate::env_vars::{self, ProcessEnv, VarSource};
 
 /// Installs the global subscriber. Safe to call once per process.
 pub fn init(global: &GlobalArgs) {
@@ -14,8 +15,8 @@ pub fn init(global: &GlobalArgs) {
         (_, 2) => "debug",
         _ => "trace",
     };
-    let filter = std::env::var("PBIDEPLOY_LOG")
-        .ok()
+    let filter = ProcessEnv
+        .var(env_vars::PBIDEPLOY_LOG)
         .and_then(|s| EnvFilter::try_new(s).ok())
         .unwrap_or_else(|| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()

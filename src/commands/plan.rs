@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::cli::{PlanArgs, PlanFormat, ServiceArgs};
 use crate::diagnostics::Diagnostics;
+use crate::env_vars::{self, ProcessEnv, VarSource};
 use crate::error::{CommandError, CommandResult, ErrorKind};
 use crate::ledger::Ledger;
 use crate::ledger::store::FileStore;
@@ -177,7 +178,7 @@ fn output(args: &PlanArgs, plan: &Plan) -> Result<(), CommandError> {
             .map_err(write_err)?;
         }
     }
-    if let Ok(summary) = std::env::var("GITHUB_STEP_SUMMARY")
+    if let Some(summary) = ProcessEnv.var(env_vars::GITHUB_STEP_SUMMARY)
         && !summary.trim().is_empty()
     {
         append(
