@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     };
     choice.write_global();
     pbideploy::logging::init(&cli.global);
+    let verbose = cli.global.verbose > 0;
     match pbideploy::commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
@@ -29,6 +30,11 @@ fn main() -> ExitCode {
                 // Messages quote names from the manifest and the service: escaped.
                 let text = pbideploy::plan::render::sanitize::text;
                 let _ = writeln!(stderr, "error: {}", text(&err.message));
+                if verbose {
+                    for cause in err.causes() {
+                        let _ = writeln!(stderr, "caused by: {}", text(&cause));
+                    }
+                }
                 for hint in &err.hints {
                     let _ = writeln!(stderr, "hint: {}", text(hint));
                 }

@@ -20,13 +20,12 @@ use crate::ledger::store::{FileStore, LedgerLock, LedgerStore};
 
 use super::plan::{
     Planned, ledger_store, load_ledger, load_manifest, parse_targets, plan_against, runtime,
-    session_error,
 };
 
 pub fn run(args: &ApplyArgs) -> CommandResult {
     let loaded = load_manifest(&args.manifest)?;
     let saved = match &args.plan_file {
-        Some(path) => Some(read_plan(path).map_err(|e| CommandError::user(e.to_string()))?),
+        Some(path) => Some(read_plan(path)?),
         None => None,
     };
     let targets = parse_targets(&args.targets)?;
@@ -34,9 +33,7 @@ pub fn run(args: &ApplyArgs) -> CommandResult {
     // that finished between our reading and our locking would otherwise go unnoticed, and
     // this one would execute a plan made from a ledger that no longer exists.
     let store = ledger_store(&loaded, &args.service);
-    let lock = store
-        .lock()
-        .map_err(|e| CommandError::user(e.to_string()))?;
+    let lock = store.lock()?;
     let ledger = load_ledger(&store)?;
     let locked = Locked {
         store,
@@ -45,9 +42,7 @@ pub fn run(args: &ApplyArgs) -> CommandResult {
     };
     let runtime = runtime()?;
     runtime.block_on(async {
-        let session = session::connect(&loaded, &args.service.connect)
-            .await
-            .map_err(session_error)?;
+        let session = session::connect(&loaded, &args.service.connect).await?;
         let result = apply_with(args, &loaded, &session, saved, targets, locked).await;
         session.close().await;
         result
@@ -102,8 +97,7 @@ async fn apply_with(
         confirm()?;
     }
     let base_dir = loaded.root.clone();
-    let secrets = secrets::resolve(&plan, &base_dir, &crate::env_vars::ProcessEnv)
-        .map_err(|e| CommandError::user(e.to_string()).hinted("nothing was changed"))?;
+    let secrets = secrets::resolve(&plan, &base_dir, &crate::env_vars::ProcessEnv)?;
     let checkpoint = Checkpoint::locked(Box::new(ledger_store), locked.lock, ledger);
     let parallelism = usize::from(args.parallelism);
     let options = ApplyOptions {
@@ -121,8 +115,7 @@ async fn apply_with(
         out.clone(),
         options,
     )
-    .await
-    .map_err(|e| CommandError::internal(e.to_string()))?;
+    .await?;
     if summary.is_success() {
         Ok(0)
     } else {

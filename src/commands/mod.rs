@@ -7,6 +7,7 @@ use crate::error::{CommandError, CommandResult};
 
 pub mod apply;
 pub mod completions;
+pub mod errors;
 pub mod init;
 pub mod inspect;
 pub mod plan;
@@ -34,5 +35,5 @@ pub(crate) fn print(output: &str) -> Result<(), CommandError> {
     stdout
         .write_all(output.as_bytes())
         .and_then(|()| stdout.flush())
-        .map_err(|e| CommandError::user(format!("cannot write to stdout: {e}")))
+        .map_err(CommandError::stdout)
 }

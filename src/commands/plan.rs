@@ -12,15 +12,14 @@ use crate::error::{CommandError, CommandResult, ErrorKind};
 use crate::ledger::Ledger;
 use crate::ledger::store::FileStore;
 use crate::live::model::LiveState;
-use crate::live::read::{ReadError, read_live};
+use crate::live::read::read_live;
 use crate::manifest::{self, LoadedManifest};
 use crate::plan::address::Address;
-use crate::plan::build::{self, BuildError};
+use crate::plan::build;
 use crate::plan::desired::DesiredState;
 use crate::plan::model::Plan;
-use crate::plan::{PlanError, PlanOptions, plan};
-use crate::powerbi::error::ClientError;
-use crate::session::{self, Session, SessionError};
+use crate::plan::{PlanOptions, plan};
+use crate::session::{self, Session};
 
 use super::validate::parse_vars;
 
@@ -42,9 +41,7 @@ pub fn run(args: &PlanArgs) -> CommandResult {
     let targets = parse_targets(&args.targets)?;
     let runtime = runtime()?;
     let planned = runtime.block_on(async {
-        let session = session::connect(&loaded, &args.service.connect)
-            .await
-            .map_err(session_error)?;
+        let session = session::connect(&loaded, &args.service.connect).await?;
         let options = PlanOptions {
             targets,
             refresh_only: args.refresh_only,
@@ -120,7 +117,7 @@ pub fn ledger_store(loaded: &LoadedManifest, service: &ServiceArgs) -> FileStore
 
 /// The ledger in `store`, or a fresh one when there is none yet.
 pub fn load_ledger(store: &FileStore) -> Result<Ledger, CommandError> {
-    build::load_ledger(store).map_err(build_error)
+    Ok(build::load_ledger(store)?)
 }
 
 /// Builds desired state and reads live state, then plans against `ledger` (read from
@@ -132,17 +129,14 @@ pub async fn plan_against(
     ledger: Ledger,
     mut options: PlanOptions,
 ) -> Result<Planned, CommandError> {
-    let desired = build::desired_state(loaded, &ledger.salt, &crate::env_vars::ProcessEnv)
-        .map_err(build_error)?;
-    let live = read_live(&session.client, &desired, session.principal.clone())
-        .await
-        .map_err(read_error)?;
-    options.manifest = build::manifest_fingerprint(loaded).map_err(build_error)?;
+    let desired = build::desired_state(loaded, &ledger.salt, &ProcessEnv)?;
+    let live = read_live(&session.client, &desired, session.principal.clone()).await?;
+    options.manifest = build::manifest_fingerprint(loaded)?;
     options.environment = loaded.environment.clone();
     if options.created_at.is_empty() {
         options.created_at = now_rfc3339();
     }
-    let plan = plan(&desired, &live, &ledger, &options).map_err(plan_error)?;
+    let plan = plan(&desired, &live, &ledger, &options)?;
     Ok(Planned {
         plan,
         desired,
@@ -153,8 +147,7 @@ pub async fn plan_against(
 }
 
 fn output(args: &PlanArgs, plan: &Plan) -> Result<(), CommandError> {
-    let write_err =
-        |e: std::io::Error| CommandError::internal(format!("cannot write to stdout: {e}"));
+    let write_err = CommandError::stdout;
     let mut out = anstream::stdout();
     match args.format {
         PlanFormat::Text => {
@@ -232,83 +225,6 @@ pub fn now_rfc3339() -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-/// A service error with code, message, request id and a hint for known causes.
-pub fn client_error(context: &str, e: &ClientError) -> CommandError {
-    let mut err = CommandError::service(format!("{context}: {e}"));
-    if let Some(api) = e.api() {
-        if let Some(code) = &api.code {
-            err = err.hinted(format!("service error code: {code}"));
-        }
-        if let Some(id) = &api.request_id {
-            err = err.hinted(format!("request id: {id} (quote it to Microsoft support)"));
-        }
-        let by_status = match api.status.as_u16() {
-            401 => Some(
-                "the token was refused: check the tenant, client id and secret (or the token's expiry)",
-            ),
-            403 => Some(
-                "the principal lacks access: add it to the workspace (Member or Admin) and allow service principals in the tenant settings",
-            ),
-            404 => Some("the item was not found or the principal cannot see it"),
-            429 => Some("the service is throttling requests; try again later"),
-            _ => None,
-        };
-        if let Some(h) = crate::powerbi::hints::known_cause(api).or(by_status) {
-            err = err.hinted(h);
-        }
-    }
-    err
-}
-
-pub(crate) fn session_error(e: SessionError) -> CommandError {
-    match &e {
-        SessionError::Client(c) => client_error("cannot connect to the service", c),
-        SessionError::Auth(_) => CommandError::service(e.to_string()).hinted(
-            "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or use --service local to try the local emulator)",
-        ),
-        SessionError::Local(_) => CommandError::internal(e.to_string()),
-        _ => CommandError::user(e.to_string()),
-    }
-}
-
-fn read_error(e: ReadError) -> CommandError {
-    match e.client_error() {
-        Some(c) => {
-            let what = what(&e);
-            let err = client_error(&format!("cannot read the live state ({what})"), c);
-            match c.api().map(|api| api.status.as_u16()) {
-                Some(400) if what.starts_with("parameters of") => err.hinted(PARAMETERS_REFUSED),
-                _ => err,
-            }
-        }
-        None => CommandError::user(e.to_string()),
-    }
-}
-
-/// Get Parameters is documented as unsupported for some models; plan reads parameters only
-/// for datasets whose manifest entry has `parameters`.
-const PARAMETERS_REFUSED: &str = "the service does not read parameters of DirectQuery models on SQL, Oracle, Teradata or SAP HANA, nor of models changed through XMLA: remove `parameters` from this dataset and re-point its sources with `datasources` rules";
-
-fn what(e: &ReadError) -> String {
-    match e {
-        ReadError::Service { what, .. } => what.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn build_error(e: BuildError) -> CommandError {
-    CommandError::user(e.to_string())
-}
-
-fn plan_error(e: PlanError) -> CommandError {
-    match e {
-        PlanError::Graph(g) => {
-            CommandError::internal(format!("the plan's dependency graph is invalid: {g}"))
-        }
-        other => CommandError::user(other.to_string()),
-    }
 }
 
 #[cfg(test)]

@@ -37,23 +37,13 @@ fn store(args: &StateArgs) -> FileStore {
     FileStore::new(path)
 }
 
-fn ledger_error(err: LedgerError) -> CommandError {
-    match err {
-        LedgerError::NotFound { .. } => CommandError::user(err.to_string()),
-        LedgerError::Random(_) => CommandError::internal(err.to_string()),
-        _ => CommandError::user(err.to_string()),
-    }
-}
-
 fn parse_address(text: &str) -> Result<Address, CommandError> {
-    text.parse::<Address>()
-        .map_err(|e| CommandError::user(e.to_string()))
+    Ok(text.parse::<Address>()?)
 }
 
 fn out(text: &str) -> CommandResult {
     let mut stdout = anstream::stdout();
-    writeln!(stdout, "{text}")
-        .map_err(|e| CommandError::internal(format!("cannot write to stdout: {e}")))?;
+    writeln!(stdout, "{text}").map_err(CommandError::stdout)?;
     Ok(0)
 }
 
@@ -65,10 +55,7 @@ fn missing(store: &FileStore) -> CommandError {
 
 fn list(args: &StateArgs) -> CommandResult {
     let store = store(args);
-    let ledger = store
-        .load()
-        .map_err(ledger_error)?
-        .ok_or_else(|| missing(&store))?;
+    let ledger = store.load()?.ok_or_else(|| missing(&store))?;
     let lines: Vec<String> = ledger.entries.keys().map(ToString::to_string).collect();
     if lines.is_empty() {
         return out(&format!("The ledger {} tracks nothing.", store.describe()));
@@ -79,14 +66,9 @@ fn list(args: &StateArgs) -> CommandResult {
 fn show(args: &StateArgs, address: &str) -> CommandResult {
     let address = parse_address(address)?;
     let store = store(args);
-    let ledger = store
-        .load()
-        .map_err(ledger_error)?
-        .ok_or_else(|| missing(&store))?;
-    let entry = ledger.get(&address).ok_or_else(|| {
-        ledger_error(LedgerError::NotFound {
-            address: address.to_string(),
-        })
+    let ledger = store.load()?.ok_or_else(|| missing(&store))?;
+    let entry = ledger.get(&address).ok_or_else(|| LedgerError::NotFound {
+        address: address.to_string(),
     })?;
     let json = serde_json::to_string_pretty(entry)
         .map_err(|e| CommandError::internal(format!("cannot render the entry: {e}")))?;
@@ -96,13 +78,10 @@ fn show(args: &StateArgs, address: &str) -> CommandResult {
 fn rm(args: &StateArgs, address: &str) -> CommandResult {
     let address = parse_address(address)?;
     let store = store(args);
-    let lock = store.lock().map_err(ledger_error)?;
-    let mut ledger = store
-        .load()
-        .map_err(ledger_error)?
-        .ok_or_else(|| missing(&store))?;
-    let removed = ledger.remove(&address).map_err(ledger_error)?;
-    store.save(&ledger, &lock).map_err(ledger_error)?;
+    let lock = store.lock()?;
+    let mut ledger = store.load()?.ok_or_else(|| missing(&store))?;
+    let removed = ledger.remove(&address)?;
+    store.save(&ledger, &lock)?;
     let lines: Vec<String> = removed.iter().map(|a| format!("Removed {a}")).collect();
     out(&lines.join("\n"))
 }
@@ -111,27 +90,21 @@ fn rm(args: &StateArgs, address: &str) -> CommandResult {
 /// ([`adopt::adopt`]) and save the ledger once, under its lock; nothing is written when any
 /// selected item is missing from the service.
 fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> CommandResult {
-    use super::plan::{load_manifest, now_rfc3339, parse_targets, runtime, session_error};
+    use super::plan::{load_manifest, now_rfc3339, parse_targets, runtime};
     let loaded = load_manifest(&args.manifest)?;
     let selected = parse_targets(addresses)?;
     let store = store(args);
-    let lock = store.lock().map_err(ledger_error)?;
-    let mut ledger = match store.load().map_err(ledger_error)? {
+    let lock = store.lock()?;
+    let mut ledger = match store.load()? {
         Some(l) => l,
-        None => Ledger::new().map_err(ledger_error)?,
+        None => Ledger::new()?,
     };
-    let desired = build::desired_state(&loaded, &ledger.salt, &crate::env_vars::ProcessEnv)
-        .map_err(|e| CommandError::user(e.to_string()))?;
+    let desired = build::desired_state(&loaded, &ledger.salt, &crate::env_vars::ProcessEnv)?;
     let live = runtime()?.block_on(async {
-        let session = session::connect(&loaded, connect)
-            .await
-            .map_err(session_error)?;
+        let session = session::connect(&loaded, connect).await?;
         let live = read_live(&session.client, &desired, session.principal.clone()).await;
         session.close().await;
-        live.map_err(|e| match e.client_error() {
-            Some(c) => super::plan::client_error("cannot read the live state", c),
-            None => CommandError::user(e.to_string()),
-        })
+        Ok::<_, CommandError>(live?)
     })?;
     let adoption = adopt::adopt(&desired, &live, &ledger, &selected, &now_rfc3339()).map_err(|r| {
         let mut err = CommandError::user(format!(
@@ -145,7 +118,7 @@ fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> C
     for (addr, entry) in adoption.entries {
         ledger.set(addr, entry);
     }
-    store.save(&ledger, &lock).map_err(ledger_error)?;
+    store.save(&ledger, &lock)?;
     let mut lines = adoption.adopted;
     lines.push(format!("Saved the ledger {}.", store.describe()));
     if !adoption.left.is_empty() {

@@ -87,7 +87,7 @@ pub fn run(args: &ValidateArgs) -> CommandResult {
                 DiagnosticFormat::Text => writeln!(out, "{summary}"),
                 DiagnosticFormat::Json => writeln!(out, "[]"),
             };
-            written.map_err(|e| CommandError::internal(format!("cannot write to stdout: {e}")))?;
+            written.map_err(CommandError::stdout)?;
             Ok(0)
         }
     }
@@ -114,5 +114,5 @@ fn report(diags: &Diagnostics, format: DiagnosticFormat) -> Result<(), CommandEr
             write!(anstream::stderr(), "{}", diags.render(styled))
         }
     };
-    result.map_err(|e| CommandError::internal(format!("cannot write diagnostics: {e}")))
+    result.map_err(|e| CommandError::write_failed("diagnostics", e))
 }
