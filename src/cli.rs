@@ -95,8 +95,16 @@ pub struct ManifestArgs {
     #[arg(long, env = env_vars::PBIDEPLOY_ENV)]
     pub env: Option<String>,
     /// Set a manifest variable (repeatable): --var name=value.
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+/// `--var name=value` (the value may contain `=`; the name may not be empty).
+fn parse_var(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err("write --var name=value".to_owned()),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -151,6 +159,13 @@ impl AuthMethod {
     }
 }
 
+/// The services `--service` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NamedService {
+    /// The built-in emulator, run in-process.
+    Local,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
     Text,
@@ -198,8 +213,11 @@ pub struct ApplyArgs {
     /// before use 16) and slows down when the service throttles.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallelism: u16,
-    /// Print one JSON event per line instead of human output.
-    #[arg(long)]
+    /// Output format: human text, or one JSON event per line.
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
+    pub format: ApplyFormat,
+    /// The old spelling of `--format json`, kept hidden for one release.
+    #[arg(long, hide = true, conflicts_with = "format")]
     pub json: bool,
     /// Wait for refreshes triggered by the apply and report their outcome.
     #[arg(long)]
@@ -207,6 +225,20 @@ pub struct ApplyArgs {
     /// Apply only this address and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<String>,
+}
+
+impl ApplyArgs {
+    /// Whether apply prints JSON events (`--format json`, or the old `--json`).
+    #[must_use]
+    pub fn json_events(&self) -> bool {
+        self.json || self.format == ApplyFormat::Json
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -274,8 +306,9 @@ pub enum StateCommand {
 pub struct StateArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
-    /// The ledger file; by default beside the manifest, one per environment.
-    #[arg(long = "state-file")]
+    /// The ledger (state file); by default beside the manifest, one per environment.
+    // `--state-file`, the old spelling, is kept hidden for one release.
+    #[arg(long = "state", alias = "state-file")]
     pub state: Option<PathBuf>,
 }
 
@@ -306,13 +339,14 @@ pub struct InitArgs {
 }
 
 /// Where the service is and how to authenticate. `init` and `state adopt` take only this
-/// (`state adopt` names its ledger with `--state-file`, like the other `state` commands).
+/// (`state adopt` names its ledger with `--state`, like `plan`, `apply` and the other `state`
+/// commands).
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConnectArgs {
     /// `local` runs the built-in emulator in-process, with state under `.pbideploy/local/`
     /// beside the manifest; otherwise the manifest's `service` settings are used.
-    #[arg(long, value_name = "local")]
-    pub service: Option<String>,
+    #[arg(long, value_enum)]
+    pub service: Option<NamedService>,
     /// Override the Power BI REST API base URL (for example an emulator's URL).
     #[arg(long, env = env_vars::PBIDEPLOY_SERVICE_URL)]
     pub service_url: Option<String>,

@@ -12,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::cli::{AuthMethod, ConnectArgs};
+use crate::cli::{AuthMethod, ConnectArgs, NamedService};
 use crate::env_vars::{self as vars, ProcessEnv, VarSource};
 use crate::live::model::LivePrincipal;
 use crate::manifest::{Cloud, LoadedManifest, Service};
@@ -31,10 +31,6 @@ pub const LOCAL_CLIENT_ID: &str = "pbideploy-local";
 /// Why no session could be opened. Each names the setting and how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error(
-        "unknown --service `{0}`; the only named service is `local` (use --service-url for a URL)"
-    )]
-    UnknownService(String),
     #[error("cannot start the local service: {0}")]
     Local(String),
     #[error(transparent)]
@@ -155,9 +151,8 @@ pub async fn connect_to(
     service: &Service,
     args: &ConnectArgs,
 ) -> Result<Session, SessionError> {
-    match args.service.as_deref() {
-        Some(s) if s.eq_ignore_ascii_case("local") => connect_local(manifest_path).await,
-        Some(other) => Err(SessionError::UnknownService(other.to_string())),
+    match args.service {
+        Some(NamedService::Local) => connect_local(manifest_path).await,
         None => {
             let endpoints = resolve_endpoints(service, args.service_url.as_deref(), &ProcessEnv);
             let tenant = service.tenant_id.as_deref();

@@ -363,3 +363,18 @@ fn without_env_every_environment_is_checked() {
             "is valid (environment test): 1 workspace, 0 datasets, 0 reports.",
         ));
 }
+
+#[test]
+fn var_and_service_are_checked_by_the_command_line_parser() {
+    // A usage error (exit 2, clap's format) before any file is read.
+    cargo_bin_cmd!("pbideploy")
+        .args(["validate", "-f", "absent.yaml", "--var", "novalue"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("write --var name=value"));
+    cargo_bin_cmd!("pbideploy")
+        .args(["plan", "-f", "absent.yaml", "--service", "remote"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("[possible values: local]"));
+}

@@ -82,12 +82,12 @@ async fn apply_with(
         }
         None => fresh,
     };
-    let out = Output::stdout(args.json);
+    let out = Output::stdout(args.json_events());
     if !plan.has_changes() {
         out.message("No changes. The service matches the manifest.");
         return Ok(0);
     }
-    if !args.json {
+    if !args.json_events() {
         let color =
             anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
         let mut stdout = anstream::stdout();

@@ -50,7 +50,6 @@ impl From<SessionError> for CommandError {
                 "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or use --service local to try the local emulator)",
             ),
             SessionError::Local(_) => CommandError::internal(e.to_string()),
-            SessionError::UnknownService(_) => CommandError::user(e.to_string()),
         };
         err.with_source(e)
     }

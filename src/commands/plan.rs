@@ -21,8 +21,6 @@ use crate::plan::model::Plan;
 use crate::plan::{PlanOptions, plan};
 use crate::session::{self, Session};
 
-use super::validate::parse_vars;
-
 mod render;
 
 /// Everything a plan was made from; `apply` reuses it to execute and to update the ledger.
@@ -70,8 +68,8 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
 
 /// Loads the manifest; on failure prints the diagnostics as `validate` does and exits 1.
 pub fn load_manifest(args: &crate::cli::ManifestArgs) -> Result<LoadedManifest, CommandError> {
-    let vars = parse_vars(args)?;
-    manifest::load(&args.file, args.env.as_deref(), &vars).map_err(|diags| {
+    let vars = &args.vars;
+    manifest::load(&args.file, args.env.as_deref(), vars).map_err(|diags| {
         print_diagnostics(&diags);
         CommandError::reported(ErrorKind::User)
     })

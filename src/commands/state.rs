@@ -49,7 +49,7 @@ fn out(text: &str) -> CommandResult {
 
 fn missing(store: &FileStore) -> CommandError {
     CommandError::user(format!("no ledger at {}", store.describe())).hinted(
-        "run `pbideploy apply` first, or pass --state-file PATH (and -f/--env to pick the default path)",
+        "run `pbideploy apply` first, or pass --state PATH (and -f/--env to pick the default path)",
     )
 }
 
