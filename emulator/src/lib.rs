@@ -11,7 +11,6 @@ pub mod errors;
 pub mod model;
 pub mod pbix;
 pub mod routes;
-pub mod time_zones;
 pub mod transport;
 pub mod util;
 

@@ -14,9 +14,10 @@ use super::names::name_key;
 use super::paths::{Resolved, resolve_within};
 use super::positions::PosMap;
 use super::secret::SecretRef;
-use super::time_zones::{is_windows_time_zone, suggest};
+use super::time_zones::suggest;
 use crate::diagnostics::Diagnostic;
 use crate::plan::render::sanitize;
+use windows_time_zones::is_windows_time_zone;
 
 /// Runs every check, resolving `pbix` paths (absolute, canonical) and report targets in place.
 pub fn check(manifest: &mut Manifest, root: &Path, pos: &PosMap) -> Vec<Diagnostic> {
