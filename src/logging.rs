@@ -41,7 +41,7 @@ struct GuardedStderr;
 impl std::io::Write for GuardedStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        let guarded = crate::plan::render::sanitize::guard_lines(&text);
+        let guarded = crate::sanitize::guard_lines(&text);
         std::io::stderr().write_all(guarded.as_bytes())?;
         Ok(buf.len())
     }

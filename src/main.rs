@@ -28,7 +28,7 @@ fn main() -> ExitCode {
             if !err.already_reported {
                 let mut stderr = anstream::stderr();
                 // Messages quote names from the manifest and the service: escaped.
-                let text = pbideploy::plan::render::sanitize::text;
+                let text = pbideploy::sanitize::text;
                 let _ = writeln!(stderr, "error: {}", text(&err.message));
                 if verbose {
                     for cause in err.causes() {

@@ -10,13 +10,13 @@ use pbideploy::apply::checkpoint::Checkpoint;
 use pbideploy::apply::output::Output;
 use pbideploy::apply::secrets::{Secrets, resolve};
 use pbideploy::apply::{ApplyOptions, ApplySummary, execute};
-use pbideploy::ledger::Ledger;
-use pbideploy::live::model::{LivePrincipal, LiveState};
-use pbideploy::manifest::SecretRef;
-use pbideploy::plan::desired::{
+use pbideploy::domain::desired::{
     CredentialFingerprint, DesiredCredential, DesiredDataset, DesiredReport, DesiredState,
     DesiredWorkspace, RefreshOnApply,
 };
+use pbideploy::ledger::Ledger;
+use pbideploy::live::model::{LivePrincipal, LiveState};
+use pbideploy::manifest::SecretRef;
 use pbideploy::plan::model::*;
 use pbideploy::plan::{PlanOptions, plan};
 use pbideploy::powerbi::auth::{AccessToken, TokenFuture, TokenProvider};

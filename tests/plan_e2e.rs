@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::cargo::cargo_bin_cmd;
+use pbideploy::domain::address::Address;
 use pbideploy::ledger::{DatasetEntry, Ledger, LedgerEntry, WorkspaceEntry};
-use pbideploy::plan::address::Address;
 use pbideploy::plan::build::sha256_file;
 use pbideploy::powerbi::client::{ClientConfig, PowerBiClient};
 use pbideploy::powerbi::types::{ImportOptions, UpdateParameter};

@@ -3,9 +3,9 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+use pbideploy::domain::address::Address;
 use pbideploy::ledger::store::{FileStore, LedgerStore};
 use pbideploy::ledger::{DatasetEntry, Ledger, LedgerEntry, ReportEntry, WorkspaceEntry};
-use pbideploy::plan::address::Address;
 
 fn seeded(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("pbideploy.prod.pbideploy-state.json");

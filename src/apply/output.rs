@@ -12,7 +12,7 @@ use serde_json::json;
 use super::StepError;
 use crate::env_vars::{self, ProcessEnv, VarSource};
 use crate::plan::model::{Action, Change};
-use crate::plan::render::sanitize;
+use crate::sanitize;
 
 /// Where output goes (stdout in the CLI, a buffer in tests).
 pub type Sink = Arc<Mutex<dyn Write + Send>>;
@@ -235,9 +235,9 @@ impl Output {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::address::Address;
+    use crate::domain::address::Address;
+    use crate::domain::operation::Operation;
     use crate::plan::model::ChangeKind;
-    use crate::plan::operation::Operation;
 
     /// A step on an item whose name (from the service, say) tries to forge lines.
     fn hostile_change() -> Change {

@@ -61,7 +61,7 @@ async fn apply_with(
     loaded: &crate::manifest::LoadedManifest,
     session: &session::Session,
     saved: Option<Plan>,
-    targets: Vec<crate::plan::address::Address>,
+    targets: Vec<crate::domain::address::Address>,
     locked: Locked,
 ) -> CommandResult {
     let options = PlanOptions {

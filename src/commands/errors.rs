@@ -3,12 +3,12 @@
 //! with `-v`).
 
 use crate::apply::StepError;
+use crate::domain::address::AddressError;
 use crate::error::CommandError;
 use crate::ledger::LedgerError;
 use crate::live::read::ReadError;
 use crate::manifest::secret::SecretError;
 use crate::plan::PlanError;
-use crate::plan::address::AddressError;
 use crate::plan::build::BuildError;
 use crate::plan::file::PlanFileError;
 use crate::powerbi::error::ClientError;

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use crate::cli::{PlanArgs, PlanFormat, ServiceArgs};
 use crate::diagnostics::Diagnostics;
+use crate::domain::address::Address;
+use crate::domain::desired::DesiredState;
 use crate::env_vars::{self, ProcessEnv, VarSource};
 use crate::error::{CommandError, CommandResult, ErrorKind};
 use crate::ledger::Ledger;
@@ -14,9 +16,7 @@ use crate::ledger::store::FileStore;
 use crate::live::model::LiveState;
 use crate::live::read::read_live;
 use crate::manifest::{self, LoadedManifest};
-use crate::plan::address::Address;
 use crate::plan::build;
-use crate::plan::desired::DesiredState;
 use crate::plan::model::Plan;
 use crate::plan::{PlanOptions, plan};
 use crate::session::{self, Session};

@@ -7,11 +7,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::cli::{ConnectArgs, StateArgs, StateCommand};
+use crate::domain::address::Address;
 use crate::error::{CommandError, CommandResult};
 use crate::ledger::store::{FileStore, LedgerStore, default_path};
 use crate::ledger::{Ledger, LedgerError};
 use crate::live::read::read_live;
-use crate::plan::address::Address;
 use crate::plan::build;
 use crate::session;
 

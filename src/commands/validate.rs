@@ -92,11 +92,7 @@ fn report(diags: &Diagnostics, format: DiagnosticFormat) -> Result<(), CommandEr
             let text =
                 serde_json::to_string_pretty(&diags.to_json()).unwrap_or_else(|_| "[]".into());
             // serde escapes C0 controls; C1 controls and bidi overrides in names are escaped too.
-            writeln!(
-                anstream::stdout(),
-                "{}",
-                crate::plan::render::sanitize::json(&text)
-            )
+            writeln!(anstream::stdout(), "{}", crate::sanitize::json(&text))
         }
         DiagnosticFormat::Text => {
             let styled = anstream::stderr().current_choice() != anstream::ColorChoice::Never;

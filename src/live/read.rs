@@ -19,8 +19,8 @@ use super::model::{
     LivePrincipal, LiveReport, LiveState, LiveUser, LiveWorkspace, eq_name,
 };
 pub use super::scope::{DatasetScope, ReadScope, WorkspaceScope};
-use crate::plan::desired::DesiredState;
-use crate::plan::operation::{
+use crate::domain::desired::DesiredState;
+use crate::domain::operation::{
     DatasourceRef, GatewayRef, Principal, PrincipalType, RefreshSchedule, WorkspaceRole,
 };
 use crate::powerbi::client::PowerBiClient;

@@ -16,7 +16,7 @@ use super::positions::PosMap;
 use super::secret::SecretRef;
 use super::time_zones::suggest;
 use crate::diagnostics::Diagnostic;
-use crate::plan::render::sanitize;
+use crate::sanitize;
 use windows_time_zones::is_windows_time_zone;
 
 /// Runs every check, resolving `pbix` paths (absolute, canonical) and report targets in place.

@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use super::desired::{
+use super::model::FileFingerprint;
+use crate::domain::desired::{
     CredentialFingerprint, DatasourceRule, DesiredAccess, DesiredCredential, DesiredDataset,
     DesiredGateway, DesiredReport, DesiredState, DesiredWorkspace, RefreshOnApply,
 };
-use super::model::FileFingerprint;
-use super::operation::{
+use crate::domain::operation::{
     CredentialSpec, CredentialType, CredentialValue, DatasourceRef, GatewayRef, ItemRef, Principal,
     PrincipalType, PrivacyLevel, RefreshSchedule, WorkspaceRole,
 };

@@ -3,13 +3,10 @@
 //! [`model`] is the serializable Plan (the contract with renderers, plan files and apply);
 //! the planner itself is a pure function with no I/O so that it is unit-tested without a server.
 
-pub mod address;
 pub mod build;
-pub mod desired;
 pub mod file;
 pub mod graph;
 pub mod model;
-pub mod operation;
 pub mod planner;
 pub mod render;
 

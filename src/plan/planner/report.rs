@@ -3,9 +3,9 @@
 use serde_json::json;
 
 use super::{Ctx, PlanError, change};
+use crate::domain::address::Address;
+use crate::domain::desired::{DesiredReport, DesiredState, DesiredWorkspace};
 use crate::live::model::LiveReport;
-use crate::plan::address::Address;
-use crate::plan::desired::{DesiredReport, DesiredState, DesiredWorkspace};
 use crate::plan::model::{
     Action, AttrDiff, AttrValue, ChangeKind, DriftKind, ImportSpec, ItemRef, Operation,
 };

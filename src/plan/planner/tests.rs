@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::domain::desired::*;
 use crate::ledger::{CredentialEntry, DatasetEntry, LedgerEntry, ReportEntry, fingerprint};
 use crate::live::model::*;
 use crate::manifest::SecretRef;
-use crate::plan::desired::*;
 use crate::plan::model::*;
 
 const SALT: &str = "5a17";

@@ -1,12 +1,12 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::live::model::{CredentialStatus, LiveDatasource, LiveImport, LiveReport};
-use crate::manifest::SecretRef;
-use crate::plan::desired::{DesiredCredential, DesiredReport, DesiredWorkspace};
-use crate::plan::operation::{
+use crate::domain::desired::{DesiredCredential, DesiredReport, DesiredWorkspace};
+use crate::domain::operation::{
     CredentialSpec, CredentialType, CredentialValue, DatasourceRef, ItemRef, PrivacyLevel,
 };
+use crate::live::model::{CredentialStatus, LiveDatasource, LiveImport, LiveReport};
+use crate::manifest::SecretRef;
 
 fn sql(server: &str) -> DatasourceRef {
     DatasourceRef {

@@ -14,10 +14,10 @@ use sources::{plan_connections, plan_datasources, plan_parameters};
 use serde_json::json;
 
 use super::{Ctx, PlanError, change};
+use crate::domain::address::Address;
+use crate::domain::desired::{DesiredDataset, DesiredWorkspace};
 use crate::ledger::DatasetEntry;
 use crate::live::model::LiveDataset;
-use crate::plan::address::Address;
-use crate::plan::desired::{DesiredDataset, DesiredWorkspace};
 use crate::plan::model::{
     Action, AttrDiff, AttrValue, ChangeKind, DatasourceRef, DriftKind, ImportSpec, ItemRef,
     Operation,
