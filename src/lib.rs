@@ -22,3 +22,6 @@ pub mod powerbi;
 pub mod sanitize;
 pub mod session;
 pub mod untrusted_file;
+
+#[cfg(test)]
+mod module_graph;
