@@ -338,6 +338,18 @@ pub struct InitArgs {
     pub service: ConnectArgs,
 }
 
+impl ConnectArgs {
+    /// The session's target for these flags (the library does not know clap's types).
+    #[must_use]
+    pub fn target(&self) -> crate::session::Target {
+        crate::session::Target {
+            local: self.service == Some(NamedService::Local),
+            service_url: self.service_url.clone(),
+            auth: self.auth.map(AuthMethod::method),
+        }
+    }
+}
+
 /// Where the service is and how to authenticate. `init` and `state adopt` take only this
 /// (`state adopt` names its ledger with `--state`, like `plan`, `apply` and the other `state`
 /// commands).

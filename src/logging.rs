@@ -3,12 +3,12 @@
 
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{GlobalArgs, LogFormat};
 use crate::env_vars::{self, ProcessEnv, VarSource};
 
-/// Installs the global subscriber. Safe to call once per process.
-pub fn init(global: &GlobalArgs) {
-    let default = match (global.quiet, global.verbose) {
+/// Installs the global subscriber: `-q` count `quiet`, `-v` count `verbose`, JSON lines when
+/// `json`. Safe to call once per process.
+pub fn init(quiet: u8, verbose: u8, json: bool) {
+    let default = match (quiet, verbose) {
         (q, _) if q > 0 => "error",
         (_, 0) => "warn",
         (_, 1) => "info",
@@ -23,13 +23,14 @@ pub fn init(global: &GlobalArgs) {
         .with_env_filter(filter)
         .with_writer(|| GuardedStderr)
         .with_target(false);
-    let _ = match global.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder
             .with_ansi(
                 anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never,
             )
-            .try_init(),
+            .try_init()
     };
 }
 

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pbideploy::cli::{Cli, ColorWhen};
+use pbideploy::cli::{Cli, ColorWhen, LogFormat};
 
 /// mimalloc: loading a manifest is allocation-bound (a JSON value and a typed model of every
 /// item); `validate` of the 2,000-dataset bench manifest runs in 86 ms with it, 127 ms with
@@ -20,7 +20,8 @@ fn main() -> ExitCode {
         ColorWhen::Auto => anstream::ColorChoice::Auto,
     };
     choice.write_global();
-    pbideploy::logging::init(&cli.global);
+    let g = &cli.global;
+    pbideploy::logging::init(g.quiet, g.verbose, g.log_format == LogFormat::Json);
     let verbose = cli.global.verbose > 0;
     match pbideploy::commands::run(cli) {
         Ok(code) => ExitCode::from(code),

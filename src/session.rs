@@ -12,12 +12,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::cli::{AuthMethod, ConnectArgs, NamedService};
 use crate::env_vars::{self as vars, ProcessEnv, VarSource};
 use crate::live::model::LivePrincipal;
 use crate::manifest::{Cloud, LoadedManifest, Service};
 use crate::powerbi::auth::{
-    self, AuthError, AuthSettings, CachingProvider, ClientAuth, EntraApp, EntraProvider,
+    self, AuthError, AuthSettings, CachingProvider, ClientAuth, EntraApp, EntraProvider, Method,
     TokenProvider,
 };
 use crate::powerbi::client::{ClientConfig, PowerBiClient};
@@ -136,11 +135,20 @@ pub fn local_state_path(manifest: &Path) -> PathBuf {
     dir.join(".pbideploy").join("local").join("state.json")
 }
 
-/// Opens a session for `manifest` with the command's service flags.
-pub async fn connect(
-    manifest: &LoadedManifest,
-    args: &ConnectArgs,
-) -> Result<Session, SessionError> {
+/// Which service a command talks to and how it authenticates, beyond the manifest's
+/// `service` settings (the command line's `--service`, `--service-url` and `--auth`).
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// Run the built-in emulator in-process (`--service local`).
+    pub local: bool,
+    /// Override the API base URL.
+    pub service_url: Option<String>,
+    /// An explicit authentication method; `None` picks the first whose settings are present.
+    pub auth: Option<Method>,
+}
+
+/// Opens a session for `manifest` with the command's service settings.
+pub async fn connect(manifest: &LoadedManifest, args: &Target) -> Result<Session, SessionError> {
     connect_to(&manifest.path, &manifest.service, args).await
 }
 
@@ -149,16 +157,14 @@ pub async fn connect(
 pub async fn connect_to(
     manifest_path: &Path,
     service: &Service,
-    args: &ConnectArgs,
+    args: &Target,
 ) -> Result<Session, SessionError> {
-    match args.service {
-        Some(NamedService::Local) => connect_local(manifest_path).await,
-        None => {
-            let endpoints = resolve_endpoints(service, args.service_url.as_deref(), &ProcessEnv);
-            let tenant = service.tenant_id.as_deref();
-            connect_remote(endpoints, service.cloud, tenant, args.auth).await
-        }
+    if args.local {
+        return connect_local(manifest_path).await;
     }
+    let endpoints = resolve_endpoints(service, args.service_url.as_deref(), &ProcessEnv);
+    let tenant = service.tenant_id.as_deref();
+    connect_remote(endpoints, service.cloud, tenant, args.auth).await
 }
 
 async fn connect_local(manifest: &Path) -> Result<Session, SessionError> {
@@ -219,10 +225,10 @@ async fn connect_remote(
     endpoints: Endpoints,
     cloud: Option<Cloud>,
     tenant: Option<&str>,
-    auth: Option<AuthMethod>,
+    auth: Option<Method>,
 ) -> Result<Session, SessionError> {
     let settings = AuthSettings {
-        method: auth.map(AuthMethod::method),
+        method: auth,
         cloud: auth_cloud(cloud),
         ..AuthSettings::default()
     };

@@ -42,7 +42,7 @@ pub fn run(args: &ApplyArgs) -> CommandResult {
     };
     let runtime = runtime()?;
     runtime.block_on(async {
-        let session = session::connect(&loaded, &args.service.connect).await?;
+        let session = session::connect(&loaded, &args.service.connect.target()).await?;
         let result = apply_with(args, &loaded, &session, saved, targets, locked).await;
         session.close().await;
         result

@@ -45,7 +45,7 @@ pub fn run(args: &InitArgs) -> CommandResult {
     let names = args.workspaces.clone();
     let read = runtime()?.block_on(async {
         let session =
-            session::connect_to(&session_path, &Service::default(), &args.service).await?;
+            session::connect_to(&session_path, &Service::default(), &args.service.target()).await?;
         let result = read(&session.client, &names, session.principal.clone()).await;
         session.close().await;
         result

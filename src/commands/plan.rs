@@ -39,7 +39,7 @@ pub fn run(args: &PlanArgs) -> CommandResult {
     let targets = parse_targets(&args.targets)?;
     let runtime = runtime()?;
     let planned = runtime.block_on(async {
-        let session = session::connect(&loaded, &args.service.connect).await?;
+        let session = session::connect(&loaded, &args.service.connect.target()).await?;
         let options = PlanOptions {
             targets,
             refresh_only: args.refresh_only,

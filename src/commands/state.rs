@@ -101,7 +101,7 @@ fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> C
     };
     let desired = build::desired_state(&loaded, &ledger.salt, &crate::env_vars::ProcessEnv)?;
     let live = runtime()?.block_on(async {
-        let session = session::connect(&loaded, connect).await?;
+        let session = session::connect(&loaded, &connect.target()).await?;
         let live = read_live(&session.client, &desired, session.principal.clone()).await;
         session.close().await;
         Ok::<_, CommandError>(live?)
