@@ -1,7 +1,8 @@
 //! `pbideploy-emulator`: a local model of the Power BI REST service (and of the Entra ID token
-//! endpoint), for tests, demos and dry runs. Built from `shared/reference/powerbi-api.md`, not
-//! from pbideploy's code, so that a client mistake is not mirrored here. In the code, each
-//! behaviour is marked `// documented: <reference section>` or `// guess: <why>`.
+//! endpoint), for tests, demos and dry runs. Built from Microsoft's Power BI REST API
+//! documentation and swagger, not from pbideploy's code, so that a client mistake is not
+//! mirrored here. In the code, each behaviour is marked `// documented: <section>` (a section
+//! of the project's API notes, which summarise that documentation) or `// guess: <why>`.
 
 pub mod app;
 pub mod auth;

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::env_vars::{self as vars, VarSource};
 
-/// The Power BI national clouds (reference section 0.1).
+/// The Power BI national clouds, with the hosts Microsoft documents for each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Cloud {
     /// Commercial.
