@@ -18,9 +18,8 @@ use crate::session;
 use crate::ledger::Ledger;
 use crate::ledger::store::{FileStore, LedgerLock, LedgerStore};
 
-use super::plan::{
-    Planned, ledger_store, load_ledger, load_manifest, parse_targets, plan_against, runtime,
-};
+use super::plan::{Planned, ledger_store, load_ledger, plan_against};
+use super::shared::{load_manifest, parse_targets, runtime};
 
 pub fn run(args: &ApplyArgs) -> CommandResult {
     let loaded = load_manifest(&args.manifest)?;

@@ -19,7 +19,7 @@ use crate::manifest::Service;
 use crate::powerbi::client::PowerBiClient;
 use crate::session;
 
-use super::plan::{now_rfc3339, runtime};
+use super::shared::{now_rfc3339, runtime};
 use files::{PbixIndex, write_output};
 
 /// Runs the command: exit 0 with the manifest written.

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod init;
 pub mod inspect;
 pub mod plan;
+pub mod shared;
 pub mod show;
 pub mod state;
 pub mod validate;

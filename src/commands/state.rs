@@ -90,7 +90,7 @@ fn rm(args: &StateArgs, address: &str) -> CommandResult {
 /// ([`adopt::adopt`]) and save the ledger once, under its lock; nothing is written when any
 /// selected item is missing from the service.
 fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> CommandResult {
-    use super::plan::{load_manifest, now_rfc3339, parse_targets, runtime};
+    use super::shared::{load_manifest, now_rfc3339, parse_targets, runtime};
     let loaded = load_manifest(&args.manifest)?;
     let selected = parse_targets(addresses)?;
     let store = store(args);
