@@ -128,6 +128,9 @@ impl std::error::Error for CommandError {
     }
 }
 
+/// What a command returns: an exit code on success (0, or 2 for `--detailed-exitcode`).
+pub type CommandResult = Result<u8, CommandError>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +156,3 @@ mod tests {
         assert_eq!(err.exit_code(), 255);
     }
 }
-
-/// What a command returns: an exit code on success (0, or 2 for `--detailed-exitcode`).
-pub type CommandResult = Result<u8, CommandError>;
