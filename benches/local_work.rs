@@ -53,7 +53,8 @@ fn ms(d: Duration) -> String {
 fn planned(path: &Path) -> Plan {
     let loaded = pbideploy::manifest::load(path, None, &[]).expect("manifest loads");
     let ledger = Ledger::new().expect("ledger");
-    let desired = build::desired_state(&loaded, &ledger.salt).expect("desired state");
+    let desired = build::desired_state(&loaded, &ledger.salt, &pbideploy::env_vars::ProcessEnv)
+        .expect("desired state");
     let live = LiveState {
         gateways: vec![LiveGateway {
             id: "1f69e798-5852-4fdd-ab01-33bb14b6e934".into(),

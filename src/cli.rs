@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::env_vars;
+use crate::powerbi::auth::Method;
+
 /// Declarative deployment reconciler for Power BI.
 #[derive(Debug, Parser)]
 #[command(name = "pbideploy", version = env!("PBIDEPLOY_VERSION_LINE"), about, long_about = None, propagate_version = true)]
@@ -89,11 +92,19 @@ pub struct ManifestArgs {
     #[arg(short = 'f', long = "file", default_value = "pbideploy.yaml")]
     pub file: PathBuf,
     /// The environment from the manifest's `environments` to use.
-    #[arg(long, env = "PBIDEPLOY_ENV")]
+    #[arg(long, env = env_vars::PBIDEPLOY_ENV)]
     pub env: Option<String>,
     /// Set a manifest variable (repeatable): --var name=value.
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+/// `--var name=value` (the value may contain `=`; the name may not be empty).
+fn parse_var(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err("write --var name=value".to_owned()),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -136,6 +147,29 @@ pub enum AuthMethod {
     ManagedIdentity,
     AzureCli,
     AccessToken,
+}
+
+impl AuthMethod {
+    /// The library's method for this `--auth` value (the library never imports the CLI).
+    #[must_use]
+    pub fn method(self) -> Method {
+        match self {
+            Self::ClientSecret => Method::ClientSecret,
+            Self::ClientCertificate => Method::ClientCertificate,
+            Self::WorkloadIdentity => Method::WorkloadIdentity,
+            Self::GithubOidc => Method::GithubOidc,
+            Self::ManagedIdentity => Method::ManagedIdentity,
+            Self::AzureCli => Method::AzureCli,
+            Self::AccessToken => Method::AccessToken,
+        }
+    }
+}
+
+/// The services `--service` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NamedService {
+    /// The built-in emulator, run in-process.
+    Local,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -185,8 +219,11 @@ pub struct ApplyArgs {
     /// before use 16) and slows down when the service throttles.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallelism: u16,
-    /// Print one JSON event per line instead of human output.
-    #[arg(long)]
+    /// Output format: human text, or one JSON event per line.
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
+    pub format: ApplyFormat,
+    /// The old spelling of `--format json`, kept hidden for one release.
+    #[arg(long, hide = true, conflicts_with = "format")]
     pub json: bool,
     /// Wait for refreshes triggered by the apply and report their outcome.
     #[arg(long)]
@@ -197,6 +234,20 @@ pub struct ApplyArgs {
     /// Wait up to this many seconds for another run's ledger lock (0: fail at once).
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub lock_timeout: u64,
+}
+
+impl ApplyArgs {
+    /// Whether apply prints JSON events (`--format json`, or the old `--json`).
+    #[must_use]
+    pub fn json_events(&self) -> bool {
+        self.json || self.format == ApplyFormat::Json
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -301,7 +352,8 @@ pub struct StateArgs {
     pub manifest: ManifestArgs,
     /// The ledger: a file, or Azure Blob Storage (`azblob://ACCOUNT/CONTAINER[/PATH]` or an
     /// account URL); by default the manifest's `state:` block, else a file beside the manifest.
-    #[arg(long = "state-file", visible_alias = "state", value_name = "URL")]
+    // `--state-file`, the old spelling, is kept hidden for one release.
+    #[arg(long = "state", alias = "state-file", value_name = "URL")]
     pub state: Option<String>,
     /// The Azure Blob state's connection string or SAS token (`env:NAME` or `file:PATH`).
     #[arg(long, value_name = "REF")]
@@ -337,18 +389,31 @@ pub struct InitArgs {
     pub service: ConnectArgs,
 }
 
+impl ConnectArgs {
+    /// The session's target for these flags (the library does not know clap's types).
+    #[must_use]
+    pub fn target(&self) -> crate::session::Target {
+        crate::session::Target {
+            local: self.service == Some(NamedService::Local),
+            service_url: self.service_url.clone(),
+            auth: self.auth.map(AuthMethod::method),
+        }
+    }
+}
+
 /// Where the service is and how to authenticate. `init` and `state adopt` take only this
-/// (`state adopt` names its ledger with `--state-file`, like the other `state` commands).
+/// (`state adopt` names its ledger with `--state`, like `plan`, `apply` and the other `state`
+/// commands).
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConnectArgs {
     /// `local` runs the built-in emulator in-process, with state under `.pbideploy/local/`
     /// beside the manifest; otherwise the manifest's `service` settings are used.
-    #[arg(long, value_name = "local")]
-    pub service: Option<String>,
+    #[arg(long, value_enum)]
+    pub service: Option<NamedService>,
     /// Override the Power BI REST API base URL (for example an emulator's URL).
-    #[arg(long, env = "PBIDEPLOY_SERVICE_URL")]
+    #[arg(long, env = env_vars::PBIDEPLOY_SERVICE_URL)]
     pub service_url: Option<String>,
     /// Authentication method; by default the first whose settings are present.
-    #[arg(long, value_enum, env = "PBIDEPLOY_AUTH")]
+    #[arg(long, value_enum, env = env_vars::PBIDEPLOY_AUTH)]
     pub auth: Option<AuthMethod>,
 }

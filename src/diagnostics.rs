@@ -6,7 +6,7 @@ use std::ops::Range;
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use serde::Serialize;
 
-use crate::plan::render::sanitize;
+use crate::sanitize;
 
 /// One problem found in a manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

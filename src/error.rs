@@ -1,5 +1,6 @@
 //! The one error type at the CLI edge: what went wrong, hints on how to fix it, and the exit
-//! code it maps to. Library modules have their own `thiserror` types and convert into this.
+//! code it maps to. Library modules have their own `thiserror` types; `commands::errors` holds
+//! every conversion from them into this, keeping the library error as the cause.
 
 use std::fmt;
 
@@ -14,6 +15,9 @@ pub enum ErrorKind {
     PartialApply,
     /// A bug in pbideploy. Exit 255.
     Internal,
+    /// Stdout was closed by its reader (`pbideploy plan | head`): not a failure. Exit 0,
+    /// nothing printed.
+    ClosedPipe,
 }
 
 /// An error shown to the user, with optional hints.
@@ -24,6 +28,8 @@ pub struct CommandError {
     pub hints: Vec<String>,
     /// Set when the message was already printed in full (for example diagnostics).
     pub already_reported: bool,
+    /// The library error this one was made from; its chain is printed with `-v`.
+    pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl CommandError {
@@ -45,6 +51,7 @@ impl CommandError {
             message: message.into(),
             hints: Vec::new(),
             already_reported: false,
+            source: None,
         }
     }
 
@@ -55,6 +62,7 @@ impl CommandError {
             message: String::new(),
             hints: Vec::new(),
             already_reported: true,
+            source: None,
         }
     }
 
@@ -64,8 +72,41 @@ impl CommandError {
         self
     }
 
+    /// Keeps `source` as the cause, so `-v` can show what lies behind the message.
+    #[must_use]
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// A failed write of the command's output to stdout: a reader that went away
+    /// ([`ErrorKind::ClosedPipe`]) ends the command quietly; anything else is an error.
+    pub fn stdout(e: std::io::Error) -> Self {
+        Self::write_failed("to stdout", e)
+    }
+
+    /// [`Self::stdout`] for other output (`what`: `diagnostics`, `the summary`).
+    pub fn write_failed(what: &str, e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Self::reported(ErrorKind::ClosedPipe);
+        }
+        Self::internal(format!("cannot write {what}: {e}")).with_source(e)
+    }
+
+    /// The causes below the message, outermost first (for `-v`).
+    pub fn causes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut next = self.source.as_deref().map(|e| e as &dyn std::error::Error);
+        while let Some(e) = next {
+            out.push(e.to_string());
+            next = e.source();
+        }
+        out
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self.kind {
+            ErrorKind::ClosedPipe => 0,
             ErrorKind::User | ErrorKind::Service => 1,
             ErrorKind::PartialApply => 3,
             ErrorKind::Internal => 255,
@@ -79,7 +120,39 @@ impl fmt::Display for CommandError {
     }
 }
 
-impl std::error::Error for CommandError {}
+impl std::error::Error for CommandError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// What a command returns: an exit code on success (0, or 2 for `--detailed-exitcode`).
 pub type CommandResult = Result<u8, CommandError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn the_cause_chain_is_kept_outermost_first() {
+        let io = std::io::Error::other("inner");
+        let err = CommandError::user("message").with_source(Outer(io));
+        assert_eq!(err.causes(), ["outer", "inner"]);
+        assert!(CommandError::user("m").causes().is_empty());
+    }
+
+    #[test]
+    fn a_closed_stdout_is_quiet_and_succeeds() {
+        let err = CommandError::stdout(std::io::ErrorKind::BrokenPipe.into());
+        assert!(err.already_reported);
+        assert_eq!(err.exit_code(), 0);
+        let err = CommandError::stdout(std::io::ErrorKind::StorageFull.into());
+        assert_eq!(err.exit_code(), 255);
+    }
+}

@@ -17,8 +17,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::plan::address::Address;
-use crate::plan::operation::{DatasourceRef, ItemRef, RefreshSchedule};
+use crate::domain::address::Address;
+use crate::domain::operation::{DatasourceRef, ItemRef, RefreshSchedule};
 
 /// The ledger format version this build reads and writes.
 pub const LEDGER_VERSION: u32 = 1;
@@ -149,7 +149,7 @@ pub struct CredentialEntry {
     /// The references used, e.g. `env:SQL_PASSWORD` (never values).
     pub references: Vec<String>,
     pub applied_at: Option<String>,
-    /// The settings applied that are not secret ([`crate::plan::operation::CredentialSpec::settings`]);
+    /// The settings applied that are not secret ([`crate::domain::operation::CredentialSpec::settings`]);
     /// absent in ledgers written before they were recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<serde_json::Map<String, serde_json::Value>>,

@@ -7,6 +7,8 @@ pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod diagnostics;
+pub mod domain;
+pub mod env_vars;
 pub mod error;
 pub mod init;
 pub mod inspect;
@@ -17,5 +19,9 @@ pub mod manifest;
 pub mod pbix;
 pub mod plan;
 pub mod powerbi;
+pub mod sanitize;
 pub mod session;
 pub mod untrusted_file;
+
+#[cfg(test)]
+mod module_graph;

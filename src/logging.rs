@@ -3,32 +3,34 @@
 
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{GlobalArgs, LogFormat};
+use crate::env_vars::{self, ProcessEnv, VarSource};
 
-/// Installs the global subscriber. Safe to call once per process.
-pub fn init(global: &GlobalArgs) {
-    let default = match (global.quiet, global.verbose) {
+/// Installs the global subscriber: `-q` count `quiet`, `-v` count `verbose`, JSON lines when
+/// `json`. Safe to call once per process.
+pub fn init(quiet: u8, verbose: u8, json: bool) {
+    let default = match (quiet, verbose) {
         (q, _) if q > 0 => "error",
         (_, 0) => "warn",
         (_, 1) => "info",
         (_, 2) => "debug",
         _ => "trace",
     };
-    let filter = std::env::var("PBIDEPLOY_LOG")
-        .ok()
+    let filter = ProcessEnv
+        .var(env_vars::PBIDEPLOY_LOG)
         .and_then(|s| EnvFilter::try_new(s).ok())
         .unwrap_or_else(|| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| GuardedStderr)
         .with_target(false);
-    let _ = match global.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder
             .with_ansi(
                 anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never,
             )
-            .try_init(),
+            .try_init()
     };
 }
 
@@ -40,7 +42,7 @@ struct GuardedStderr;
 impl std::io::Write for GuardedStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        let guarded = crate::plan::render::sanitize::guard_lines(&text);
+        let guarded = crate::sanitize::guard_lines(&text);
         std::io::stderr().write_all(guarded.as_bytes())?;
         Ok(buf.len())
     }

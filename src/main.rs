@@ -4,11 +4,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pbideploy::cli::{Cli, ColorWhen};
+use pbideploy::cli::{Cli, ColorWhen, LogFormat};
 
 /// mimalloc: loading a manifest is allocation-bound (a JSON value and a typed model of every
-/// item); `validate` of the 2,000-dataset bench manifest runs in 86 ms with it, 127 ms with
-/// the system allocator (fastest of 30). Peak RSS of large uploads is unchanged (22 MiB).
+/// item), and the system allocator was markedly slower on large manifests; upload memory is
+/// unaffected. `benches/local_work.rs` and `benches/upload_memory.rs` measure both.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -20,15 +20,22 @@ fn main() -> ExitCode {
         ColorWhen::Auto => anstream::ColorChoice::Auto,
     };
     choice.write_global();
-    pbideploy::logging::init(&cli.global);
+    let g = &cli.global;
+    pbideploy::logging::init(g.quiet, g.verbose, g.log_format == LogFormat::Json);
+    let verbose = cli.global.verbose > 0;
     match pbideploy::commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             if !err.already_reported {
                 let mut stderr = anstream::stderr();
                 // Messages quote names from the manifest and the service: escaped.
-                let text = pbideploy::plan::render::sanitize::text;
+                let text = pbideploy::sanitize::text;
                 let _ = writeln!(stderr, "error: {}", text(&err.message));
+                if verbose {
+                    for cause in err.causes() {
+                        let _ = writeln!(stderr, "caused by: {}", text(&cause));
+                    }
+                }
                 for hint in &err.hints {
                     let _ = writeln!(stderr, "hint: {}", text(hint));
                 }

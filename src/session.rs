@@ -7,18 +7,18 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use tokio::sync::Mutex;
 
-use crate::cli::{AuthMethod, ConnectArgs};
+use crate::env_vars::{self as vars, ProcessEnv, VarSource};
 use crate::live::model::LivePrincipal;
 use crate::manifest::{Cloud, LoadedManifest, Service};
-use crate::powerbi::auth::{AccessToken, AuthError, TokenFuture, TokenProvider, VarSource};
+use crate::powerbi::auth::{
+    self, AuthError, AuthSettings, CachingProvider, ClientAuth, EntraApp, EntraProvider, Method,
+    TokenProvider,
+};
 use crate::powerbi::client::{ClientConfig, PowerBiClient};
 use crate::powerbi::error::ClientError;
 
@@ -30,10 +30,6 @@ pub const LOCAL_CLIENT_ID: &str = "pbideploy-local";
 /// Why no session could be opened. Each names the setting and how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error(
-        "unknown --service `{0}`; the only named service is `local` (use --service-url for a URL)"
-    )]
-    UnknownService(String),
     #[error("cannot start the local service: {0}")]
     Local(String),
     #[error(transparent)]
@@ -50,45 +46,34 @@ pub struct Endpoints {
     pub scope: String,
 }
 
-/// The endpoints of a named cloud (public when `None`).
+/// The client's cloud for the manifest's `service.cloud` (public when `None`).
+fn auth_cloud(cloud: Option<Cloud>) -> auth::Cloud {
+    match cloud.unwrap_or(Cloud::Public) {
+        Cloud::Public => auth::Cloud::Public,
+        Cloud::Usgov => auth::Cloud::UsGov,
+        Cloud::Usgovhigh => auth::Cloud::UsGovHigh,
+        Cloud::Usdod => auth::Cloud::UsDod,
+        Cloud::China => auth::Cloud::China,
+    }
+}
+
+/// The endpoints of a named cloud (public when `None`), from the client's one table.
 pub fn cloud_endpoints(cloud: Option<Cloud>) -> Endpoints {
-    let (api, authority, resource) = match cloud.unwrap_or(Cloud::Public) {
-        Cloud::Public => (
-            "https://api.powerbi.com",
-            "https://login.microsoftonline.com",
-            "https://analysis.windows.net/powerbi/api",
-        ),
-        Cloud::Usgov => (
-            "https://api.powerbigov.us",
-            "https://login.microsoftonline.com",
-            "https://analysis.usgovcloudapi.net/powerbi/api",
-        ),
-        Cloud::Usgovhigh => (
-            "https://api.high.powerbigov.us",
-            "https://login.microsoftonline.us",
-            "https://high.analysis.usgovcloudapi.net/powerbi/api",
-        ),
-        Cloud::Usdod => (
-            "https://api.mil.powerbigov.us",
-            "https://login.microsoftonline.us",
-            "https://mil.analysis.usgovcloudapi.net/powerbi/api",
-        ),
-        Cloud::China => (
-            "https://api.powerbi.cn",
-            "https://login.chinacloudapi.cn",
-            "https://analysis.chinacloudapi.cn/powerbi/api",
-        ),
-    };
+    let cloud = auth_cloud(cloud);
     Endpoints {
-        api_url: api.into(),
-        authority_url: authority.into(),
-        scope: format!("{resource}/.default"),
+        api_url: cloud.api_base().into(),
+        authority_url: cloud.authority_host().into(),
+        scope: cloud.scope(),
     }
 }
 
 /// Resolves endpoints from the manifest's `service`, then `--service-url` and
-/// `AZURE_AUTHORITY_HOST` (the azure-identity convention) on top.
-pub fn resolve_endpoints(service: &Service, service_url: Option<&str>) -> Endpoints {
+/// `AZURE_AUTHORITY_HOST` (the azure-identity convention, read from `env`) on top.
+pub fn resolve_endpoints(
+    service: &Service,
+    service_url: Option<&str>,
+    env: &dyn VarSource,
+) -> Endpoints {
     let mut e = cloud_endpoints(service.cloud);
     if let Some(api) = &service.api_url {
         e.api_url = api.clone();
@@ -96,7 +81,7 @@ pub fn resolve_endpoints(service: &Service, service_url: Option<&str>) -> Endpoi
     if let Some(auth) = &service.authority_url {
         e.authority_url = auth.clone();
     }
-    if let Ok(host) = std::env::var("AZURE_AUTHORITY_HOST")
+    if let Some(host) = env.var(vars::AZURE_AUTHORITY_HOST)
         && !host.trim().is_empty()
     {
         e.authority_url = host;
@@ -150,11 +135,20 @@ pub fn local_state_path(manifest: &Path) -> PathBuf {
     dir.join(".pbideploy").join("local").join("state.json")
 }
 
-/// Opens a session for `manifest` with the command's service flags.
-pub async fn connect(
-    manifest: &LoadedManifest,
-    args: &ConnectArgs,
-) -> Result<Session, SessionError> {
+/// Which service a command talks to and how it authenticates, beyond the manifest's
+/// `service` settings (the command line's `--service`, `--service-url` and `--auth`).
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// Run the built-in emulator in-process (`--service local`).
+    pub local: bool,
+    /// Override the API base URL.
+    pub service_url: Option<String>,
+    /// An explicit authentication method; `None` picks the first whose settings are present.
+    pub auth: Option<Method>,
+}
+
+/// Opens a session for `manifest` with the command's service settings.
+pub async fn connect(manifest: &LoadedManifest, args: &Target) -> Result<Session, SessionError> {
     connect_to(&manifest.path, &manifest.service, args).await
 }
 
@@ -163,17 +157,14 @@ pub async fn connect(
 pub async fn connect_to(
     manifest_path: &Path,
     service: &Service,
-    args: &ConnectArgs,
+    args: &Target,
 ) -> Result<Session, SessionError> {
-    match args.service.as_deref() {
-        Some(s) if s.eq_ignore_ascii_case("local") => connect_local(manifest_path).await,
-        Some(other) => Err(SessionError::UnknownService(other.to_string())),
-        None => {
-            let endpoints = resolve_endpoints(service, args.service_url.as_deref());
-            let tenant = service.tenant_id.as_deref();
-            connect_remote(endpoints, service.cloud, tenant, args.auth).await
-        }
+    if args.local {
+        return connect_local(manifest_path).await;
     }
+    let endpoints = resolve_endpoints(service, args.service_url.as_deref(), &ProcessEnv);
+    let tenant = service.tenant_id.as_deref();
+    connect_remote(endpoints, service.cloud, tenant, args.auth).await
 }
 
 async fn connect_local(manifest: &Path) -> Result<Session, SessionError> {
@@ -195,13 +186,13 @@ async fn connect_local(manifest: &Path) -> Result<Session, SessionError> {
         authority_url: url,
         scope: "https://analysis.windows.net/powerbi/api/.default".into(),
     };
-    let provider = ClientSecretProvider::new(
+    let provider = client_secret_provider(
         &endpoints,
         LOCAL_TENANT,
         LOCAL_CLIENT_ID,
         SecretString::from("local"),
-    );
-    let mut session = finish(endpoints, Arc::new(provider), vec![LOCAL_CLIENT_ID.into()]).await?;
+    )?;
+    let mut session = finish(endpoints, provider, vec![LOCAL_CLIENT_ID.into()]).await?;
     session.local = Some(LocalService {
         emulator,
         state_file,
@@ -209,35 +200,41 @@ async fn connect_local(manifest: &Path) -> Result<Session, SessionError> {
     Ok(session)
 }
 
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// The client-secret provider (Entra's client-credentials grant, cached) for `endpoints`: what
+/// `--service local` and tests against the emulator authenticate with.
+///
+/// # Errors
+/// When the authority URL, tenant or client id is invalid.
+pub fn client_secret_provider(
+    endpoints: &Endpoints,
+    tenant: &str,
+    client_id: &str,
+    secret: SecretString,
+) -> Result<Arc<dyn TokenProvider>, AuthError> {
+    let app = EntraApp {
+        authority: endpoints.authority_url.clone(),
+        tenant: tenant.to_owned(),
+        client_id: client_id.to_owned(),
+        scope: endpoints.scope.clone(),
+    };
+    let inner = EntraProvider::new(reqwest::Client::new(), app, ClientAuth::Secret(secret))?;
+    Ok(Arc::new(CachingProvider::new(Arc::new(inner))))
 }
 
 async fn connect_remote(
     endpoints: Endpoints,
     cloud: Option<Cloud>,
     tenant: Option<&str>,
-    auth: Option<AuthMethod>,
+    auth: Option<Method>,
 ) -> Result<Session, SessionError> {
-    use crate::powerbi::auth::{self as select, AuthSettings, Method, ProcessEnv};
-    let cloud_name = match cloud.unwrap_or(Cloud::Public) {
-        Cloud::Public => "public",
-        Cloud::Usgov => "usgov",
-        Cloud::Usgovhigh => "usgovhigh",
-        Cloud::Usdod => "dod",
-        Cloud::China => "china",
-    };
     let settings = AuthSettings {
-        method: auth.map(Method::from_cli),
-        cloud: select::Cloud::from_name(cloud_name).unwrap_or_default(),
+        method: auth,
+        cloud: auth_cloud(cloud),
         ..AuthSettings::default()
     };
     let env = ManifestDefaults::new(&ProcessEnv, &endpoints, tenant);
-    let provider = select::provider_from_env(&settings, &env)?;
-    let mut ids = Vec::new();
-    if let Some(c) = env_var("AZURE_CLIENT_ID") {
-        ids.push(c);
-    }
+    let provider = auth::provider_from_env(&settings, &env)?;
+    let ids = env.var(vars::AZURE_CLIENT_ID).into_iter().collect();
     finish(endpoints, provider, ids).await
 }
 
@@ -252,15 +249,15 @@ struct ManifestDefaults<'a> {
 
 impl<'a> ManifestDefaults<'a> {
     fn new(env: &'a dyn VarSource, endpoints: &Endpoints, tenant: Option<&str>) -> Self {
-        let mut defaults = vec![("AZURE_AUTHORITY_HOST", endpoints.authority_url.clone())];
+        let mut defaults = vec![(vars::AZURE_AUTHORITY_HOST, endpoints.authority_url.clone())];
         if let Some(t) = tenant.filter(|t| !t.trim().is_empty()) {
-            if let Some(other) = env.var("AZURE_TENANT_ID").filter(|v| v != t) {
+            if let Some(other) = env.var(vars::AZURE_TENANT_ID).filter(|v| v != t) {
                 tracing::warn!(
                     "AZURE_TENANT_ID ({other}) differs from the manifest's service.tenantId ({t}); \
                      using AZURE_TENANT_ID"
                 );
             }
-            defaults.push(("AZURE_TENANT_ID", t.to_string()));
+            defaults.push((vars::AZURE_TENANT_ID, t.to_string()));
         }
         Self { env, defaults }
     }
@@ -326,108 +323,6 @@ pub fn jwt_identities(token: &str) -> Vec<String> {
     .collect()
 }
 
-/// Entra ID client-credentials with a client secret; caches the token until five minutes
-/// before it expires.
-pub struct ClientSecretProvider {
-    http: reqwest::Client,
-    token_url: String,
-    client_id: String,
-    secret: SecretString,
-    scope: String,
-    cached: Mutex<Option<AccessToken>>,
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct TokenErrorBody {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: String,
-}
-
-impl ClientSecretProvider {
-    /// A provider for `tenant` at the endpoints' authority.
-    pub fn new(endpoints: &Endpoints, tenant: &str, client_id: &str, secret: SecretString) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            token_url: format!("{}/{tenant}/oauth2/v2.0/token", endpoints.authority_url),
-            client_id: client_id.to_string(),
-            secret,
-            scope: endpoints.scope.clone(),
-            cached: Mutex::new(None),
-        }
-    }
-
-    async fn fetch(&self) -> Result<AccessToken, AuthError> {
-        let fail = |reason: String| AuthError {
-            method: "client secret".into(),
-            reason,
-        };
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", self.secret.expose_secret()),
-            ("scope", self.scope.as_str()),
-        ];
-        let resp = self
-            .http
-            .post(&self.token_url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| fail(format!("cannot reach {}: {e}", self.token_url)))?;
-        let status = resp.status();
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| fail(format!("cannot read the token response: {e}")))?;
-        if !status.is_success() {
-            let detail = serde_json::from_str::<TokenErrorBody>(&text)
-                .map(|b| {
-                    format!(
-                        "{}: {}",
-                        b.error,
-                        b.error_description.lines().next().unwrap_or("")
-                    )
-                })
-                .unwrap_or_else(|_| format!("HTTP {status}"));
-            return Err(fail(detail));
-        }
-        let body: TokenResponse = serde_json::from_str(&text)
-            .map_err(|e| fail(format!("unexpected token response: {e}")))?;
-        Ok(AccessToken {
-            token: SecretString::from(body.access_token),
-            expires_at: SystemTime::now() + Duration::from_secs(body.expires_in.unwrap_or(3600)),
-        })
-    }
-}
-
-impl TokenProvider for ClientSecretProvider {
-    fn token(&self) -> TokenFuture<'_> {
-        Box::pin(async move {
-            let mut cached = self.cached.lock().await;
-            if let Some(t) = cached.as_ref()
-                && t.expires_at > SystemTime::now() + Duration::from_secs(300)
-            {
-                return Ok(t.clone());
-            }
-            let fresh = self.fetch().await?;
-            *cached = Some(fresh.clone());
-            Ok(fresh)
-        })
-    }
-    fn method(&self) -> &'static str {
-        "client secret"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,7 +360,7 @@ mod tests {
             cloud: Some(Cloud::Usgov),
             ..Service::default()
         };
-        let e = resolve_endpoints(&s, Some("http://127.0.0.1:9/"));
+        let e = resolve_endpoints(&s, Some("http://127.0.0.1:9/"), &|_: &str| None::<String>);
         assert_eq!(e.api_url, "http://127.0.0.1:9");
         assert!(e.scope.contains("usgovcloudapi"));
     }

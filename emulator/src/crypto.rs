@@ -5,8 +5,7 @@
 //! gateway key (`publicKey.modulus` / `publicKey.exponent`) and decrypts what clients
 //! encrypt with it, so a wrong encryptor fails here as it would at a real gateway.
 //!
-//! Both wire formats follow `shared/reference/credential-encryption.md` **[docs: Microsoft
-//! SDK `AsymmetricKeyEncryptor`]**:
+//! Both wire formats follow Microsoft's Power BI SDK `AsymmetricKeyEncryptor`:
 //! * modulus of exactly 128 bytes → legacy: base64 of 128-byte RSA-OAEP-SHA1 blocks, each
 //!   holding up to 85 plaintext bytes (§4);
 //! * any other modulus length → hybrid: `Base64(W) + Base64(S)` where W is the

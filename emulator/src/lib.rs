@@ -1,8 +1,8 @@
 //! `pbideploy-emulator`: a local model of the Power BI REST service, of the Fabric items API
-//! for semantic models and reports (`/v1`, [`fabric`]) and of the Entra ID token endpoint,
-//! for tests, demos and dry runs. Built from `shared/reference/powerbi-api.md`, not
-//! from pbideploy's code, so that a client mistake is not mirrored here. In the code, each
-//! behaviour is marked `// documented: <reference section>` or `// guess: <why>`.
+//! for semantic models and reports (`/v1`, [`fabric`]) and of the Entra ID token endpoint, for tests, demos and dry runs. Built from Microsoft's Power BI REST API
+//! documentation and swagger, not from pbideploy's code, so that a client mistake is not
+//! mirrored here. In the code, each behaviour is marked `// documented: <section>` (a section
+//! of the project's API notes, which summarise that documentation) or `// guess: <why>`.
 
 pub mod app;
 pub mod auth;
@@ -13,7 +13,6 @@ pub mod fabric;
 pub mod model;
 pub mod pbix;
 pub mod routes;
-pub mod time_zones;
 pub mod transport;
 pub mod util;
 

@@ -2,7 +2,7 @@
 //! file format is not the wire, so pbideploy and the emulator may share the reader; the
 //! service-side decisions below stay the emulator's own).
 //!
-//! Pipeline (`shared/reference/pbix-format.md` §8.3): read the file with bounded reads →
+//! Pipeline: read the file with bounded reads →
 //! reject templates → thin report from `Connections` → the model (DataModel, else
 //! DataModelSchema, else DataMashup) → datasources, parameters and storage mode. A model
 //! the reader cannot decode gives `model_readable = false` and the server falls back to

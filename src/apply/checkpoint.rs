@@ -10,9 +10,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
+use crate::domain::address::Address;
 use crate::ledger::store::{LedgerLock, LedgerStore};
 use crate::ledger::{DatasetEntry, Ledger, LedgerEntry, LedgerError, ReportEntry};
-use crate::plan::address::Address;
 
 /// The ledger, its store and the lock, shared by the running steps.
 pub struct Checkpoint {

@@ -10,8 +10,9 @@ use indicatif::{MultiProgress, ProgressDrawTarget};
 use serde_json::json;
 
 use super::StepError;
+use crate::env_vars::{self, ProcessEnv, VarSource};
 use crate::plan::model::{Action, Change};
-use crate::plan::render::sanitize;
+use crate::sanitize;
 
 /// Where output goes (stdout in the CLI, a buffer in tests).
 pub type Sink = Arc<Mutex<dyn Write + Send>>;
@@ -56,7 +57,7 @@ impl Output {
     /// Print to stdout; progress bars when it is a terminal and the output is text.
     pub fn stdout(json: bool) -> Self {
         let mut out = Self::new(Arc::new(Mutex::new(std::io::stdout())), json);
-        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        let dumb = ProcessEnv.var(env_vars::TERM).is_some_and(|t| t == "dumb");
         if !json && !dumb && std::io::stdout().is_terminal() {
             out.bars = Some(MultiProgress::with_draw_target(ProgressDrawTarget::stdout()));
         }
@@ -234,9 +235,9 @@ impl Output {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::address::Address;
+    use crate::domain::address::Address;
+    use crate::domain::operation::Operation;
     use crate::plan::model::ChangeKind;
-    use crate::plan::operation::Operation;
 
     /// A step on an item whose name (from the service, say) tries to forge lines.
     fn hostile_change() -> Change {

@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::output::Output;
 use crate::plan::model::Change;
-use crate::plan::render::sanitize;
 use crate::powerbi::upload::Progress;
+use crate::sanitize;
 
 /// How often plain output reports an upload.
 const UPLOAD_LINE_EVERY: Duration = Duration::from_secs(5);
@@ -156,9 +156,9 @@ impl Drop for Waiting {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::address::Address;
+    use crate::domain::address::Address;
+    use crate::domain::operation::Operation;
     use crate::plan::model::{Action, ChangeKind};
-    use crate::plan::operation::Operation;
     use std::sync::Mutex;
 
     fn change() -> Change {

@@ -20,15 +20,13 @@ use crate::ledger::Ledger;
 use crate::ledger::backend::{DynStore, lock_waiting};
 use crate::ledger::store::LedgerLock;
 
-use super::plan::{
-    Planned, ledger_store, load_ledger, load_manifest, parse_targets, plan_against, runtime,
-    session_error,
-};
+use super::plan::{Planned, ledger_store, load_ledger, plan_against};
+use super::shared::{load_manifest, parse_targets, runtime};
 
 pub fn run(args: &ApplyArgs) -> CommandResult {
     let loaded = load_manifest(&args.manifest)?;
     let saved = match &args.plan_file {
-        Some(path) => Some(read_plan(path).map_err(|e| CommandError::user(e.to_string()))?),
+        Some(path) => Some(read_plan(path)?),
         None => None,
     };
     let targets = parse_targets(&args.targets)?;
@@ -46,9 +44,7 @@ pub fn run(args: &ApplyArgs) -> CommandResult {
     };
     let runtime = runtime()?;
     runtime.block_on(async {
-        let session = session::connect(&loaded, &args.service.connect)
-            .await
-            .map_err(session_error)?;
+        let session = session::connect(&loaded, &args.service.connect.target()).await?;
         let result = apply_with(args, &loaded, &session, saved, targets, locked).await;
         session.close().await;
         result
@@ -67,7 +63,7 @@ async fn apply_with(
     loaded: &crate::manifest::LoadedManifest,
     session: &session::Session,
     saved: Option<Plan>,
-    targets: Vec<crate::plan::address::Address>,
+    targets: Vec<crate::domain::address::Address>,
     locked: Locked,
 ) -> CommandResult {
     let options = PlanOptions {
@@ -89,12 +85,12 @@ async fn apply_with(
         }
         None => fresh,
     };
-    let out = Output::stdout(args.json);
+    let out = Output::stdout(args.json_events());
     if !plan.has_changes() {
         out.message("No changes. The service matches the manifest.");
         return Ok(0);
     }
-    if !args.json {
+    if !args.json_events() {
         let color =
             anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
         let mut stdout = anstream::stdout();
@@ -104,9 +100,7 @@ async fn apply_with(
         confirm()?;
     }
     let base_dir = loaded.root.clone();
-    let env = |name: &str| std::env::var(name).ok();
-    let secrets = secrets::resolve(&plan, &base_dir, &env)
-        .map_err(|e| CommandError::user(e.to_string()).hinted("nothing was changed"))?;
+    let secrets = secrets::resolve(&plan, &base_dir, &crate::env_vars::ProcessEnv)?;
     let checkpoint = Checkpoint::locked(ledger_store, locked.lock, ledger);
     let parallelism = usize::from(args.parallelism);
     let options = ApplyOptions {
@@ -125,8 +119,7 @@ async fn apply_with(
         out.clone(),
         options,
     )
-    .await
-    .map_err(|e| CommandError::internal(e.to_string()))?;
+    .await?;
     if summary.is_success() {
         Ok(0)
     } else {

@@ -14,12 +14,12 @@ use crate::cli::InitArgs;
 use crate::error::{CommandError, CommandResult};
 use crate::init::{Generated, InitInput, generate};
 use crate::live::model::LiveState;
-use crate::live::read::{ReadError, ReadScope, read_scope};
+use crate::live::read::{ReadScope, read_scope};
 use crate::manifest::Service;
 use crate::powerbi::client::PowerBiClient;
 use crate::session;
 
-use super::plan::{client_error, now_rfc3339, runtime, session_error};
+use super::shared::{now_rfc3339, runtime};
 use files::{PbixIndex, write_output};
 
 /// Runs the command: exit 0 with the manifest written.
@@ -44,9 +44,8 @@ pub fn run(args: &InitArgs) -> CommandResult {
     };
     let names = args.workspaces.clone();
     let read = runtime()?.block_on(async {
-        let session = session::connect_to(&session_path, &Service::default(), &args.service)
-            .await
-            .map_err(session_error)?;
+        let session =
+            session::connect_to(&session_path, &Service::default(), &args.service.target()).await?;
         let result = read(&session.client, &names, session.principal.clone()).await;
         session.close().await;
         result
@@ -67,7 +66,7 @@ pub fn run(args: &InitArgs) -> CommandResult {
     if to_stdout {
         let mut out = std::io::stdout();
         out.write_all(generated.text.as_bytes())
-            .map_err(|e| CommandError::internal(format!("cannot write to stdout: {e}")))?;
+            .map_err(CommandError::stdout)?;
     } else {
         write_output(&args.output, &generated.text)?;
     }
@@ -91,9 +90,7 @@ async fn read(
     names: &[String],
     principal: crate::live::model::LivePrincipal,
 ) -> Result<Read, CommandError> {
-    let (live, skipped) = read_scope(client, &ReadScope::everything(names), principal)
-        .await
-        .map_err(read_error)?;
+    let (live, skipped) = read_scope(client, &ReadScope::everything(names), principal).await?;
     let missing: Vec<&str> = names
         .iter()
         .filter(|n| live.workspace(n).is_none())
@@ -113,13 +110,6 @@ async fn read(
         credential_types,
         skipped,
     })
-}
-
-fn read_error(e: ReadError) -> CommandError {
-    match e.client_error() {
-        Some(c) => client_error("cannot read the workspaces", c),
-        None => CommandError::user(e.to_string()),
-    }
 }
 
 /// Data source id (lower case) -> credential type. Gateway data sources come with the
@@ -210,5 +200,5 @@ fn summary(args: &InitArgs, to_stdout: bool, g: &Generated) -> Result<(), Comman
     } else {
         write!(anstream::stdout(), "{text}")
     };
-    written.map_err(|e| CommandError::internal(format!("cannot write the summary: {e}")))
+    written.map_err(|e| CommandError::write_failed("the summary", e))
 }

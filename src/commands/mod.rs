@@ -7,9 +7,11 @@ use crate::error::{CommandError, CommandResult};
 
 pub mod apply;
 pub mod completions;
+pub mod errors;
 pub mod init;
 pub mod inspect;
 pub mod plan;
+pub mod shared;
 pub mod show;
 pub mod state;
 pub mod validate;
@@ -34,5 +36,5 @@ pub(crate) fn print(output: &str) -> Result<(), CommandError> {
     stdout
         .write_all(output.as_bytes())
         .and_then(|()| stdout.flush())
-        .map_err(|e| CommandError::user(format!("cannot write to stdout: {e}")))
+        .map_err(CommandError::stdout)
 }

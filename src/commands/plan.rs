@@ -6,23 +6,21 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::cli::{PlanArgs, PlanFormat, ServiceArgs};
-use crate::diagnostics::Diagnostics;
-use crate::error::{CommandError, CommandResult, ErrorKind};
+use crate::domain::desired::DesiredState;
+use crate::env_vars::{self, ProcessEnv, VarSource};
+use crate::error::{CommandError, CommandResult};
 use crate::ledger::Ledger;
 use crate::ledger::backend::{self, DynStore, StateSpec};
 use crate::live::model::LiveState;
-use crate::live::read::{ReadError, read_live};
-use crate::manifest::{self, LoadedManifest};
-use crate::plan::address::Address;
-use crate::plan::build::{self, BuildError};
+use crate::live::read::read_live;
+use crate::manifest::LoadedManifest;
+use crate::plan::build;
 use crate::plan::definitions::Definitions;
-use crate::plan::desired::DesiredState;
 use crate::plan::model::Plan;
-use crate::plan::{PlanError, PlanOptions, plan};
-use crate::powerbi::error::ClientError;
-use crate::session::{self, Session, SessionError};
+use crate::plan::{PlanOptions, plan};
+use crate::session::{self, Session};
 
-use super::validate::parse_vars;
+use super::shared::{load_manifest, now_rfc3339, parse_targets, runtime};
 
 mod content;
 mod render;
@@ -45,9 +43,7 @@ pub fn run(args: &PlanArgs) -> CommandResult {
     let targets = parse_targets(&args.targets)?;
     let runtime = runtime()?;
     let planned = runtime.block_on(async {
-        let session = session::connect(&loaded, &args.service.connect)
-            .await
-            .map_err(session_error)?;
+        let session = session::connect(&loaded, &args.service.connect.target()).await?;
         let options = PlanOptions {
             targets,
             refresh_only: args.refresh_only,
@@ -63,41 +59,6 @@ pub fn run(args: &PlanArgs) -> CommandResult {
     } else {
         Ok(0)
     }
-}
-
-/// A multi-threaded runtime for one command (reads run concurrently).
-pub fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| CommandError::internal(format!("cannot start the async runtime: {e}")))
-}
-
-/// Loads the manifest; on failure prints the diagnostics as `validate` does and exits 1.
-pub fn load_manifest(args: &crate::cli::ManifestArgs) -> Result<LoadedManifest, CommandError> {
-    let vars = parse_vars(args)?;
-    manifest::load(&args.file, args.env.as_deref(), &vars).map_err(|diags| {
-        print_diagnostics(&diags);
-        CommandError::reported(ErrorKind::User)
-    })
-}
-
-fn print_diagnostics(diags: &Diagnostics) {
-    let styled = anstream::stderr().current_choice() != anstream::ColorChoice::Never;
-    let _ = write!(anstream::stderr(), "{}", diags.render(styled));
-}
-
-/// Parses `--target` addresses.
-pub fn parse_targets(raw: &[String]) -> Result<Vec<Address>, CommandError> {
-    raw.iter()
-        .map(|t| {
-            t.parse::<Address>().map_err(|e| {
-                CommandError::user(format!("invalid --target `{t}`: {e}"))
-                    .hinted("addresses look like workspace[\"Sales\"].dataset[\"Sales Model\"]")
-            })
-        })
-        .collect()
 }
 
 /// Builds desired state, reads ledger and live state, and runs the planner.
@@ -151,7 +112,7 @@ pub fn open_store(
 
 /// The ledger in `store`, or a fresh one when there is none yet.
 pub fn load_ledger(store: &dyn crate::ledger::store::LedgerStore) -> Result<Ledger, CommandError> {
-    build::load_ledger(store).map_err(build_error)
+    Ok(build::load_ledger(store)?)
 }
 
 /// Builds desired state and reads live state, then plans against `ledger` (read from
@@ -164,16 +125,14 @@ pub async fn plan_against(
     mut options: PlanOptions,
 ) -> Result<Planned, CommandError> {
     let (desired, definitions) =
-        build::desired_with_definitions(loaded, &ledger.salt).map_err(build_error)?;
-    let live = read_live(&session.client, &desired, session.principal.clone())
-        .await
-        .map_err(read_error)?;
-    options.manifest = build::manifest_fingerprint(loaded).map_err(build_error)?;
+        build::desired_with_definitions(loaded, &ledger.salt, &ProcessEnv)?;
+    let live = read_live(&session.client, &desired, session.principal.clone()).await?;
+    options.manifest = build::manifest_fingerprint(loaded)?;
     options.environment = loaded.environment.clone();
     if options.created_at.is_empty() {
         options.created_at = now_rfc3339();
     }
-    let mut plan = plan(&desired, &live, &ledger, &options).map_err(plan_error)?;
+    let mut plan = plan(&desired, &live, &ledger, &options)?;
     content::add_content(&mut plan, session, &desired, &definitions, &live, &ledger).await?;
     Ok(Planned {
         plan,
@@ -186,8 +145,7 @@ pub async fn plan_against(
 }
 
 fn output(args: &PlanArgs, plan: &Plan) -> Result<(), CommandError> {
-    let write_err =
-        |e: std::io::Error| CommandError::internal(format!("cannot write to stdout: {e}"));
+    let write_err = CommandError::stdout;
     let mut out = anstream::stdout();
     match args.format {
         PlanFormat::Text => {
@@ -211,7 +169,7 @@ fn output(args: &PlanArgs, plan: &Plan) -> Result<(), CommandError> {
             .map_err(write_err)?;
         }
     }
-    if let Ok(summary) = std::env::var("GITHUB_STEP_SUMMARY")
+    if let Some(summary) = ProcessEnv.var(env_vars::GITHUB_STEP_SUMMARY)
         && !summary.trim().is_empty()
     {
         append(
@@ -239,127 +197,4 @@ fn append(path: &Path, text: &str) -> Result<(), CommandError> {
             path.display()
         ))
     })
-}
-
-/// RFC 3339 UTC time now (the planner reads no clock).
-pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// A service error with code, message, request id and a hint for known causes.
-pub fn client_error(context: &str, e: &ClientError) -> CommandError {
-    let mut err = CommandError::service(format!("{context}: {e}"));
-    if let Some(api) = e.api() {
-        if let Some(code) = &api.code {
-            err = err.hinted(format!("service error code: {code}"));
-        }
-        if let Some(id) = &api.request_id {
-            err = err.hinted(format!("request id: {id} (quote it to Microsoft support)"));
-        }
-        let by_status = match api.status.as_u16() {
-            401 => Some(
-                "the token was refused: check the tenant, client id and secret (or the token's expiry)",
-            ),
-            403 => Some(
-                "the principal lacks access: add it to the workspace (Member or Admin) and allow service principals in the tenant settings",
-            ),
-            404 => Some("the item was not found or the principal cannot see it"),
-            429 => Some("the service is throttling requests; try again later"),
-            _ => None,
-        };
-        if let Some(h) = crate::powerbi::hints::known_cause(api).or(by_status) {
-            err = err.hinted(h);
-        }
-    }
-    err
-}
-
-pub(crate) fn session_error(e: SessionError) -> CommandError {
-    match &e {
-        SessionError::Client(c) => client_error("cannot connect to the service", c),
-        SessionError::Auth(_) => CommandError::service(e.to_string()).hinted(
-            "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or use --service local to try the local emulator)",
-        ),
-        SessionError::Local(_) => CommandError::internal(e.to_string()),
-        _ => CommandError::user(e.to_string()),
-    }
-}
-
-fn read_error(e: ReadError) -> CommandError {
-    match e.client_error() {
-        Some(c) => {
-            let what = what(&e);
-            let err = client_error(&format!("cannot read the live state ({what})"), c);
-            match c.api().map(|api| api.status.as_u16()) {
-                Some(400) if what.starts_with("parameters of") => err.hinted(PARAMETERS_REFUSED),
-                _ => err,
-            }
-        }
-        None => CommandError::user(e.to_string()),
-    }
-}
-
-/// Get Parameters is documented as unsupported for some models; plan reads parameters only
-/// for datasets whose manifest entry has `parameters`.
-const PARAMETERS_REFUSED: &str = "the service does not read parameters of DirectQuery models on SQL, Oracle, Teradata or SAP HANA, nor of models changed through XMLA: remove `parameters` from this dataset and re-point its sources with `datasources` rules";
-
-fn what(e: &ReadError) -> String {
-    match e {
-        ReadError::Service { what, .. } => what.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn build_error(e: BuildError) -> CommandError {
-    CommandError::user(e.to_string())
-}
-
-fn plan_error(e: PlanError) -> CommandError {
-    match e {
-        PlanError::Graph(g) => {
-            CommandError::internal(format!("the plan's dependency graph is invalid: {g}"))
-        }
-        other => CommandError::user(other.to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_time_is_well_formed() {
-        let t = now_rfc3339();
-        assert_eq!(t.len(), 20);
-        assert!(t.starts_with("20"));
-        assert!(t.ends_with('Z'));
-    }
-
-    #[test]
-    fn bad_targets_are_user_errors() {
-        assert!(parse_targets(&["workspace[\"A\"]".into()]).is_ok());
-        let err = parse_targets(&["not an address".into()]).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::User);
-    }
 }

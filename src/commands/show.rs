@@ -10,7 +10,7 @@ use crate::plan::render::{render_json, render_markdown, render_text};
 
 /// Reads the plan file and prints it to stdout.
 pub fn run(args: &ShowArgs) -> CommandResult {
-    let plan = read_plan(&args.file).map_err(|e| CommandError::user(e.to_string()))?;
+    let plan = read_plan(&args.file)?;
     let output = match args.format {
         PlanFormat::Text => {
             let color =

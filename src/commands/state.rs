@@ -8,12 +8,12 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::cli::{ConnectArgs, StateArgs, StateCommand};
+use crate::domain::address::Address;
 use crate::error::{CommandError, CommandResult};
 use crate::ledger::backend::{self, DynStore, StateSpec};
 use crate::ledger::store::{LedgerLock, LedgerStore};
 use crate::ledger::{Ledger, LedgerError};
 use crate::live::read::read_live;
-use crate::plan::address::Address;
 use crate::plan::build;
 use crate::session;
 
@@ -50,7 +50,7 @@ pub fn run(cmd: &StateCommand) -> CommandResult {
 /// manifest exists (it is loaded for that), else the default file beside the manifest.
 fn store(args: &StateArgs) -> Result<DynStore, CommandError> {
     if args.state.is_none() && args.manifest.file.exists() {
-        let loaded = super::plan::load_manifest(&args.manifest)?;
+        let loaded = super::shared::load_manifest(&args.manifest)?;
         return super::plan::open_store(&loaded, None, args.state_credential.as_deref());
     }
     let credential = match &args.state_credential {
@@ -62,46 +62,34 @@ fn store(args: &StateArgs) -> Result<DynStore, CommandError> {
         credential,
         lease_secs: None,
     };
-    backend::open(&spec, &args.manifest.file, args.manifest.env.as_deref()).map_err(ledger_error)
+    backend::open(&spec, &args.manifest.file, args.manifest.env.as_deref())
+        .map_err(CommandError::from)
 }
 
 /// Takes the lock as `--lock-timeout` allows.
 fn lock(store: &dyn LedgerStore, args: &StateArgs) -> Result<LedgerLock, CommandError> {
-    backend::lock_waiting(store, Duration::from_secs(args.lock_timeout)).map_err(ledger_error)
-}
-
-fn ledger_error(err: LedgerError) -> CommandError {
-    match err {
-        LedgerError::NotFound { .. } => CommandError::user(err.to_string()),
-        LedgerError::Random(_) => CommandError::internal(err.to_string()),
-        _ => CommandError::user(err.to_string()),
-    }
+    backend::lock_waiting(store, Duration::from_secs(args.lock_timeout)).map_err(CommandError::from)
 }
 
 fn parse_address(text: &str) -> Result<Address, CommandError> {
-    text.parse::<Address>()
-        .map_err(|e| CommandError::user(e.to_string()))
+    Ok(text.parse::<Address>()?)
 }
 
 fn out(text: &str) -> CommandResult {
     let mut stdout = anstream::stdout();
-    writeln!(stdout, "{text}")
-        .map_err(|e| CommandError::internal(format!("cannot write to stdout: {e}")))?;
+    writeln!(stdout, "{text}").map_err(CommandError::stdout)?;
     Ok(0)
 }
 
 fn missing(store: &dyn LedgerStore) -> CommandError {
     CommandError::user(format!("no ledger at {}", store.describe())).hinted(
-        "run `pbideploy apply` first, or pass --state-file PATH (and -f/--env to pick the default path)",
+        "run `pbideploy apply` first, or pass --state PATH (and -f/--env to pick the default path)",
     )
 }
 
 fn list(args: &StateArgs) -> CommandResult {
     let store = store(args)?;
-    let ledger = store
-        .load()
-        .map_err(ledger_error)?
-        .ok_or_else(|| missing(&*store))?;
+    let ledger = store.load()?.ok_or_else(|| missing(&*store))?;
     let lines: Vec<String> = ledger.entries.keys().map(ToString::to_string).collect();
     if lines.is_empty() {
         return out(&format!("The ledger {} tracks nothing.", store.describe()));
@@ -113,16 +101,11 @@ fn show(args: &StateArgs, address: &str, version: Option<&str>) -> CommandResult
     let address = parse_address(address)?;
     let store = store(args)?;
     let ledger = match version {
-        Some(v) => store.load_version(v).map_err(ledger_error)?,
-        None => store
-            .load()
-            .map_err(ledger_error)?
-            .ok_or_else(|| missing(&*store))?,
+        Some(v) => store.load_version(v)?,
+        None => store.load()?.ok_or_else(|| missing(&*store))?,
     };
-    let entry = ledger.get(&address).ok_or_else(|| {
-        ledger_error(LedgerError::NotFound {
-            address: address.to_string(),
-        })
+    let entry = ledger.get(&address).ok_or_else(|| LedgerError::NotFound {
+        address: address.to_string(),
     })?;
     let json = serde_json::to_string_pretty(entry)
         .map_err(|e| CommandError::internal(format!("cannot render the entry: {e}")))?;
@@ -133,12 +116,9 @@ fn rm(args: &StateArgs, address: &str) -> CommandResult {
     let address = parse_address(address)?;
     let store = store(args)?;
     let lock = lock(&*store, args)?;
-    let mut ledger = store
-        .load()
-        .map_err(ledger_error)?
-        .ok_or_else(|| missing(&*store))?;
-    let removed = ledger.remove(&address).map_err(ledger_error)?;
-    store.save(&ledger, &lock).map_err(ledger_error)?;
+    let mut ledger = store.load()?.ok_or_else(|| missing(&*store))?;
+    let removed = ledger.remove(&address)?;
+    store.save(&ledger, &lock)?;
     let lines: Vec<String> = removed.iter().map(|a| format!("Removed {a}")).collect();
     out(&lines.join("\n"))
 }
@@ -147,7 +127,7 @@ fn rm(args: &StateArgs, address: &str) -> CommandResult {
 /// ([`adopt::adopt`]) and save the ledger once, under its lock; nothing is written when any
 /// selected item is missing from the service.
 fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> CommandResult {
-    use super::plan::{load_manifest, now_rfc3339, parse_targets, runtime, session_error};
+    use super::shared::{load_manifest, now_rfc3339, parse_targets, runtime};
     let loaded = load_manifest(&args.manifest)?;
     let selected = parse_targets(addresses)?;
     let store = super::plan::open_store(
@@ -156,22 +136,16 @@ fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> C
         args.state_credential.as_deref(),
     )?;
     let lock = lock(&*store, args)?;
-    let mut ledger = match store.load().map_err(ledger_error)? {
+    let mut ledger = match store.load()? {
         Some(l) => l,
-        None => Ledger::new().map_err(ledger_error)?,
+        None => Ledger::new()?,
     };
-    let desired = build::desired_state(&loaded, &ledger.salt)
-        .map_err(|e| CommandError::user(e.to_string()))?;
+    let desired = build::desired_state(&loaded, &ledger.salt, &crate::env_vars::ProcessEnv)?;
     let live = runtime()?.block_on(async {
-        let session = session::connect(&loaded, connect)
-            .await
-            .map_err(session_error)?;
+        let session = session::connect(&loaded, &connect.target()).await?;
         let live = read_live(&session.client, &desired, session.principal.clone()).await;
         session.close().await;
-        live.map_err(|e| match e.client_error() {
-            Some(c) => super::plan::client_error("cannot read the live state", c),
-            None => CommandError::user(e.to_string()),
-        })
+        Ok::<_, CommandError>(live?)
     })?;
     let adoption = adopt::adopt(&desired, &live, &ledger, &selected, &now_rfc3339()).map_err(|r| {
         let mut err = CommandError::user(format!(
@@ -185,7 +159,7 @@ fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> C
     for (addr, entry) in adoption.entries {
         ledger.set(addr, entry);
     }
-    store.save(&ledger, &lock).map_err(ledger_error)?;
+    store.save(&ledger, &lock)?;
     let mut lines = adoption.adopted;
     lines.push(format!("Saved the ledger {}.", store.describe()));
     if !adoption.left.is_empty() {

@@ -3,26 +3,15 @@
 
 use std::io::Write;
 
-use crate::cli::{DiagnosticFormat, ManifestArgs, ValidateArgs};
+use crate::cli::{DiagnosticFormat, ValidateArgs};
 use crate::diagnostics::Diagnostics;
 use crate::error::{CommandError, CommandResult, ErrorKind};
 use crate::manifest::Document;
 
 /// Splits `--var name=value` flags.
-pub fn parse_vars(args: &ManifestArgs) -> Result<Vec<(String, String)>, CommandError> {
-    args.vars
-        .iter()
-        .map(|raw| match raw.split_once('=') {
-            Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
-            _ => Err(CommandError::user(format!("invalid --var `{raw}`"))
-                .hinted("write --var name=value")),
-        })
-        .collect()
-}
-
 /// Runs the command: exit 0 when valid, 1 when not.
 pub fn run(args: &ValidateArgs) -> CommandResult {
-    let vars = parse_vars(&args.manifest)?;
+    let vars = &args.manifest.vars;
     let file = &args.manifest.file;
     let doc = match Document::read(file) {
         Ok(doc) => doc,
@@ -45,7 +34,7 @@ pub fn run(args: &ValidateArgs) -> CommandResult {
     let mut failed: Option<Diagnostics> = None;
     let mut counts = None;
     let several = envs.len() > 1;
-    doc.resolve_each(&envs, &vars, |env, result| match result {
+    doc.resolve_each(&envs, vars, |env, result| match result {
         Ok(m) => {
             counts = Some(m.counts());
             crate::manifest::drop_in_background(m);
@@ -87,7 +76,7 @@ pub fn run(args: &ValidateArgs) -> CommandResult {
                 DiagnosticFormat::Text => writeln!(out, "{summary}"),
                 DiagnosticFormat::Json => writeln!(out, "[]"),
             };
-            written.map_err(|e| CommandError::internal(format!("cannot write to stdout: {e}")))?;
+            written.map_err(CommandError::stdout)?;
             Ok(0)
         }
     }
@@ -103,16 +92,12 @@ fn report(diags: &Diagnostics, format: DiagnosticFormat) -> Result<(), CommandEr
             let text =
                 serde_json::to_string_pretty(&diags.to_json()).unwrap_or_else(|_| "[]".into());
             // serde escapes C0 controls; C1 controls and bidi overrides in names are escaped too.
-            writeln!(
-                anstream::stdout(),
-                "{}",
-                crate::plan::render::sanitize::json(&text)
-            )
+            writeln!(anstream::stdout(), "{}", crate::sanitize::json(&text))
         }
         DiagnosticFormat::Text => {
             let styled = anstream::stderr().current_choice() != anstream::ColorChoice::Never;
             write!(anstream::stderr(), "{}", diags.render(styled))
         }
     };
-    result.map_err(|e| CommandError::internal(format!("cannot write diagnostics: {e}")))
+    result.map_err(|e| CommandError::write_failed("diagnostics", e))
 }

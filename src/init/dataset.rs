@@ -4,10 +4,10 @@
 use super::names::env_var_name;
 use super::yaml::{Entry, Yaml};
 use super::{InitInput, Notes, pbix_entry, text};
+use crate::domain::operation::RefreshSchedule;
+use crate::domain::operation::WEEK;
 use crate::live::model::{LiveDataset, LiveDatasource, LiveWorkspace, eq_name};
 use crate::manifest::placeholder::placeholder;
-use crate::plan::operation::RefreshSchedule;
-use crate::plan::operation::WEEK;
 
 pub(super) fn dataset(
     input: &InitInput<'_>,

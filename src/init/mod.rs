@@ -14,8 +14,8 @@ pub mod yaml;
 
 use std::collections::BTreeMap;
 
+use crate::domain::operation::{PrincipalType, WorkspaceRole};
 use crate::live::model::{LiveReport, LiveState, LiveUser, LiveWorkspace, eq_name};
-use crate::plan::operation::{PrincipalType, WorkspaceRole};
 use yaml::{Entry, Yaml};
 
 /// Where an item's PBIX is: a file found under `--pbix-dir`, or a placeholder path.

@@ -2,10 +2,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::*;
+use crate::domain::operation::{DatasourceRef, Principal, RefreshSchedule};
 use crate::live::model::{
     CredentialStatus, LiveDataset, LiveDatasource, LiveGateway, LiveReport, LiveUser,
 };
-use crate::plan::operation::{DatasourceRef, Principal, RefreshSchedule};
 
 fn source(kind: &str, server: &str, gw: &str, id: &str, on_prem: bool) -> LiveDatasource {
     LiveDatasource {

@@ -30,12 +30,7 @@ pub struct StateSpec {
     pub lease_secs: Option<u32>,
 }
 
-/// Whether `url` names Azure Blob Storage rather than a file.
-pub fn is_remote(url: &str) -> bool {
-    ["azblob://", "https://", "http://"]
-        .iter()
-        .any(|p| url.starts_with(p))
-}
+pub use crate::manifest::state_location::is_remote;
 
 /// Opens the store `spec` names; `manifest` and `environment` give the default file (and the
 /// default blob name). Relative file paths are taken as given (relative to the working
@@ -72,7 +67,8 @@ pub fn open(
 /// azure-identity environment (as the Power BI client authenticates).
 fn credential(reference: Option<&SecretRef>, account: &str) -> Result<Credential, LedgerError> {
     let Some(reference) = reference else {
-        use crate::powerbi::auth::{AuthSettings, ProcessEnv, provider_from_env};
+        use crate::env_vars::ProcessEnv;
+        use crate::powerbi::auth::{AuthSettings, provider_from_env};
         let settings = AuthSettings {
             resource: Some(STORAGE_RESOURCE.into()),
             ..AuthSettings::default()
@@ -84,7 +80,7 @@ fn credential(reference: Option<&SecretRef>, account: &str) -> Result<Credential
     };
     let (text, from) = match reference {
         SecretRef::Env(name) => (
-            std::env::var(name).map_err(|_| {
+            crate::env_vars::VarSource::var(&crate::env_vars::ProcessEnv, name).ok_or_else(|| {
                 LedgerError::Config(format!(
                     "the state credential environment variable `{name}` is not set (or not UTF-8)"
                 ))
@@ -92,13 +88,12 @@ fn credential(reference: Option<&SecretRef>, account: &str) -> Result<Credential
             format!("env:{name}"),
         ),
         SecretRef::File(path) => (
-            read_secret_file(path).map_err(|e| {
+            read_secret_file(Path::new(path)).map_err(|e| {
                 LedgerError::Config(format!(
-                    "cannot read the state credential file `{}`: {e}",
-                    path.display()
+                    "cannot read the state credential file `{path}`: {e}"
                 ))
             })?,
-            format!("file:{}", path.display()),
+            format!("file:{path}"),
         ),
     };
     let text = zeroize::Zeroizing::new(text);

@@ -1,6 +1,7 @@
 //! Who holds a ledger lock: written with the lock (into the lock file, or as blob metadata
 //! with the lease) so that a second run can say who blocks it and how to break the lock.
 
+use crate::env_vars::{self as vars, ProcessEnv, VarSource};
 use serde::{Deserialize, Serialize};
 
 use super::LedgerError;
@@ -42,7 +43,8 @@ impl LockInfo {
         Ok(Self {
             id,
             host: host_name(),
-            user: env_first(&["USER", "USERNAME", "LOGNAME"]).unwrap_or_else(|| "unknown".into()),
+            user: env_first(&[vars::USER, vars::USERNAME, vars::LOGNAME])
+                .unwrap_or_else(|| "unknown".into()),
             command: command_name(std::env::args().skip(1)),
             since: httpdate::fmt_http_date(std::time::SystemTime::now()),
         })
@@ -74,11 +76,11 @@ impl LockInfo {
 fn env_first(names: &[&str]) -> Option<String> {
     names
         .iter()
-        .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+        .find_map(|n| ProcessEnv.var(n).filter(|v| !v.trim().is_empty()))
 }
 
 fn host_name() -> String {
-    if let Some(h) = env_first(&["HOSTNAME", "COMPUTERNAME"]) {
+    if let Some(h) = env_first(&[vars::HOSTNAME, vars::COMPUTERNAME]) {
         return h;
     }
     std::fs::read_to_string("/proc/sys/kernel/hostname")

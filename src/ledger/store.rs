@@ -295,8 +295,8 @@ impl LedgerStore for FileStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::address::Address;
     use crate::ledger::{LedgerEntry, WorkspaceEntry};
-    use crate::plan::address::Address;
 
     #[test]
     fn default_path_is_beside_the_manifest_per_environment() {

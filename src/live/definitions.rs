@@ -10,8 +10,8 @@ use futures_util::future::try_join_all;
 use pbix::project::{Definition, ItemKind, Part};
 
 use super::model::LiveState;
-use crate::plan::address::Address;
-use crate::plan::compare::Wanted;
+use crate::domain::address::Address;
+use crate::domain::project::Wanted;
 use crate::powerbi::error::ClientError;
 use crate::powerbi::fabric::FabricClient;
 

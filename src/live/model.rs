@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::operation::{DatasourceRef, Principal, RefreshSchedule, WorkspaceRole};
+use crate::domain::operation::{DatasourceRef, Principal, RefreshSchedule, WorkspaceRole};
 
 /// Everything `plan` read from the service.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -19,8 +19,8 @@ use super::model::{
     LivePrincipal, LiveReport, LiveState, LiveUser, LiveWorkspace, eq_name,
 };
 pub use super::scope::{DatasetScope, ReadScope, WorkspaceScope};
-use crate::plan::desired::DesiredState;
-use crate::plan::operation::{
+use crate::domain::desired::DesiredState;
+use crate::domain::operation::{
     DatasourceRef, GatewayRef, Principal, PrincipalType, RefreshSchedule, WorkspaceRole,
 };
 use crate::powerbi::client::PowerBiClient;
@@ -40,13 +40,32 @@ pub enum ReadError {
         #[source]
         source: ClientError,
     },
+    /// Get Parameters failed: a kind of its own because the service refuses it for some models
+    /// (the CLI hints at that).
+    #[error("reading parameters of dataset \"{dataset}\": {source}")]
+    Parameters {
+        dataset: String,
+        #[source]
+        source: ClientError,
+    },
 }
 
 impl ReadError {
     /// The service error behind this one, for code / request id / hints.
     pub fn client_error(&self) -> Option<&ClientError> {
         match self {
-            Self::Service { source, .. } => Some(source),
+            Self::Service { source, .. } | Self::Parameters { source, .. } => Some(source),
+            Self::DuplicateWorkspace { .. } => None,
+        }
+    }
+
+    /// What was being read when the service failed, e.g. `users of workspace "Sales"`.
+    pub fn what(&self) -> Option<String> {
+        match self {
+            Self::Service { what, .. } => Some(what.clone()),
+            Self::Parameters { dataset, .. } => {
+                Some(format!("parameters of dataset \"{dataset}\""))
+            }
             Self::DuplicateWorkspace { .. } => None,
         }
     }
@@ -447,7 +466,10 @@ async fn read_details(client: &PowerBiClient, job: &DetailJob) -> Result<Details
         let ps = client
             .get_parameters(g, d)
             .await
-            .map_err(ctx(label("parameters")))?;
+            .map_err(|source| ReadError::Parameters {
+                dataset: job.name.clone(),
+                source,
+            })?;
         Ok(ps
             .into_iter()
             .map(|p| (p.name, p.current_value.unwrap_or_default()))

@@ -1,8 +1,8 @@
 //! What the live reader reads: `plan` only what the manifest manages, `init` everything of
 //! the workspaces it names. A scope is data; [`super::read`] acts on it.
 
-use crate::plan::desired::{DesiredDataset, DesiredState, DesiredWorkspace};
-use crate::plan::operation::GatewayRef;
+use crate::domain::desired::{DesiredDataset, DesiredState, DesiredWorkspace};
+use crate::domain::operation::GatewayRef;
 
 /// What to read: `plan` reads only what the manifest manages ([`ReadScope::of_desired`]);
 /// `init` reads everything of the workspaces it is given ([`ReadScope::everything`]).

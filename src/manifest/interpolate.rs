@@ -163,9 +163,7 @@ fn walk(
                 if path.is_empty() && matches!(key.as_str(), "variables" | "environments") {
                     continue;
                 }
-                if matches!(key.as_str(), "password" | "key" | "token")
-                    && path.contains("/credentials/")
-                {
+                if super::CredentialRule::is_secret_field(path, key) {
                     continue;
                 }
                 path.push('/');

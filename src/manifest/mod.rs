@@ -16,6 +16,7 @@ pub mod schema;
 pub mod secret;
 pub mod semantic;
 pub mod state;
+pub mod state_location;
 pub mod time_zones;
 pub mod yaml;
 
@@ -434,12 +435,17 @@ fn keep_written_numbers(manifest: &mut Manifest, positions: &PosMap) {
     }
 }
 
+/// Rewrites each `{file: ...}` secret as the plan shows it and [`secret::resolve`] reads it:
+/// relative to the manifest's folder, `/`-separated (`./s/pw` and `/abs/root/s/pw` both
+/// become `s/pw`).
 fn resolve_secret_paths(manifest: &mut Manifest, root: &Path) {
     if let Some(state) = &mut manifest.state {
+        // The state credential is read by the ledger backend, not by [`secret::resolve`]:
+        // it stays absolute.
         if let Some(SecretRef::File(path)) = &mut state.credential
-            && path.is_relative()
+            && Path::new(path.as_str()).is_relative()
         {
-            *path = root.join(&*path);
+            *path = root.join(&*path).to_string_lossy().into_owned();
         }
         if let Some(rel) = state.url.strip_prefix("file:")
             && Path::new(rel).is_relative()
@@ -453,14 +459,9 @@ fn resolve_secret_paths(manifest: &mut Manifest, root: &Path) {
         .flat_map(|w| w.datasets.iter_mut())
         .flat_map(|d| d.credentials.iter_mut())
     {
-        for secret in [&mut cred.password, &mut cred.key, &mut cred.token]
-            .into_iter()
-            .flatten()
-        {
-            if let SecretRef::File(path) = secret
-                && path.is_relative()
-            {
-                *path = root.join(&*path);
+        for (_, secret) in cred.secrets_mut() {
+            if let Some(SecretRef::File(path)) = secret {
+                *path = paths::relative(root, &root.join(&*path));
             }
         }
     }

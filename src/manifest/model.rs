@@ -380,6 +380,50 @@ pub struct CredentialRule {
     pub span: Span,
 }
 
+impl CredentialRule {
+    /// The fields that hold a [`SecretRef`], by their manifest name. Schema errors and `${var}`
+    /// interpolation work on the raw YAML tree before it is typed, and find secret fields by
+    /// these names (a test checks them against this struct's schema).
+    pub const SECRET_FIELDS: [&'static str; 3] = ["password", "key", "token"];
+
+    /// Each secret field with its manifest name, in [`Self::SECRET_FIELDS`] order.
+    pub fn secrets(&self) -> [(&'static str, Option<&SecretRef>); 3] {
+        [
+            ("password", self.password.as_ref()),
+            ("key", self.key.as_ref()),
+            ("token", self.token.as_ref()),
+        ]
+    }
+
+    /// [`Self::secrets`], mutable (load rewrites file paths).
+    pub fn secrets_mut(&mut self) -> [(&'static str, &mut Option<SecretRef>); 3] {
+        [
+            ("password", &mut self.password),
+            ("key", &mut self.key),
+            ("token", &mut self.token),
+        ]
+    }
+
+    /// Whether the raw-tree field `key` of the object at JSON pointer `parent` is a secret
+    /// field: `parent` is a credential rule (`.../credentials/<index>`) and `key` one of
+    /// [`Self::SECRET_FIELDS`].
+    pub fn is_secret_field(parent: &str, key: &str) -> bool {
+        let mut up = parent.rsplit('/');
+        let index = up.next().unwrap_or("");
+        Self::SECRET_FIELDS.contains(&key)
+            && !index.is_empty()
+            && index.bytes().all(|b| b.is_ascii_digit())
+            && up.next() == Some("credentials")
+    }
+
+    /// [`Self::is_secret_field`] for a full pointer (`.../credentials/<index>/<key>`).
+    pub fn is_secret_pointer(pointer: &str) -> bool {
+        pointer
+            .rsplit_once('/')
+            .is_some_and(|(parent, key)| Self::is_secret_field(parent, key))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum CredentialType {
     Basic,
@@ -555,6 +599,38 @@ pub struct DatasetRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_fields_are_the_credential_rule_fields_typed_as_secret_refs() {
+        let schema: serde_json::Value =
+            serde_json::from_str(&crate::manifest::schema::generate()).unwrap();
+        let properties = schema["$defs"]["CredentialRule"]["properties"]
+            .as_object()
+            .unwrap();
+        let mut typed: Vec<&str> = properties
+            .iter()
+            .filter(|(_, p)| p.to_string().contains("#/$defs/SecretRef"))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        typed.sort_unstable();
+        let mut named = CredentialRule::SECRET_FIELDS.to_vec();
+        named.sort_unstable();
+        assert_eq!(typed, named);
+    }
+
+    #[test]
+    fn secret_fields_are_found_by_their_place_in_the_tree() {
+        let c = "/workspaces/0/datasets/1/credentials/2";
+        assert!(CredentialRule::is_secret_field(c, "password"));
+        assert!(CredentialRule::is_secret_pointer(&format!("{c}/token")));
+        assert!(!CredentialRule::is_secret_field(c, "username"));
+        assert!(!CredentialRule::is_secret_pointer(&format!(
+            "{c}/match/key"
+        )));
+        assert!(!CredentialRule::is_secret_pointer(
+            "/variables/credentials/password"
+        ));
+    }
 
     #[test]
     fn parameter_values_are_sent_as_text() {

@@ -12,7 +12,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::model::Manifest;
 use super::positions::PosMap;
 use crate::diagnostics::Diagnostic;
-use crate::plan::render::sanitize;
+use crate::sanitize;
 
 /// The longest workspace, dataset or report name, in characters. Workspaces: documented by
 /// the Fabric Create Workspace API ("The display name cannot contain more than 256

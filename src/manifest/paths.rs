@@ -55,6 +55,15 @@ pub fn resolve_within(root: &Path, path: &Path) -> Resolved {
     }
 }
 
+/// A path as the plan shows it: relative to the manifest's folder with `/` separators.
+pub fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// Removes `.` and folds `..` lexically (used only on the part of a path that does not exist,
 /// where no symlink can intervene).
 fn normalize(path: &Path) -> PathBuf {
@@ -74,6 +83,18 @@ fn normalize(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_paths_use_forward_slashes() {
+        assert_eq!(
+            relative(Path::new("/r"), Path::new("/r/pbix/a.pbix")),
+            "pbix/a.pbix"
+        );
+        assert_eq!(
+            relative(Path::new("/r"), &Path::new("/r").join("./s/pw")),
+            "s/pw"
+        );
+    }
 
     fn root() -> (tempfile::TempDir, PathBuf) {
         let tmp = tempfile::tempdir().unwrap();

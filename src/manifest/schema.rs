@@ -116,11 +116,6 @@ fn last_segment(pointer: &str) -> &str {
     pointer.rsplit('/').next().unwrap_or("")
 }
 
-fn is_secret_field(pointer: &str) -> bool {
-    pointer.contains("/credentials/")
-        && matches!(last_segment(pointer), "password" | "key" | "token")
-}
-
 fn map_error(
     error: &ValidationError<'_>,
     root: &Value,
@@ -131,7 +126,7 @@ fn map_error(
     let instance = error.instance();
     let at = positions.value(&pointer);
     let field = describe(&pointer);
-    if is_secret_field(&pointer) {
+    if super::CredentialRule::is_secret_pointer(&pointer) {
         // No snippet: the source line may hold the very secret that must not be echoed.
         let mut diag = secret_diag(&pointer, instance.as_ref()).at(at);
         diag.bytes = None;

@@ -15,9 +15,10 @@ use super::paths::{Resolved, resolve_within};
 use super::positions::PosMap;
 use super::project::{self, ProjectChecks};
 use super::secret::SecretRef;
-use super::time_zones::{is_windows_time_zone, suggest};
+use super::time_zones::suggest;
 use crate::diagnostics::Diagnostic;
-use crate::plan::render::sanitize;
+use crate::sanitize;
+use windows_time_zones::is_windows_time_zone;
 
 /// Runs every check, resolving `pbix` paths (absolute, canonical) and report targets in place.
 pub fn check(manifest: &mut Manifest, root: &Path, pos: &PosMap) -> Vec<Diagnostic> {
@@ -345,18 +346,18 @@ fn check_secret_files(
     pos: &PosMap,
     out: &mut Vec<Diagnostic>,
 ) {
-    let fields = [
-        ("password", &cred.password),
-        ("key", &cred.key),
-        ("token", &cred.token),
-    ];
-    for (field, secret) in fields {
+    for (field, secret) in cred.secrets() {
         if let Some(SecretRef::File(path)) = secret
-            && let Resolved::Outside(resolved) = resolve_within(root, path)
+            && let Resolved::Outside(resolved) = resolve_within(root, Path::new(path))
         {
             out.push(
-                outside_root("secret-file-outside-root", "secret file", path, &resolved)
-                    .at(pos.value(&format!("{base}/{field}/file"))),
+                outside_root(
+                    "secret-file-outside-root",
+                    "secret file",
+                    Path::new(path),
+                    &resolved,
+                )
+                .at(pos.value(&format!("{base}/{field}/file"))),
             );
         }
     }

@@ -3,9 +3,9 @@
 
 use super::model::Manifest;
 use super::positions::PosMap;
+use super::state_location::BlobLocation;
+use super::state_location::is_remote;
 use crate::diagnostics::Diagnostic;
-use crate::ledger::azblob::BlobLocation;
-use crate::ledger::backend::is_remote;
 
 /// Adds a `state-url` diagnostic when `state.url` is not a valid location.
 pub fn check(manifest: &Manifest, pos: &PosMap, out: &mut Vec<Diagnostic>) {
@@ -71,7 +71,9 @@ mod tests {
         assert_eq!(state.lease_seconds, Some(30));
         assert_eq!(
             state.credential,
-            Some(crate::manifest::SecretRef::File(prod.root.join("conn.txt")))
+            Some(crate::manifest::SecretRef::File(
+                prod.root.join("conn.txt").to_string_lossy().into_owned()
+            ))
         );
     }
 }

@@ -1,7 +1,8 @@
 //! Loaded manifest -> [`DesiredState`]: the I/O the pure planner must not do. Hashes every
 //! PBIX (streaming SHA-256), maps every field, and fingerprints credentials by resolving each
-//! secret reference only to compute `ledger::fingerprint`; an unavailable secret (a
-//! pull-request build) becomes `NotAvailable` instead of an error.
+//! secret reference (with [`secret::resolve`], as apply does) only to compute
+//! `ledger::fingerprint`; an unavailable secret (a pull-request build) becomes `NotAvailable`
+//! instead of an error.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -10,20 +11,23 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use super::address::Address;
 use super::definitions::{self, DefinitionError, Definitions};
-use super::desired::{
+use super::model::FileFingerprint;
+use crate::domain::address::Address;
+use crate::domain::desired::{
     CredentialFingerprint, DatasourceRule, DesiredAccess, DesiredCredential, DesiredDataset,
     DesiredGateway, DesiredProject, DesiredReport, DesiredState, DesiredWorkspace, RefreshOnApply,
 };
-use super::model::FileFingerprint;
-use super::operation::{
+use crate::domain::operation::{
     CredentialSpec, CredentialType, CredentialValue, DatasourceRef, GatewayRef, ItemRef, Principal,
-    PrincipalType, PrivacyLevel, RefreshSchedule, SecretReference, WorkspaceRole,
+    PrincipalType, PrivacyLevel, RefreshSchedule, WorkspaceRole,
 };
+use crate::env_vars::VarSource;
 use crate::ledger::store::LedgerStore;
 use crate::ledger::{Ledger, LedgerError, fingerprint};
-use crate::manifest::{self, LoadedManifest, SecretRef};
+use crate::manifest::paths::relative;
+use crate::manifest::secret::{self, SecretRef};
+use crate::manifest::{self, LoadedManifest};
 use pbix::project::Definition;
 
 /// Why the desired state could not be built.
@@ -111,31 +115,24 @@ pub fn load_ledger(store: &dyn LedgerStore) -> Result<Ledger, BuildError> {
 /// The fingerprint of a credential's secrets, in field order. `apply` must record exactly
 /// this value so that the next plan sees no rotation.
 pub fn credential_fingerprint(salt: &str, secrets: &[SecretString]) -> String {
-    let mut material: Vec<u8> = Vec::new();
+    let mut material = zeroize::Zeroizing::new(Vec::new());
     for (i, s) in secrets.iter().enumerate() {
         if i > 0 {
             material.push(0);
         }
         material.extend_from_slice(s.expose_secret().as_bytes());
     }
-    let fp = fingerprint(salt, &material);
-    material.iter_mut().for_each(|b| *b = 0);
-    fp
-}
-
-/// A path as the plan shows it: relative to the manifest's folder with `/` separators.
-pub fn relative(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
+    fingerprint(salt, &material)
 }
 
 /// Builds the desired state from a loaded manifest, with `salt` (the ledger's) for
-/// credential fingerprints.
-pub fn desired_state(m: &LoadedManifest, salt: &str) -> Result<DesiredState, BuildError> {
-    Ok(desired_with_definitions(m, salt)?.0)
+/// credential fingerprints and `env` to read `{env: NAME}` secrets.
+pub fn desired_state(
+    m: &LoadedManifest,
+    salt: &str,
+    env: &dyn VarSource,
+) -> Result<DesiredState, BuildError> {
+    Ok(desired_with_definitions(m, salt, env)?.0)
 }
 
 /// [`desired_state`] and the definitions of its project items (what apply uploads, and
@@ -143,13 +140,14 @@ pub fn desired_state(m: &LoadedManifest, salt: &str) -> Result<DesiredState, Bui
 pub fn desired_with_definitions(
     m: &LoadedManifest,
     salt: &str,
+    env: &dyn VarSource,
 ) -> Result<(DesiredState, Definitions), BuildError> {
     let mut workspaces = Vec::new();
     let mut defs = Definitions::default();
     for ws in &m.workspaces {
         let mut datasets = Vec::new();
         for ds in &ws.datasets {
-            datasets.push(dataset(m, &ws.name, ds, salt, &mut defs)?);
+            datasets.push(dataset(m, &ws.name, ds, salt, env, &mut defs)?);
         }
         let mut reports = Vec::new();
         for r in &ws.reports {
@@ -212,6 +210,7 @@ fn dataset(
     workspace: &str,
     ds: &manifest::Dataset,
     salt: &str,
+    env: &dyn VarSource,
     defs: &mut Definitions,
 ) -> Result<DesiredDataset, BuildError> {
     let refresh = ds.refresh.clone().unwrap_or_default();
@@ -261,7 +260,7 @@ fn dataset(
         credentials: ds
             .credentials
             .iter()
-            .map(|c| credential(m, c, salt))
+            .map(|c| credential(m, c, salt, env))
             .collect(),
         refresh: match refresh.on_apply {
             manifest::OnApply::Always => RefreshOnApply::Always,
@@ -293,28 +292,22 @@ fn datasource_ref(m: &manifest::DatasourceMatch) -> DatasourceRef {
     }
 }
 
-fn secret_reference(m: &LoadedManifest, r: &SecretRef) -> SecretReference {
-    match r {
-        SecretRef::Env(name) => SecretReference::Env(name.clone()),
-        SecretRef::File(path) => SecretReference::File(relative(&m.root, path)),
-    }
-}
-
-fn credential(m: &LoadedManifest, c: &manifest::CredentialRule, salt: &str) -> DesiredCredential {
+fn credential(
+    m: &LoadedManifest,
+    c: &manifest::CredentialRule,
+    salt: &str,
+    env: &dyn VarSource,
+) -> DesiredCredential {
     let mut fields: Vec<(String, CredentialValue)> = Vec::new();
     let mut secrets: Vec<&SecretRef> = Vec::new();
     fn secret<'a>(
-        m: &LoadedManifest,
         name: &str,
         r: &'a Option<SecretRef>,
         fields: &mut Vec<(String, CredentialValue)>,
         secrets: &mut Vec<&'a SecretRef>,
     ) {
         if let Some(r) = r {
-            fields.push((
-                name.to_string(),
-                CredentialValue::Secret(secret_reference(m, r)),
-            ));
+            fields.push((name.to_string(), CredentialValue::Secret(r.clone())));
             secrets.push(r);
         }
     }
@@ -323,7 +316,7 @@ fn credential(m: &LoadedManifest, c: &manifest::CredentialRule, salt: &str) -> D
             if let Some(u) = &c.username {
                 fields.push(("username".into(), CredentialValue::Plain(u.clone())));
             }
-            secret(m, "password", &c.password, &mut fields, &mut secrets);
+            secret("password", &c.password, &mut fields, &mut secrets);
             if c.credential_type == manifest::CredentialType::Basic {
                 CredentialType::Basic
             } else {
@@ -331,18 +324,21 @@ fn credential(m: &LoadedManifest, c: &manifest::CredentialRule, salt: &str) -> D
             }
         }
         manifest::CredentialType::Key => {
-            secret(m, "key", &c.key, &mut fields, &mut secrets);
+            secret("key", &c.key, &mut fields, &mut secrets);
             CredentialType::Key
         }
         manifest::CredentialType::OAuth2 => {
             if !c.sso {
-                secret(m, "accessToken", &c.token, &mut fields, &mut secrets);
+                secret("accessToken", &c.token, &mut fields, &mut secrets);
             }
             CredentialType::OAuth2
         }
         manifest::CredentialType::Anonymous => CredentialType::Anonymous,
     };
-    let resolved: Result<Vec<SecretString>, _> = secrets.iter().map(|r| r.resolve()).collect();
+    let resolved: Result<Vec<SecretString>, _> = secrets
+        .iter()
+        .map(|r| secret::resolve(r, &m.root, env))
+        .collect();
     let fingerprint = match resolved {
         Ok(values) => CredentialFingerprint::Known(credential_fingerprint(salt, &values)),
         Err(_) => CredentialFingerprint::NotAvailable,
@@ -396,14 +392,6 @@ mod tests {
         assert_eq!(
             credential_fingerprint("s", &a),
             credential_fingerprint("s", &a)
-        );
-    }
-
-    #[test]
-    fn relative_paths_use_forward_slashes() {
-        assert_eq!(
-            relative(Path::new("/r"), Path::new("/r/pbix/a.pbix")),
-            "pbix/a.pbix"
         );
     }
 }

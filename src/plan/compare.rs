@@ -6,21 +6,14 @@ use std::collections::BTreeMap;
 
 use pbix::project::{self, Definition, ItemKind};
 
-use super::address::Address;
 use super::content::{Findings, PartChange, PartStatus, ProjectKind, describe_loss};
 use super::definitions::{Definitions, normalise_report};
-use super::desired::DesiredState;
 use super::model::{Operation, Plan};
-use super::operation::ItemRef;
+use crate::domain::address::Address;
+use crate::domain::desired::DesiredState;
+use crate::domain::operation::ItemRef;
+pub use crate::domain::project::Wanted;
 use crate::ledger::Ledger;
-
-/// A project item whose live definition is wanted.
-#[derive(Debug, Clone)]
-pub struct Wanted {
-    pub address: Address,
-    pub item: ItemRef,
-    pub kind: ItemKind,
-}
 
 /// The project items whose live definition `plan` needs: those it plans to update, or for
 /// a refresh-only plan every project item the ledger tracks.

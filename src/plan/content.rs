@@ -10,42 +10,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::address::Address;
 use super::model::{AttrDiff, ChangeKind, DriftKind, Operation, Plan};
-use super::operation::ItemRef;
-
-/// The kind of a project item (the Fabric item type it is deployed as).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum ProjectKind {
-    SemanticModel,
-    Report,
-}
-
-/// How the executor deploys a project item: `POST items` with its definition when it does
-/// not exist, `updateDefinition` when it does; either waits for the long-running operation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DefinitionSpec {
-    /// Where the item goes.
-    pub target: ItemRef,
-    pub kind: ProjectKind,
-    /// The item folder as the manifest gave it (relative to the manifest's directory).
-    pub project_path: String,
-    /// SHA-256 of the definition to upload (manifest parameters written in; a report's
-    /// binding normalised); apply rebuilds it and refuses if it differs.
-    pub sha256: String,
-    /// True when the item exists: `updateDefinition` instead of a create.
-    pub exists: bool,
-    /// Reports: the model whose id `definition.pbir` is bound to (`byConnection`) at upload.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bind_to: Option<ItemRef>,
-    /// The dataset says `allowDataLoss: true`.
-    #[serde(default)]
-    pub allow_data_loss: bool,
-    /// Tables and columns of Import tables the update drops (their data is lost); apply
-    /// refuses a non-empty list unless `allow_data_loss`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub data_loss: Vec<String>,
-}
+use crate::domain::address::Address;
+pub use crate::domain::project::{DefinitionSpec, ProjectKind};
 
 /// What a definition update changes inside one item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +131,7 @@ pub(crate) fn empty_plan() -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::operation::ItemRef;
     use crate::plan::model::{Action, Change};
 
     fn plan_with_update(allow: bool) -> Plan {

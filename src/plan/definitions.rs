@@ -9,7 +9,7 @@ use std::path::Path;
 
 use pbix::project::{self, Definition, ItemKind};
 
-use super::address::Address;
+use crate::domain::address::Address;
 
 /// The model id a report's binding is normalised to before hashing: the id of the model
 /// it will be bound to is only known at apply time (and differs per environment), and must

@@ -111,7 +111,7 @@ pub fn write_plan(path: &Path, plan: &Plan) -> Result<(), PlanFileError> {
     })?;
     // The same JSON with C1 controls and bidi overrides escaped too, so `cat plan.json` in a
     // CI log is as safe as `show --format json`.
-    let text = format!("{}\n", crate::plan::render::sanitize::json(&text)).into_bytes();
+    let text = format!("{}\n", crate::sanitize::json(&text)).into_bytes();
     let write_err = |source| PlanFileError::Write {
         path: path.to_path_buf(),
         source,

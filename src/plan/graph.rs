@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::address::Address;
 use super::model::Change;
+use crate::domain::address::Address;
 
 /// Why the changes do not form a DAG.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

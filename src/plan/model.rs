@@ -7,8 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::address::{Address, AddressError, Segment};
-pub use super::operation::*;
+pub use crate::domain::address::{Address, AddressError, Segment};
+pub use crate::domain::operation::*;
 
 /// Version of the plan file / JSON output format. Minor bumps add fields (consumers ignore
 /// unknown keys); a major bump is breaking, and `apply PLANFILE` refuses other majors.

@@ -2,8 +2,8 @@
 //!
 //! Credentials for data sources behind an on-premises gateway are sent encrypted with the
 //! gateway's RSA public key (`encryptionAlgorithm: "RSA-OAEP"`). Two wire formats exist and the
-//! gateway picks one by the byte length of the decoded modulus (see
-//! `../shared/reference/credential-encryption.md`, sections 3 to 5):
+//! gateway picks one by the byte length of the decoded modulus (as Microsoft's Power BI SDK
+//! `AsymmetricKeyEncryptor` does; the test vectors pin both):
 //!
 //! * modulus of exactly 128 bytes (RSA-1024): the UTF-8 plaintext is cut into 85-byte segments,
 //!   each encrypted with RSA-OAEP-SHA1 (MGF1-SHA1, empty label) into a 128-byte block; the blocks

@@ -10,12 +10,13 @@ use pbideploy::apply::checkpoint::Checkpoint;
 use pbideploy::apply::output::Output;
 use pbideploy::apply::secrets::{Secrets, resolve};
 use pbideploy::apply::{ApplyOptions, ApplySummary, execute};
-use pbideploy::ledger::Ledger;
-use pbideploy::live::model::{LivePrincipal, LiveState};
-use pbideploy::plan::desired::{
+use pbideploy::domain::desired::{
     CredentialFingerprint, DesiredCredential, DesiredDataset, DesiredReport, DesiredState,
     DesiredWorkspace, RefreshOnApply,
 };
+use pbideploy::ledger::Ledger;
+use pbideploy::live::model::{LivePrincipal, LiveState};
+use pbideploy::manifest::SecretRef;
 use pbideploy::plan::model::*;
 use pbideploy::plan::{PlanOptions, plan};
 use pbideploy::powerbi::auth::{AccessToken, TokenFuture, TokenProvider};
@@ -90,7 +91,7 @@ fn desired(params: &[(&str, &str)], with_creds: bool) -> DesiredState {
                     ("username".into(), CredentialValue::Plain("svc".into())),
                     (
                         "password".into(),
-                        CredentialValue::Secret(SecretReference::Env("APPLY_E2E_PW".into())),
+                        CredentialValue::Secret(SecretRef::Env("APPLY_E2E_PW".into())),
                     ),
                 ],
                 use_caller_identity: false,
@@ -183,7 +184,7 @@ async fn run(
 }
 
 fn secrets_for(plan: &Plan) -> Secrets {
-    resolve(plan, &pbix_dir(), &|n| {
+    resolve(plan, &pbix_dir(), &|n: &str| {
         (n == "APPLY_E2E_PW").then(|| "p@ss\"word".to_string())
     })
     .unwrap()
@@ -319,7 +320,7 @@ async fn a_failure_skips_dependents_and_reports_the_service_error() {
 async fn missing_secret_is_an_error_naming_the_reference_before_any_change() {
     let d = desired(&[], true);
     let p = make_plan(&d);
-    let err = resolve(&p, &pbix_dir(), &|_| None).unwrap_err();
+    let err = resolve(&p, &pbix_dir(), &|_: &str| None::<String>).unwrap_err();
     assert!(err.to_string().contains("env:APPLY_E2E_PW"), "{err}");
 }
 

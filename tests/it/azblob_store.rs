@@ -7,13 +7,13 @@ use crate::common::azurite;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use pbideploy::domain::address::Address;
 use pbideploy::ledger::azblob::rest::Call;
 use pbideploy::ledger::azblob::{AzBlobStore, BlobLocation, Credential};
 use pbideploy::ledger::backend::{self, StateSpec};
 use pbideploy::ledger::store::{LedgerLock, LedgerStore};
 use pbideploy::ledger::{Ledger, LedgerEntry, LedgerError, WorkspaceEntry};
 use pbideploy::manifest::SecretRef;
-use pbideploy::plan::address::Address;
 use reqwest::Method;
 
 use azurite::Azurite;
@@ -69,7 +69,7 @@ fn round_trip_through_the_backend_selection_with_a_connection_string_file() {
     std::fs::write(&secret, format!("{}\n", az.connection_string())).unwrap();
     let spec = StateSpec {
         url: Some(url),
-        credential: Some(SecretRef::File(secret)),
+        credential: Some(SecretRef::File(secret.to_string_lossy().into_owned())),
         lease_secs: Some(15),
     };
     let store = backend::open(&spec, std::path::Path::new("m.yaml"), Some("prod")).unwrap();
@@ -324,7 +324,7 @@ fn a_sas_token_from_a_secret_file_locks_writes_and_reads() {
     std::fs::write(&secret, format!("?{}\n", account_sas())).unwrap();
     let spec = StateSpec {
         url: Some(url),
-        credential: Some(SecretRef::File(secret)),
+        credential: Some(SecretRef::File(secret.to_string_lossy().into_owned())),
         lease_secs: None,
     };
     let store = backend::open(&spec, std::path::Path::new("m.yaml"), None).unwrap();

@@ -23,7 +23,7 @@ use pbideploy::manifest::{self, LoadedManifest};
 use pbideploy::plan::PlanOptions;
 use pbideploy::powerbi::client::{ClientConfig, PowerBiClient};
 use pbideploy::powerbi::retry::RetryPolicy;
-use pbideploy::session::{ClientSecretProvider, Endpoints, Session};
+use pbideploy::session::{Endpoints, Session, client_secret_provider};
 use pbideploy_emulator::{EmulatorConfig, RunningEmulator, start};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -37,7 +37,7 @@ fn session(url: &str) -> Session {
         scope: "https://analysis.windows.net/powerbi/api/.default".into(),
     };
     let provider =
-        ClientSecretProvider::new(&endpoints, "soak", CLIENT_ID, SecretString::from("x"));
+        client_secret_provider(&endpoints, "soak", CLIENT_ID, SecretString::from("x")).unwrap();
     let config = ClientConfig {
         api_base_url: url.to_string(),
         // Production delays, shrunk: the same classification and caps, in milliseconds.
@@ -54,7 +54,7 @@ fn session(url: &str) -> Session {
         ..ClientConfig::default()
     };
     Session {
-        client: PowerBiClient::new(config, Arc::new(provider)).unwrap(),
+        client: PowerBiClient::new(config, provider).unwrap(),
         principal: LivePrincipal {
             identities: vec![CLIENT_ID.into()],
         },
@@ -90,7 +90,7 @@ async fn apply(
     if !planned.plan.has_changes() {
         return Outcome::NoChanges;
     }
-    let secrets = secrets::resolve(&planned.plan, &loaded.root, &|_| None).unwrap();
+    let secrets = secrets::resolve(&planned.plan, &loaded.root, &|_: &str| None::<String>).unwrap();
     let checkpoint = Checkpoint::open(planned.ledger_store).unwrap();
     let options = ApplyOptions {
         parallelism: 4,

@@ -127,8 +127,16 @@ fn hostile_names_are_escaped_in_every_output() {
         );
     }
     go(
-        "apply --json",
-        &["-vvv", "apply", "--auto-approve", "--json", "-f", "m2.yaml"],
+        "apply --format json",
+        &[
+            "-vvv",
+            "apply",
+            "--auto-approve",
+            "--format",
+            "json",
+            "-f",
+            "m2.yaml",
+        ],
         true,
     );
     go(

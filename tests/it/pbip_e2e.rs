@@ -6,11 +6,10 @@
 //! column is flagged and refused before it reaches the service; a `byPath` report deploys
 //! bound to the right model in each environment; PBIX and PBIP items mix both ways.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -39,7 +38,7 @@ fn workdir(manifest: &str) -> tempfile::TempDir {
 
 /// Runs pbideploy on the local service in `dir`; (exit code, stdout, stderr).
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = cargo_bin_cmd!("pbideploy")
+    let out = crate::support::pbideploy()
         .current_dir(dir)
         .args(args)
         .args(["--service", "local", "--color", "never"])

@@ -2,14 +2,13 @@
 //! with `--service-url` and client-secret environment variables pointing at the emulator.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
+use pbideploy::domain::address::Address;
 use pbideploy::ledger::{DatasetEntry, Ledger, LedgerEntry, WorkspaceEntry};
-use pbideploy::plan::address::Address;
 use pbideploy::plan::build::sha256_file;
 use pbideploy::powerbi::client::{ClientConfig, PowerBiClient};
 use pbideploy::powerbi::types::{ImportOptions, UpdateParameter};
-use pbideploy::session::{ClientSecretProvider, Endpoints};
+use pbideploy::session::{Endpoints, client_secret_provider};
 use pbideploy_emulator::{EmulatorConfig, RunningEmulator};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -79,12 +78,13 @@ fn client(url: &str) -> PowerBiClient {
         authority_url: url.to_string(),
         scope: "https://analysis.windows.net/powerbi/api/.default".into(),
     };
-    let tokens = ClientSecretProvider::new(&endpoints, "e2e", CLIENT_ID, SecretString::from("x"));
+    let tokens =
+        client_secret_provider(&endpoints, "e2e", CLIENT_ID, SecretString::from("x")).unwrap();
     let config = ClientConfig {
         api_base_url: url.to_string(),
         ..ClientConfig::default()
     };
-    PowerBiClient::new(config, Arc::new(tokens)).unwrap()
+    PowerBiClient::new(config, tokens).unwrap()
 }
 
 async fn requests(url: &str) -> Vec<Value> {

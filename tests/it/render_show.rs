@@ -100,3 +100,39 @@ fn show_refuses_a_newer_format_and_a_missing_file() {
         .code(1)
         .stderr(predicate::str::contains("absent.json"));
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_success() {
+    // `pbideploy show plan.json | head -0`: the reader is gone before pbideploy writes.
+    let dir = tempfile::tempdir().unwrap();
+    let path = saved_rich_plan(&dir);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pbideploy"))
+        .arg("show")
+        .arg(&path)
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn verbose_errors_show_their_causes() {
+    let dir = tempfile::tempdir().unwrap();
+    let absent = dir.path().join("absent.json");
+    crate::support::pbideploy()
+        .args(["-v", "show"])
+        .arg(&absent)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("caused by: "));
+    crate::support::pbideploy()
+        .arg("show")
+        .arg(&absent)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("caused by").not());
+}

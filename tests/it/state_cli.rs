@@ -3,9 +3,9 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+use pbideploy::domain::address::Address;
 use pbideploy::ledger::store::{FileStore, LedgerStore};
 use pbideploy::ledger::{DatasetEntry, Ledger, LedgerEntry, ReportEntry, WorkspaceEntry};
-use pbideploy::plan::address::Address;
 
 fn seeded(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("pbideploy.prod.pbideploy-state.json");
@@ -66,21 +66,21 @@ fn show_prints_one_entry_and_rejects_unknown_addresses() {
     let dir = tempfile::tempdir().unwrap();
     let path = seeded(dir.path());
     cmd(dir.path())
-        .args(["state", "show", "--state-file"])
+        .args(["state", "show", "--state"])
         .arg(&path)
         .arg(r#"workspace["sales"].dataset["sales model"]"#)
         .assert()
         .success()
         .stdout(predicate::str::contains("\"dataset_id\": \"d1\""));
     cmd(dir.path())
-        .args(["state", "show", "--state-file"])
+        .args(["state", "show", "--state"])
         .arg(&path)
         .arg(r#"workspace["Sales"].dataset["Nope"]"#)
         .assert()
         .code(1)
         .stderr(predicate::str::contains("state list"));
     cmd(dir.path())
-        .args(["state", "show", "--state-file"])
+        .args(["state", "show", "--state"])
         .arg(&path)
         .arg("workspace[Sales")
         .assert()
@@ -93,7 +93,7 @@ fn rm_forgets_the_entry_and_its_children() {
     let dir = tempfile::tempdir().unwrap();
     let path = seeded(dir.path());
     cmd(dir.path())
-        .args(["state", "rm", "--state-file"])
+        .args(["state", "rm", "--state"])
         .arg(&path)
         .arg(r#"workspace["Sales"].report["Overview"]"#)
         .assert()
@@ -102,7 +102,7 @@ fn rm_forgets_the_entry_and_its_children() {
     let ledger = FileStore::new(&path).load().unwrap().unwrap();
     assert_eq!(ledger.entries.len(), 2);
     cmd(dir.path())
-        .args(["state", "rm", "--state-file"])
+        .args(["state", "rm", "--state"])
         .arg(&path)
         .arg(r#"workspace["Sales"]"#)
         .assert()
@@ -119,7 +119,7 @@ fn rm_refuses_while_another_run_holds_the_lock() {
     let store = FileStore::new(&path);
     let _held = store.lock().unwrap();
     cmd(dir.path())
-        .args(["state", "rm", "--state-file"])
+        .args(["state", "rm", "--state"])
         .arg(&path)
         .arg(r#"workspace["Sales"]"#)
         .assert()
@@ -139,9 +139,33 @@ fn missing_and_corrupt_ledgers_are_clear_errors() {
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{").unwrap();
     cmd(dir.path())
-        .args(["state", "list", "--state-file"])
+        .args(["state", "list", "--state"])
         .arg(&bad)
         .assert()
         .code(1)
         .stderr(predicate::str::contains("bad.json"));
+}
+
+#[test]
+fn state_takes_state_like_plan_and_apply_and_still_accepts_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.json");
+    for flag in ["--state", "--state-file"] {
+        cmd(dir.path())
+            .args(["state", "list", flag])
+            .arg(&ledger)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("no ledger at"));
+    }
+    let help = cmd(dir.path())
+        .args(["state", "list", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let help = String::from_utf8(help).unwrap();
+    assert!(help.contains("--state <URL>"), "{help}");
+    assert!(!help.contains("--state-file"), "{help}");
 }

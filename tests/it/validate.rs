@@ -197,12 +197,10 @@ fn shared_dataset_reports_resolve_to_the_other_workspace() {
     assert_eq!(report.target.dataset, "Sales");
     assert_eq!((report.span.line, report.span.column), (35, 9));
     let cred = &m.workspaces[0].datasets[0].credentials[0];
-    assert!(
-        cred.password
-            .as_ref()
-            .unwrap()
-            .to_string()
-            .starts_with("file:/")
+    // Secret files are kept as the plan shows them: relative to the manifest's folder.
+    assert_eq!(
+        cred.password.as_ref().unwrap().to_string(),
+        "file:secrets/sql-password.txt"
     );
 }
 
@@ -369,4 +367,19 @@ fn without_env_every_environment_is_checked() {
         .stdout(predicate::str::contains(
             "is valid (environment test): 1 workspace, 0 datasets, 0 reports.",
         ));
+}
+
+#[test]
+fn var_and_service_are_checked_by_the_command_line_parser() {
+    // A usage error (exit 2, clap's format) before any file is read.
+    crate::support::pbideploy()
+        .args(["validate", "-f", "absent.yaml", "--var", "novalue"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("write --var name=value"));
+    crate::support::pbideploy()
+        .args(["plan", "-f", "absent.yaml", "--service", "remote"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("[possible values: local]"));
 }

@@ -154,7 +154,7 @@ fn time_zone(patch: &Map<String, Value>) -> Result<Option<String>, ApiError> {
         .get("localTimeZoneId")
         .map(|tz| {
             tz.as_str()
-                .filter(|t| crate::time_zones::is_windows_time_zone(t))
+                .filter(|t| windows_time_zones::is_windows_time_zone(t))
                 .map(str::to_string)
                 .ok_or_else(|| {
                     ApiError::invalid(format!(

@@ -12,8 +12,8 @@ pub mod workspace;
 use crate::apply::StepError;
 use crate::apply::executor::StepContext;
 use crate::apply::slots::Slot;
+use crate::domain::address::Address;
 use crate::ledger::Ledger;
-use crate::plan::address::Address;
 use crate::plan::model::{Change, ItemRef, Operation};
 
 /// What a step reports on success (shown beside the completion line).

@@ -7,8 +7,8 @@ use super::{StepResult, record};
 use crate::apply::StepError;
 use crate::apply::executor::StepContext;
 use crate::apply::slots::Slot;
+use crate::domain::address::Address;
 use crate::ledger::{LedgerEntry, WorkspaceEntry};
-use crate::plan::address::Address;
 use crate::plan::model::{Principal, WorkspaceRole};
 use crate::powerbi::types::{
     CapacityAssignmentState, GroupUser, GroupUserAccessRight, PrincipalType,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::CommandError;
 use crate::init::PbixChoice;
 use crate::init::names::file_stem;
-use crate::plan::build::relative;
+use crate::manifest::paths::relative;
 
 /// Folders deeper than this under `--pbix-dir` are not searched.
 const MAX_DEPTH: usize = 8;

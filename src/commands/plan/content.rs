@@ -2,6 +2,7 @@
 //! of the project items whose update is planned (or, for `--refresh-only`, of every project
 //! item the ledger tracks) and add their diffs, data loss and drift to the plan.
 
+use crate::domain::desired::DesiredState;
 use crate::error::CommandError;
 use crate::ledger::Ledger;
 use crate::live::definitions::{DefinitionReadError, read_definitions};
@@ -9,12 +10,11 @@ use crate::live::model::LiveState;
 use crate::plan::compare::{Wanted, compare, wanted};
 use crate::plan::content::annotate;
 use crate::plan::definitions::Definitions;
-use crate::plan::desired::DesiredState;
 use crate::plan::model::Plan;
 use crate::powerbi::fabric::{FabricClient, FabricConfig};
 use crate::session::Session;
 
-use super::client_error;
+use crate::commands::errors::client_error;
 
 /// Adds the content findings to `plan`; reads nothing when no project item needs it.
 pub async fn add_content(

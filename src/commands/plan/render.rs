@@ -15,5 +15,5 @@ pub fn json(plan: &Plan) -> Result<String, CommandError> {
 
 /// Saves the plan for `apply FILE` (references and fingerprints only, never secret values).
 pub fn save(path: &Path, plan: &Plan) -> Result<(), CommandError> {
-    file::write_plan(path, plan).map_err(|e| CommandError::user(e.to_string()))
+    Ok(file::write_plan(path, plan)?)
 }

@@ -19,12 +19,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::address::Address;
+use crate::domain::desired::{CredentialFingerprint, DesiredDataset, DesiredState};
 use crate::ledger::{
     CredentialEntry, DatasetEntry, Ledger, LedgerEntry, ReportEntry, WorkspaceEntry,
 };
 use crate::live::model::{LiveDataset, LiveState, LiveWorkspace};
-use crate::plan::address::Address;
-use crate::plan::desired::{CredentialFingerprint, DesiredDataset, DesiredState};
 use crate::plan::planner::ds_matches;
 
 /// What adopt will write, and what it tells the user.
@@ -289,7 +289,7 @@ fn credentials(
     recorded
 }
 
-fn refs(cred: &crate::plan::desired::DesiredCredential) -> String {
+fn refs(cred: &crate::domain::desired::DesiredCredential) -> String {
     cred.spec
         .secret_references()
         .iter()
@@ -301,7 +301,7 @@ fn refs(cred: &crate::plan::desired::DesiredCredential) -> String {
 fn report(
     out: &mut Adoption,
     lw: &LiveWorkspace,
-    r: &crate::plan::desired::DesiredReport,
+    r: &crate::domain::desired::DesiredReport,
     live: &crate::live::model::LiveReport,
     addr: Address,
 ) {

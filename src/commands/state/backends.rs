@@ -5,12 +5,12 @@ use crate::cli::StateArgs;
 use crate::error::{CommandError, CommandResult};
 use crate::ledger::backend::{self, StateSpec};
 
-use super::{ledger_error, lock, missing, out, store};
+use super::{lock, missing, out, store};
 
 /// Lists the versions the backend keeps, oldest first.
 pub fn history(args: &StateArgs) -> CommandResult {
     let store = store(args)?;
-    let versions = store.history().map_err(ledger_error)?;
+    let versions = store.history().map_err(CommandError::from)?;
     if versions.is_empty() {
         return out(&format!(
             "The ledger {} has no versions yet.",
@@ -30,7 +30,7 @@ pub fn history(args: &StateArgs) -> CommandResult {
 /// Releases (or with `force` breaks) the lock `lock_id`.
 pub fn unlock(args: &StateArgs, lock_id: &str, force: bool) -> CommandResult {
     let store = store(args)?;
-    let done = store.unlock(lock_id, force).map_err(ledger_error)?;
+    let done = store.unlock(lock_id, force).map_err(CommandError::from)?;
     out(&done)
 }
 
@@ -47,7 +47,7 @@ pub fn migrate(args: &StateArgs, to: &str, to_credential: Option<&str>) -> Comma
         lease_secs: None,
     };
     let dest = backend::open(&spec, &args.manifest.file, args.manifest.env.as_deref())
-        .map_err(ledger_error)?;
+        .map_err(CommandError::from)?;
     if dest.describe() == from.describe() {
         return Err(CommandError::user(format!(
             "the source and the destination are the same ledger ({})",
@@ -58,9 +58,9 @@ pub fn migrate(args: &StateArgs, to: &str, to_credential: Option<&str>) -> Comma
     let dest_lock = lock(&*dest, args)?;
     let ledger = from
         .load()
-        .map_err(ledger_error)?
+        .map_err(CommandError::from)?
         .ok_or_else(|| missing(&*from))?;
-    match dest.load().map_err(ledger_error)? {
+    match dest.load().map_err(CommandError::from)? {
         Some(existing) if existing == ledger => {
             return out(&format!(
                 "{} already holds this ledger; nothing copied.",
@@ -78,7 +78,7 @@ pub fn migrate(args: &StateArgs, to: &str, to_credential: Option<&str>) -> Comma
         }
         None => {}
     }
-    dest.save(&ledger, &dest_lock).map_err(ledger_error)?;
+    dest.save(&ledger, &dest_lock).map_err(CommandError::from)?;
     out(&format!(
         "Copied the ledger ({} entries) from {} to {}.\nPoint `state.url` in the manifest (or --state) at the new location; the old ledger is left as it was.",
         ledger.entries.len(),

@@ -11,7 +11,8 @@
 
 pub mod auth;
 mod lease;
-pub mod location;
+/// Where the blob is: parsed with the manifest's `state:` block, which names it.
+pub use crate::manifest::state_location as location;
 pub mod rest;
 mod xml;
 

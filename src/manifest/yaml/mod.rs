@@ -1,8 +1,8 @@
 //! YAML text -> JSON value and positions, in one pass over the parser's events.
 //!
 //! The events come from granit-parser (the YAML 1.2 parser serde-saphyr is built on,
-//! re-exported by it). Going through serde with a span per node cost ~200 ms on a 1.4 MiB
-//! manifest; building the tree from the events costs about a quarter of that.
+//! re-exported by it). Going through serde with a span per node cost several times what
+//! building the tree from the events costs (`benches/local_work.rs` measures loading).
 //!
 //! Manifests are untrusted, so this enforces the limits documented in docs/manifest.md:
 //! nesting depth 32, 1 000 000 nodes (aliases count what they expand to, an anchored node
@@ -115,8 +115,8 @@ pub fn parse(source: &str) -> Result<(Value, Tree), Diagnostic> {
             .map_err(|fail| *fail);
     }
     // Scanning is over half the work: on a large manifest a second thread scans while this
-    // one builds (86 -> 76 ms, fastest of 30, on the 1.4 MiB bench manifest). The channel is
-    // bounded, and the scanner stops when the builder hangs up on an error.
+    // one builds (a measurable gain on the bench manifest). The channel is bounded, and the
+    // scanner stops when the builder hangs up on an error.
     std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<_>>(4);
         scope.spawn(move || {

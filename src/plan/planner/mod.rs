@@ -20,13 +20,13 @@ pub(crate) use dataset::ds_matches;
 
 use sha2::{Digest, Sha256};
 
-use super::address::Address;
-use super::desired::DesiredState;
 use super::graph::{Graph, GraphError};
 use super::model::{
     AttrDiff, Change, ChangeKind, Drift, DriftKind, FileFingerprint, Operation,
     PLAN_FORMAT_VERSION, Plan,
 };
+use crate::domain::address::Address;
+use crate::domain::desired::DesiredState;
 use crate::ledger::Ledger;
 use crate::live::model::LiveState;
 

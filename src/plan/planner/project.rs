@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{Ctx, change};
-use crate::plan::address::Address;
+use crate::domain::address::Address;
 use crate::plan::content::{DefinitionSpec, ProjectKind};
 use crate::plan::model::{Action, AttrDiff, AttrValue, ChangeKind, DriftKind, ItemRef, Operation};
 
@@ -112,13 +112,13 @@ pub(super) fn plan_definition(
 
 #[cfg(test)]
 mod tests {
-    use crate::ledger::{DatasetEntry, Ledger, LedgerEntry, ReportEntry};
-    use crate::live::model::{LiveDataset, LiveReport, LiveState, LiveWorkspace};
-    use crate::plan::address::Address;
-    use crate::plan::content::ProjectKind;
-    use crate::plan::desired::{
+    use crate::domain::address::Address;
+    use crate::domain::desired::{
         DesiredDataset, DesiredProject, DesiredReport, DesiredState, DesiredWorkspace,
     };
+    use crate::ledger::{DatasetEntry, Ledger, LedgerEntry, ReportEntry};
+    use crate::live::model::{LiveDataset, LiveReport, LiveState, LiveWorkspace};
+    use crate::plan::content::ProjectKind;
     use crate::plan::model::{Action, ChangeKind, ItemRef, Operation, Plan};
     use crate::plan::{PlanOptions, plan};
 

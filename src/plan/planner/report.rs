@@ -3,10 +3,10 @@
 use serde_json::json;
 
 use super::{Ctx, PlanError, change, project};
+use crate::domain::address::Address;
+use crate::domain::desired::{DesiredReport, DesiredState, DesiredWorkspace};
 use crate::live::model::LiveReport;
-use crate::plan::address::Address;
 use crate::plan::content::ProjectKind;
-use crate::plan::desired::{DesiredReport, DesiredState, DesiredWorkspace};
 use crate::plan::model::{
     Action, AttrDiff, AttrValue, ChangeKind, DriftKind, ImportSpec, ItemRef, Operation,
 };

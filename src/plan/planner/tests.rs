@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::domain::desired::*;
 use crate::ledger::{CredentialEntry, DatasetEntry, LedgerEntry, ReportEntry, fingerprint};
 use crate::live::model::*;
-use crate::plan::desired::*;
+use crate::manifest::SecretRef;
 use crate::plan::model::*;
 
 const SALT: &str = "5a17";
@@ -29,7 +30,7 @@ fn cred(fp: CredentialFingerprint) -> DesiredCredential {
                 ("username".into(), CredentialValue::Plain("deploy".into())),
                 (
                     "password".into(),
-                    CredentialValue::Secret(SecretReference::Env("SQL_PW".into())),
+                    CredentialValue::Secret(SecretRef::Env("SQL_PW".into())),
                 ),
             ],
             use_caller_identity: false,

@@ -3,10 +3,10 @@
 use serde_json::json;
 
 use super::{Ctx, PlanError, change};
+use crate::domain::address::Address;
+use crate::domain::desired::{DesiredState, DesiredWorkspace};
 use crate::ledger::LedgerEntry;
 use crate::live::model::eq_name;
-use crate::plan::address::Address;
-use crate::plan::desired::{DesiredState, DesiredWorkspace};
 use crate::plan::model::{Action, AttrDiff, AttrValue, ChangeKind, DriftKind, ItemRef, Operation};
 
 /// Plan the workspace itself, its capacity and access; returns what content must wait for.

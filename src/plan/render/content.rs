@@ -7,9 +7,9 @@
 
 use std::fmt::Write as _;
 
-use super::sanitize;
 use crate::plan::content::ContentDiff;
 use crate::plan::model::Plan;
+use crate::sanitize;
 
 /// Lines shown of one part's diff before it is cut.
 pub const MAX_PART_LINES: usize = 80;
@@ -106,7 +106,7 @@ fn item_block(item: &ContentDiff) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::address::Address;
+    use crate::domain::address::Address;
     use crate::plan::content::{PartChange, PartStatus};
 
     fn plan_with(diff: &str) -> Plan {

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use similar::{DiffTag, TextDiff};
 
-use super::sanitize;
 use super::text::{Palette, paint};
+use crate::sanitize;
 
 /// Strings longer than this are always shown as a diff.
 const LONG_STRING: usize = 60;

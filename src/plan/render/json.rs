@@ -3,7 +3,7 @@
 
 use crate::plan::model::Plan;
 
-use super::sanitize;
+use crate::sanitize;
 
 /// The `$id` of the schema the output follows (`schemas/plan.schema.json` in the repository).
 pub const JSON_SCHEMA_ID: &str = "https://github.com/pbideploy/pbideploy/schemas/plan.schema.json";

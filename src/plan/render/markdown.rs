@@ -7,9 +7,9 @@
 
 use std::fmt::Write as _;
 
-use super::sanitize;
 use super::text::{Palette, change_block, drift_words, heading, summary_line};
 use crate::plan::model::{Action, Change, Plan};
+use crate::sanitize;
 
 /// GitHub's limit on a comment body, in characters.
 pub const COMMENT_LIMIT: usize = 65_536;

@@ -4,8 +4,9 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{diff, sanitize};
+use super::diff;
 use crate::plan::model::{Action, AttrDiff, AttrValue, Change, ChangeKind, Drift, DriftKind, Plan};
+use crate::sanitize;
 
 /// Colours for the text renderer; all plain when colour is off.
 #[derive(Clone, Copy)]

@@ -176,7 +176,11 @@ impl EntraProvider {
         request_token: &SecretString,
     ) -> Result<SecretString, AuthError> {
         let method = self.auth.method();
-        check_url(method, "ACTIONS_ID_TOKEN_REQUEST_URL", request_url)?;
+        check_url(
+            method,
+            crate::env_vars::ACTIONS_ID_TOKEN_REQUEST_URL,
+            request_url,
+        )?;
         let sep = if request_url.contains('?') { '&' } else { '?' };
         let url = format!("{request_url}{sep}audience={GITHUB_AUDIENCE}");
         let resp = self

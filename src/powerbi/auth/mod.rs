@@ -59,9 +59,7 @@ pub use cache::{CachingProvider, DEFAULT_REFRESH_MARGIN};
 pub use cert::ClientCertificate;
 pub use entra::{ClientAuth, EntraApp, EntraProvider};
 pub use managed::{DEFAULT_IMDS_ENDPOINT, ManagedIdentityProvider};
-pub use select::{
-    AuthSettings, Cloud, Method, ProcessEnv, VarSource, provider_from_env, select_method,
-};
+pub use select::{AuthSettings, Cloud, Method, provider_from_env, select_method};
 
 impl AuthError {
     /// An error for `method` with `reason` (which must never contain a secret).

@@ -1,7 +1,6 @@
 //! Choosing the authentication method from settings and environment variables (azure-identity
 //! conventions), and per-cloud hosts and scopes.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -12,31 +11,9 @@ use super::{
     DEFAULT_IMDS_ENDPOINT, EntraApp, EntraProvider, ManagedIdentityProvider, StaticTokenProvider,
     TokenProvider,
 };
-use crate::cli::AuthMethod;
+use crate::env_vars::{self as vars, VarSource};
 
-/// Reads environment variables; injectable so tests never touch the process environment.
-pub trait VarSource: Send + Sync {
-    /// The variable's value; empty values count as unset.
-    fn var(&self, name: &str) -> Option<String>;
-}
-
-/// The real process environment.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ProcessEnv;
-
-impl VarSource for ProcessEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
-    }
-}
-
-impl VarSource for HashMap<String, String> {
-    fn var(&self, name: &str) -> Option<String> {
-        self.get(name).filter(|v| !v.is_empty()).cloned()
-    }
-}
-
-/// The Power BI national clouds (reference section 0.1).
+/// The Power BI national clouds, with the hosts Microsoft documents for each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Cloud {
     /// Commercial.
@@ -136,20 +113,6 @@ impl Method {
         Self::AzureCli,
     ];
 
-    /// The method for a `--auth` value.
-    #[must_use]
-    pub fn from_cli(m: AuthMethod) -> Self {
-        match m {
-            AuthMethod::ClientSecret => Self::ClientSecret,
-            AuthMethod::ClientCertificate => Self::ClientCertificate,
-            AuthMethod::WorkloadIdentity => Self::WorkloadIdentity,
-            AuthMethod::GithubOidc => Self::GithubOidc,
-            AuthMethod::ManagedIdentity => Self::ManagedIdentity,
-            AuthMethod::AzureCli => Self::AzureCli,
-            AuthMethod::AccessToken => Self::AccessToken,
-        }
-    }
-
     /// The `--auth` spelling.
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -168,14 +131,14 @@ impl Method {
     fn present(self, env: &dyn VarSource) -> bool {
         let has = |n: &str| env.var(n).is_some();
         match self {
-            Self::AccessToken => has("PBIDEPLOY_ACCESS_TOKEN"),
-            Self::ClientSecret => has("AZURE_CLIENT_SECRET"),
-            Self::ClientCertificate => has("AZURE_CLIENT_CERTIFICATE_PATH"),
-            Self::WorkloadIdentity => has("AZURE_FEDERATED_TOKEN_FILE"),
+            Self::AccessToken => has(vars::PBIDEPLOY_ACCESS_TOKEN),
+            Self::ClientSecret => has(vars::AZURE_CLIENT_SECRET),
+            Self::ClientCertificate => has(vars::AZURE_CLIENT_CERTIFICATE_PATH),
+            Self::WorkloadIdentity => has(vars::AZURE_FEDERATED_TOKEN_FILE),
             Self::GithubOidc => {
-                has("ACTIONS_ID_TOKEN_REQUEST_URL") && has("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+                has(vars::ACTIONS_ID_TOKEN_REQUEST_URL) && has(vars::ACTIONS_ID_TOKEN_REQUEST_TOKEN)
             }
-            Self::ManagedIdentity => has("IDENTITY_ENDPOINT") && has("IDENTITY_HEADER"),
+            Self::ManagedIdentity => has(vars::IDENTITY_ENDPOINT) && has(vars::IDENTITY_HEADER),
             Self::AzureCli => true,
         }
     }
@@ -254,29 +217,29 @@ fn build(
         .resource
         .clone()
         .unwrap_or_else(|| cloud.resource().to_owned());
-    let client_id = env.var("AZURE_CLIENT_ID");
+    let client_id = env.var(vars::AZURE_CLIENT_ID);
     let entra = |auth: ClientAuth| -> Result<Arc<dyn TokenProvider>, AuthError> {
         let app = EntraApp {
             authority: env
-                .var("AZURE_AUTHORITY_HOST")
+                .var(vars::AZURE_AUTHORITY_HOST)
                 .unwrap_or_else(|| cloud.authority_host().to_owned()),
-            tenant: required(env, method, "AZURE_TENANT_ID")?,
-            client_id: required(env, method, "AZURE_CLIENT_ID")?,
+            tenant: required(env, method, vars::AZURE_TENANT_ID)?,
+            client_id: required(env, method, vars::AZURE_CLIENT_ID)?,
             scope: format!("{resource}/.default"),
         };
         Ok(Arc::new(EntraProvider::new(http.clone(), app, auth)?))
     };
     match method {
         Method::AccessToken => Ok(Arc::new(StaticTokenProvider::new(SecretString::from(
-            required(env, method, "PBIDEPLOY_ACCESS_TOKEN")?,
+            required(env, method, vars::PBIDEPLOY_ACCESS_TOKEN)?,
         )))),
         Method::ClientSecret => entra(ClientAuth::Secret(SecretString::from(required(
             env,
             method,
-            "AZURE_CLIENT_SECRET",
+            vars::AZURE_CLIENT_SECRET,
         )?))),
         Method::ClientCertificate => {
-            if env.var("AZURE_CLIENT_CERTIFICATE_PASSWORD").is_some() {
+            if env.var(vars::AZURE_CLIENT_CERTIFICATE_PASSWORD).is_some() {
                 return Err(AuthError::new(
                     method.name(),
                     "AZURE_CLIENT_CERTIFICATE_PASSWORD is set, but password-protected \
@@ -284,7 +247,7 @@ fn build(
                      private key) kept as a secret file",
                 ));
             }
-            let path = required(env, method, "AZURE_CLIENT_CERTIFICATE_PATH")?;
+            let path = required(env, method, vars::AZURE_CLIENT_CERTIFICATE_PATH)?;
             let pem = std::fs::read_to_string(&path).map_err(|e| {
                 AuthError::new(
                     method.name(),
@@ -298,18 +261,21 @@ fn build(
         Method::WorkloadIdentity => entra(ClientAuth::FederatedTokenFile(PathBuf::from(required(
             env,
             method,
-            "AZURE_FEDERATED_TOKEN_FILE",
+            vars::AZURE_FEDERATED_TOKEN_FILE,
         )?))),
         Method::GithubOidc => entra(ClientAuth::GithubOidc {
-            request_url: required(env, method, "ACTIONS_ID_TOKEN_REQUEST_URL")?,
+            request_url: required(env, method, vars::ACTIONS_ID_TOKEN_REQUEST_URL)?,
             request_token: SecretString::from(required(
                 env,
                 method,
-                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                vars::ACTIONS_ID_TOKEN_REQUEST_TOKEN,
             )?),
         }),
         Method::ManagedIdentity => {
-            match (env.var("IDENTITY_ENDPOINT"), env.var("IDENTITY_HEADER")) {
+            match (
+                env.var(vars::IDENTITY_ENDPOINT),
+                env.var(vars::IDENTITY_HEADER),
+            ) {
                 (Some(endpoint), Some(header)) => {
                     Ok(Arc::new(ManagedIdentityProvider::app_service(
                         http,
@@ -321,7 +287,7 @@ fn build(
                 }
                 _ => {
                     let base = env
-                        .var("PBIDEPLOY_IMDS_ENDPOINT")
+                        .var(vars::PBIDEPLOY_IMDS_ENDPOINT)
                         .unwrap_or_else(|| DEFAULT_IMDS_ENDPOINT.to_owned());
                     Ok(Arc::new(ManagedIdentityProvider::imds(
                         http, base, resource, client_id,
@@ -330,7 +296,7 @@ fn build(
             }
         }
         Method::AzureCli => {
-            let mut p = AzureCliProvider::new(resource, env.var("AZURE_TENANT_ID"));
+            let mut p = AzureCliProvider::new(resource, env.var(vars::AZURE_TENANT_ID));
             if let Some((program, path)) = &settings.az_program {
                 p = p.with_program(program.clone(), path.clone());
             }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use pbideploy::manifest::SecretRef;
 use pbideploy::plan::model::*;
 use serde_json::json;
 
@@ -43,7 +44,7 @@ fn credentials() -> CredentialSpec {
             ),
             (
                 "password".to_string(),
-                CredentialValue::Secret(SecretReference::Env("SQL_PASSWORD".to_string())),
+                CredentialValue::Secret(SecretRef::Env("SQL_PASSWORD".to_string())),
             ),
         ],
         use_caller_identity: false,

@@ -1,12 +1,12 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::live::model::{CredentialStatus, LiveDatasource, LiveImport, LiveReport};
-use crate::plan::desired::{DesiredCredential, DesiredReport, DesiredWorkspace};
-use crate::plan::operation::{
+use crate::domain::desired::{DesiredCredential, DesiredReport, DesiredWorkspace};
+use crate::domain::operation::{
     CredentialSpec, CredentialType, CredentialValue, DatasourceRef, ItemRef, PrivacyLevel,
-    SecretReference,
 };
+use crate::live::model::{CredentialStatus, LiveDatasource, LiveImport, LiveReport};
+use crate::manifest::SecretRef;
 
 fn sql(server: &str) -> DatasourceRef {
     DatasourceRef {
@@ -24,7 +24,7 @@ fn credential(server: &str, fingerprint: CredentialFingerprint) -> DesiredCreden
                 ("username".into(), CredentialValue::Plain("svc".into())),
                 (
                     "password".into(),
-                    CredentialValue::Secret(SecretReference::Env("PW".into())),
+                    CredentialValue::Secret(SecretRef::Env("PW".into())),
                 ),
             ],
             use_caller_identity: false,

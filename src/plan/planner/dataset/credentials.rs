@@ -4,10 +4,10 @@
 use serde_json::json;
 
 use super::{Step, ds_matches};
+use crate::domain::address::Address;
+use crate::domain::desired::{CredentialFingerprint, DesiredCredential, DesiredDataset};
 use crate::ledger::CredentialEntry;
 use crate::live::model::CredentialStatus;
-use crate::plan::address::Address;
-use crate::plan::desired::{CredentialFingerprint, DesiredCredential, DesiredDataset};
 use crate::plan::model::{Action, AttrDiff, AttrValue, ChangeKind, DriftKind, Operation};
 use crate::plan::planner::{Ctx, change};
 

@@ -4,8 +4,8 @@ use serde_json::json;
 
 use super::sources::expected_sources;
 use super::{Step, ds_matches};
-use crate::plan::address::Address;
-use crate::plan::desired::DesiredDataset;
+use crate::domain::address::Address;
+use crate::domain::desired::DesiredDataset;
 use crate::plan::model::{Action, AttrDiff, AttrValue, ChangeKind, GatewaySourceRule, Operation};
 use crate::plan::planner::{Ctx, PlanError, change};
 

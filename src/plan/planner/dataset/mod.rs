@@ -14,11 +14,11 @@ use sources::{plan_connections, plan_datasources, plan_parameters};
 use serde_json::json;
 
 use super::{Ctx, PlanError, change, project};
+use crate::domain::address::Address;
+use crate::domain::desired::{DesiredDataset, DesiredProject, DesiredWorkspace};
 use crate::ledger::DatasetEntry;
 use crate::live::model::LiveDataset;
-use crate::plan::address::Address;
 use crate::plan::content::ProjectKind;
-use crate::plan::desired::{DesiredDataset, DesiredProject, DesiredWorkspace};
 use crate::plan::model::{
     Action, AttrDiff, AttrValue, ChangeKind, DatasourceRef, DriftKind, ImportSpec, ItemRef,
     Operation,

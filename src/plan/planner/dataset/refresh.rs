@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use super::Step;
-use crate::plan::address::Address;
-use crate::plan::desired::{DesiredDataset, RefreshOnApply};
+use crate::domain::address::Address;
+use crate::domain::desired::{DesiredDataset, RefreshOnApply};
 use crate::plan::model::{Action, AttrDiff, ChangeKind, Operation};
 use crate::plan::planner::{Ctx, change};
 

@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use super::{Step, ds_matches};
-use crate::plan::address::Address;
-use crate::plan::desired::DesiredDataset;
+use crate::domain::address::Address;
+use crate::domain::desired::DesiredDataset;
 use crate::plan::model::{
     Action, AttrDiff, ChangeKind, DatasourceRef, DatasourceUpdate, DriftKind, Operation,
 };
@@ -132,7 +132,7 @@ pub(super) fn plan_datasources(
 /// the manifest's target changed since, `None` when it already points at the target.
 fn datasource_to_repoint(
     ctx: &mut Ctx<'_>,
-    rule: &crate::plan::desired::DatasourceRule,
+    rule: &crate::domain::desired::DatasourceRule,
     target: &DatasourceRef,
     step: &Step<'_>,
 ) -> Option<Option<DatasourceRef>> {

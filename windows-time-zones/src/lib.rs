@@ -1,10 +1,15 @@
-//! The Windows time-zone ids the service takes as a refresh schedule's `localTimeZoneId`.
-//! // documented: 3.16/3.17 say `localTimeZoneId` is a Windows time-zone id; the list is
-//! Unicode CLDR's `windowsZones.xml` (the ids Windows ships, 139). This is a copy of the
-//! table pbideploy keeps in `src/manifest/time_zones.rs`: the emulator may not depend on
-//! that crate, and a short data table is the one thing duplicated on purpose.
+//! The Windows time-zone ids the Power BI service takes as a refresh schedule's
+//! `localTimeZoneId`, in one table for pbideploy (which checks manifests against it) and the
+//! emulator (which refuses unknown ids as the service does). A data crate of its own because
+//! the emulator may not depend on pbideploy.
+//!
+//! The service documents `localTimeZoneId` as "the ID of the time zone to use", a Windows
+//! time-zone id (`UTC`, `W. Europe Standard Time`); an id it does not know fails. The table
+//! lists the ids Windows ships today, as Unicode CLDR's `windowsZones.xml` maps them (the
+//! mapping .NET uses; 139 ids, each zone's world-wide entry).
 
-const WINDOWS_TIME_ZONES: [&str; 139] = [
+/// Every Windows time-zone id, in UTC-offset order.
+pub const WINDOWS_TIME_ZONES: [&str; 139] = [
     "Dateline Standard Time",
     "UTC-11",
     "Aleutian Standard Time",
@@ -149,4 +154,20 @@ const WINDOWS_TIME_ZONES: [&str; 139] = [
 /// True for a Windows time-zone id, spelled exactly as Windows spells it.
 pub fn is_windows_time_zone(id: &str) -> bool {
     WINDOWS_TIME_ZONES.contains(&id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_exact() {
+        let mut ids = WINDOWS_TIME_ZONES.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), WINDOWS_TIME_ZONES.len());
+        assert!(is_windows_time_zone("UTC"));
+        assert!(!is_windows_time_zone("utc"));
+        assert!(!is_windows_time_zone("Europe/Berlin"));
+    }
 }

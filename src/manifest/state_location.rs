@@ -167,6 +167,13 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Whether `url` names Azure Blob Storage rather than a file.
+pub fn is_remote(url: &str) -> bool {
+    ["azblob://", "https://", "http://"]
+        .iter()
+        .any(|p| url.starts_with(p))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::operation::{
+use crate::domain::operation::{
     CredentialSpec, DatasourceRef, GatewayRef, ItemRef, Principal, RefreshSchedule, WorkspaceRole,
 };
 

@@ -9,6 +9,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::manifest::SecretRef;
+
 /// A workspace item by workspace name and item name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ItemRef {
@@ -81,31 +83,12 @@ impl fmt::Display for GatewayRef {
     }
 }
 
-/// Where a secret comes from. Only `apply` resolves it; plans and ledgers store this reference.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SecretReference {
-    /// An environment variable name.
-    Env(String),
-    /// A file path (relative to the manifest's directory).
-    File(String),
-}
-
-impl fmt::Display for SecretReference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Env(name) => write!(f, "env:{name}"),
-            Self::File(path) => write!(f, "file:{path}"),
-        }
-    }
-}
-
 /// One credential field's value: plain text (e.g. a username) or a secret reference.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialValue {
     Plain(String),
-    Secret(SecretReference),
+    Secret(SecretRef),
 }
 
 /// Credential types of the Gateways Update Datasource API.
@@ -177,7 +160,7 @@ impl CredentialSpec {
     }
 
     /// The secret references this credential needs, for error messages and plan display.
-    pub fn secret_references(&self) -> Vec<&SecretReference> {
+    pub fn secret_references(&self) -> Vec<&SecretRef> {
         self.fields
             .iter()
             .filter_map(|(_, v)| match v {
@@ -317,7 +300,7 @@ pub enum Operation {
     Import(ImportSpec),
     /// A Power BI Project item through the Fabric items API: `POST workspaces/{id}/items`
     /// with its definition, or `updateDefinition`; long-running operations waited for.
-    Definition(super::content::DefinitionSpec),
+    Definition(crate::domain::project::DefinitionSpec),
     /// `DELETE groups/{id}/datasets/{id}` (prune).
     DeleteDataset { dataset: ItemRef },
     /// `DELETE groups/{id}/reports/{id}` (prune).

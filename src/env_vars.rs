@@ -1,0 +1,155 @@
+//! The environment variables pbideploy reads, each named once here, and the one way it reads
+//! them ([`VarSource`]), so that tests inject variables instead of touching the process
+//! environment. (clap reads the three that stand for command-line options itself, by these
+//! names.) Secrets named by a manifest's `{env: NAME}` are read through [`VarSource`] too.
+
+use std::collections::HashMap;
+
+/// Reads environment variables; injectable so tests never touch the process environment.
+pub trait VarSource: Send + Sync {
+    /// The variable's value; empty values count as unset.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl VarSource for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl VarSource for HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+}
+
+/// A closure looking names up (tests, and callers that already hold the variables).
+impl<F> VarSource for F
+where
+    F: Fn(&str) -> Option<String> + Send + Sync,
+{
+    fn var(&self, name: &str) -> Option<String> {
+        self(name).filter(|v| !v.is_empty())
+    }
+}
+
+// pbideploy's own settings.
+
+/// The log filter (`tracing` `EnvFilter` syntax, e.g. `pbideploy=debug`); wins over `-v`/`-q`.
+pub const PBIDEPLOY_LOG: &str = "PBIDEPLOY_LOG";
+/// The manifest environment, as `--env` (read by clap).
+pub const PBIDEPLOY_ENV: &str = "PBIDEPLOY_ENV";
+/// The Power BI REST API base URL, as `--service-url` (read by clap).
+pub const PBIDEPLOY_SERVICE_URL: &str = "PBIDEPLOY_SERVICE_URL";
+/// The authentication method, as `--auth` (read by clap).
+pub const PBIDEPLOY_AUTH: &str = "PBIDEPLOY_AUTH";
+/// A ready access token for the Power BI API (`--auth access-token`); first in auto-selection.
+pub const PBIDEPLOY_ACCESS_TOKEN: &str = "PBIDEPLOY_ACCESS_TOKEN";
+/// The managed-identity IMDS base URL, when not the Azure default (tests, proxies).
+pub const PBIDEPLOY_IMDS_ENDPOINT: &str = "PBIDEPLOY_IMDS_ENDPOINT";
+
+// azure-identity conventions (the names Azure SDKs and `azure/login` use).
+
+/// The Entra tenant id or verified domain; the manifest's `service.tenantId` is the default.
+pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
+/// The application (client) id of the deploying service principal.
+pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+/// The client secret (`--auth client-secret`).
+pub const AZURE_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
+/// A PEM file with the certificate and its private key (`--auth client-certificate`).
+pub const AZURE_CLIENT_CERTIFICATE_PATH: &str = "AZURE_CLIENT_CERTIFICATE_PATH";
+/// Read only to refuse it: password-protected certificates are not supported.
+pub const AZURE_CLIENT_CERTIFICATE_PASSWORD: &str = "AZURE_CLIENT_CERTIFICATE_PASSWORD";
+/// A federated token file, re-read on every request (`--auth workload-identity`).
+pub const AZURE_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
+/// The Entra authority host; wins over the cloud's and the manifest's `service.authorityUrl`.
+pub const AZURE_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
+
+// Set by the platform pbideploy runs on.
+
+/// GitHub Actions OIDC: the token request URL (`--auth github-oidc`).
+pub const ACTIONS_ID_TOKEN_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+/// GitHub Actions OIDC: the bearer token for that request.
+pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+/// App Service / Container Apps managed identity endpoint (else IMDS is used).
+pub const IDENTITY_ENDPOINT: &str = "IDENTITY_ENDPOINT";
+/// The header value that endpoint requires.
+pub const IDENTITY_HEADER: &str = "IDENTITY_HEADER";
+/// `true` under GitHub Actions: apply then masks each resolved secret (`::add-mask::`).
+pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+/// The job summary file under GitHub Actions; `plan` appends its Markdown there.
+pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
+/// The terminal type; `dumb` turns apply's progress bars off.
+pub const TERM: &str = "TERM";
+/// The user name (Unix), named in a ledger lock's holder.
+pub const USER: &str = "USER";
+/// The user name (login shells), named in a ledger lock's holder when `USER` is unset.
+pub const LOGNAME: &str = "LOGNAME";
+/// The user name (Windows), named in a ledger lock's holder.
+pub const USERNAME: &str = "USERNAME";
+/// The host name, when the shell exports it, named in a ledger lock's holder.
+pub const HOSTNAME: &str = "HOSTNAME";
+/// The host name (Windows), named in a ledger lock's holder.
+pub const COMPUTERNAME: &str = "COMPUTERNAME";
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The names declared above, read from this file's `pub const NAME: &str = "NAME";` lines.
+    fn declared() -> Vec<String> {
+        include_str!("env_vars.rs")
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub const ")?.split_once(':'))
+            .map(|(name, _)| name.to_owned())
+            .collect()
+    }
+
+    fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && !path.ends_with("env_vars.rs")
+                && !path.ends_with("tests.rs")
+            {
+                let text = std::fs::read_to_string(&path).unwrap();
+                // Unit tests may name variables to set them in a VarSource map.
+                let code = text.split("#[cfg(test)]").next().unwrap_or("").to_owned();
+                out.push((path.display().to_string(), code));
+            }
+        }
+    }
+
+    #[test]
+    fn every_variable_is_named_here_and_read_through_var_source() {
+        let names = declared();
+        assert!(names.len() > 15, "{names:?}");
+        let mut files = Vec::new();
+        sources(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut problems = Vec::new();
+        for (path, code) in &files {
+            for direct in ["env::var(", "env::var_os(", "env::vars("] {
+                if code.contains(direct) {
+                    problems.push(format!("{path}: reads `{direct}` instead of a VarSource"));
+                }
+            }
+            for name in &names {
+                if code.contains(&format!("\"{name}\"")) {
+                    problems.push(format!(
+                        "{path}: spells \"{name}\" instead of env_vars::{name}"
+                    ));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+}
