@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::desired::{
     CredentialFingerprint, DatasourceRule, DesiredAccess, DesiredCredential, DesiredDataset,
-    DesiredGateway, DesiredReport, DesiredState, DesiredWorkspace, RefreshOnApply,
+    DesiredGateway, DesiredReport, DesiredState, DesiredWorkspace, FileModel, RefreshOnApply,
 };
 use super::model::FileFingerprint;
 use super::operation::{
@@ -217,6 +217,45 @@ fn dataset(
             notify_option: format!("{:?}", s.notify_option),
             frequency: s.frequency.map(|f| f.0),
         }),
+        file: file_model(ds),
+    })
+}
+
+/// What the dataset's PBIX says an import gives it, with the manifest's parameter values
+/// substituted into the file's M (`pbix::substitute_parameters`).
+fn file_model(ds: &manifest::Dataset) -> Option<FileModel> {
+    let facts = crate::model_facts::lookup(&ds.pbix);
+    let model = facts.model()?;
+    let wanted = |name: &str| ds.parameters.get(name).map(|v| v.to_wire());
+    let parameters = model
+        .parameters
+        .iter()
+        .map(|p| {
+            let value = wanted(&p.name).unwrap_or_else(|| p.current_value.clone());
+            (p.name.clone(), value)
+        })
+        .collect();
+    let values: BTreeMap<&str, String> = ds
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.to_wire()))
+        .collect();
+    let datasources = model
+        .sources_with(|name| values.get(name).map(String::as_str))
+        .into_iter()
+        .map(|s| DatasourceRef {
+            datasource_type: s.datasource_type,
+            connection_details: s
+                .connection_details
+                .into_iter()
+                .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
+                .collect(),
+        })
+        .collect();
+    Some(FileModel {
+        parameters,
+        datasources,
+        unresolved: model.unresolved_sources.clone(),
     })
 }
 
