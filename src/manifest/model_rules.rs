@@ -24,6 +24,15 @@ pub struct ModelChecks {
     seen: HashMap<PathBuf, Rc<FileFacts>>,
 }
 
+/// The files read are cached for the next run once the manifest is checked.
+impl Drop for ModelChecks {
+    fn drop(&mut self) {
+        if !self.seen.is_empty() {
+            crate::model_facts::cache::flush();
+        }
+    }
+}
+
 impl ModelChecks {
     /// Checks `ds` (its `pbix` already resolved and of a model kind) at pointer `base`.
     pub fn check(&mut self, ds: &Dataset, base: &str, pos: &PosMap, out: &mut Vec<Diagnostic>) {

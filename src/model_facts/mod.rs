@@ -1,7 +1,9 @@
 //! What a dataset's PBIX tells `validate` and `plan` about the dataset an import creates:
 //! its storage mode, its M parameters and the data sources the service will derive. Read
 //! through the `pbix` crate, kept small and serializable so that it can be cached by the
-//! file's content.
+//! file's content ([`cache`]).
+
+pub mod cache;
 
 use std::path::Path;
 
@@ -86,9 +88,15 @@ impl ModelFacts {
     }
 }
 
-/// The facts of the file at `path` (a canonical, regular file inside the manifest's folder).
+/// The facts of the file at `path` (a canonical, regular file inside the manifest's folder),
+/// through the cache; call [`cache::flush`] after a batch.
 pub fn lookup(path: &Path) -> FileFacts {
-    FileFacts::read(path)
+    cache::facts(path, None)
+}
+
+/// [`lookup`] for a file whose SHA-256 the caller already computed.
+pub fn lookup_hashed(path: &Path, sha256: &str) -> FileFacts {
+    cache::facts(path, Some(sha256))
 }
 
 /// A connection detail of a derived source as text (they are all strings).

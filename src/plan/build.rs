@@ -140,6 +140,7 @@ pub fn desired_state(m: &LoadedManifest, salt: &str) -> Result<DesiredState, Bui
             reports,
         });
     }
+    crate::model_facts::cache::flush();
     Ok(DesiredState { workspaces })
 }
 
@@ -168,10 +169,12 @@ fn dataset(
     salt: &str,
 ) -> Result<DesiredDataset, BuildError> {
     let refresh = ds.refresh.clone().unwrap_or_default();
+    let pbix_sha256 = sha256_file(&ds.pbix)?;
     Ok(DesiredDataset {
         name: ds.name.clone(),
         pbix_path: relative(&m.root, &ds.pbix),
-        pbix_sha256: sha256_file(&ds.pbix)?,
+        file: file_model(ds, &pbix_sha256),
+        pbix_sha256,
         takeover: ds.takeover,
         keep_report: true,
         parameters: ds
@@ -217,14 +220,13 @@ fn dataset(
             notify_option: format!("{:?}", s.notify_option),
             frequency: s.frequency.map(|f| f.0),
         }),
-        file: file_model(ds),
     })
 }
 
 /// What the dataset's PBIX says an import gives it, with the manifest's parameter values
 /// substituted into the file's M (`pbix::substitute_parameters`).
-fn file_model(ds: &manifest::Dataset) -> Option<FileModel> {
-    let facts = crate::model_facts::lookup(&ds.pbix);
+fn file_model(ds: &manifest::Dataset, sha256: &str) -> Option<FileModel> {
+    let facts = crate::model_facts::lookup_hashed(&ds.pbix, sha256);
     let model = facts.model()?;
     let wanted = |name: &str| ds.parameters.get(name).map(|v| v.to_wire());
     let parameters = model
