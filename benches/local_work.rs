@@ -14,7 +14,7 @@ mod common;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[path = "../tests/render_fixture/mod.rs"]
+#[path = "../tests/it/render_fixture/mod.rs"]
 mod render_fixture;
 
 use std::path::Path;

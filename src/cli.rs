@@ -116,9 +116,15 @@ pub struct ValidateArgs {
 pub struct ServiceArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// The ledger (state file); by default beside the manifest, one per environment.
-    #[arg(long)]
-    pub state: Option<PathBuf>,
+    /// The ledger: a file path (`file:PATH` also), or Azure Blob Storage as
+    /// `azblob://ACCOUNT/CONTAINER[/PATH]` or an account URL; by default the manifest's
+    /// `state:` block, else a file beside the manifest, one per environment.
+    #[arg(long, value_name = "URL")]
+    pub state: Option<String>,
+    /// The Azure Blob state's connection string or SAS token, as a secret reference
+    /// (`env:NAME` or `file:PATH`); without one, Entra ID as for Power BI.
+    #[arg(long, value_name = "REF")]
+    pub state_credential: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -188,6 +194,9 @@ pub struct ApplyArgs {
     /// Apply only this address and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<String>,
+    /// Wait up to this many seconds for another run's ledger lock (0: fail at once).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub lock_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -223,11 +232,46 @@ pub enum StateCommand {
     /// Show one ledger entry.
     ///
     /// Example: pbideploy state show -f pbideploy.yaml 'workspace["Sales"].dataset["Sales Model"]'
+    // `--version` here picks a ledger version (as the issue names it), not the program's.
+    #[command(disable_version_flag = true)]
     Show {
         #[command(flatten)]
         state: StateArgs,
         /// For example: workspace["Sales"].dataset["Sales Model"]
         address: String,
+        /// Show it in an earlier version of the ledger (an id from `state history`).
+        #[arg(long, value_name = "ID")]
+        version: Option<String>,
+    },
+    /// List the earlier versions of the ledger its backend keeps (Azure Blob snapshots).
+    ///
+    /// Example: pbideploy state history -f pbideploy.yaml --env prod
+    History(StateArgs),
+    /// Release the ledger lock of a run that is gone (`--force`: break a blob lease).
+    ///
+    /// Example: pbideploy state unlock -f pbideploy.yaml 6f1c0c4e-0000-4000-8000-000000000000 --force
+    Unlock {
+        #[command(flatten)]
+        state: StateArgs,
+        /// The lock id the locked run's error message names.
+        lock_id: String,
+        /// Break the lease even though its holder may still run.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Copy the ledger to another backend, under both locks; refuses to overwrite a
+    /// different ledger there.
+    ///
+    /// Example: pbideploy state migrate -f pbideploy.yaml --to azblob://acct/pbideploy-state
+    Migrate {
+        #[command(flatten)]
+        state: StateArgs,
+        /// Where to: a file path, or azblob://ACCOUNT/CONTAINER[/PATH] or an account URL.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// The destination's connection string or SAS token (`env:NAME` or `file:PATH`).
+        #[arg(long, value_name = "REF")]
+        to_credential: Option<String>,
     },
     /// Forget one ledger entry (the service is not touched).
     ///
@@ -255,9 +299,16 @@ pub enum StateCommand {
 pub struct StateArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
-    /// The ledger file; by default beside the manifest, one per environment.
-    #[arg(long = "state-file")]
-    pub state: Option<PathBuf>,
+    /// The ledger: a file, or Azure Blob Storage (`azblob://ACCOUNT/CONTAINER[/PATH]` or an
+    /// account URL); by default the manifest's `state:` block, else a file beside the manifest.
+    #[arg(long = "state-file", visible_alias = "state", value_name = "URL")]
+    pub state: Option<String>,
+    /// The Azure Blob state's connection string or SAS token (`env:NAME` or `file:PATH`).
+    #[arg(long, value_name = "REF")]
+    pub state_credential: Option<String>,
+    /// Wait up to this many seconds for another run's ledger lock (0: fail at once).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub lock_timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,9 @@
 //! from an unchanged one, a rotated credential from a kept one, and drift made by others.
 //! Storage sits behind [`store::LedgerStore`] so a remote backend can follow the local file.
 
+pub mod azblob;
+pub mod backend;
+pub mod lockinfo;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -50,6 +53,31 @@ pub enum LedgerError {
         lock_path: String,
         source: std::io::Error,
     },
+    #[error(
+        "the ledger {ledger} is locked by another pbideploy run: {holder}; wait for it (--lock-timeout SECONDS), or {unlock}"
+    )]
+    HeldBy {
+        ledger: String,
+        holder: String,
+        /// The lock id (`state unlock` takes it).
+        id: String,
+        /// How the lock ends if that run is gone.
+        unlock: String,
+    },
+    #[error(
+        "lost the lock on the ledger {ledger} ({reason}); this run stopped taking new steps and wrote nothing more to the ledger; run `pbideploy plan` to see what is left"
+    )]
+    LockLost { ledger: String, reason: String },
+    #[error(
+        "the ledger {ledger} changed since this run read it (its ETag no longer matches), so nothing was written; another writer changed it: run again"
+    )]
+    Conflict { ledger: String },
+    #[error("{ledger}: {detail}")]
+    Remote { ledger: String, detail: String },
+    #[error("{0}")]
+    Config(String),
+    #[error("the ledger {ledger} does not support {what}")]
+    Unsupported { ledger: String, what: String },
     #[error("the system random number generator failed while creating the ledger salt: {0}")]
     Random(String),
     #[error(

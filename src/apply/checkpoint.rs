@@ -65,6 +65,14 @@ impl Checkpoint {
         }
     }
 
+    /// `Err` once the ledger lock is lost: nothing more may be done or written.
+    pub fn check(&self) -> Result<(), LedgerError> {
+        match &self.store {
+            Some((_, lock)) => lock.check(),
+            None => Ok(()),
+        }
+    }
+
     /// A copy of the ledger as it is now.
     pub fn snapshot(&self) -> Ledger {
         self.with(|l| l.clone())

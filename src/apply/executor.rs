@@ -142,7 +142,11 @@ pub async fn execute(
                 let slot = slots.acquire(depth).await;
                 ctx.output.started(&change);
                 let start = Instant::now();
-                let result = steps::run(&ctx, &change, &slot).await;
+                // A lost ledger lock (a blob lease whose renewal failed) stops new steps.
+                let result = match ctx.checkpoint.check() {
+                    Ok(()) => steps::run(&ctx, &change, &slot).await,
+                    Err(e) => Err(StepError::new(format!("not started: {e}"))),
+                };
                 (i, result, start.elapsed())
             });
             running.insert(handle.id(), i);

@@ -16,7 +16,8 @@ use crate::plan::model::Plan;
 use crate::session;
 
 use crate::ledger::Ledger;
-use crate::ledger::store::{FileStore, LedgerLock, LedgerStore};
+use crate::ledger::backend::{DynStore, lock_waiting};
+use crate::ledger::store::LedgerLock;
 
 use super::plan::{
     Planned, ledger_store, load_ledger, load_manifest, parse_targets, plan_against, runtime,
@@ -33,11 +34,10 @@ pub fn run(args: &ApplyArgs) -> CommandResult {
     // Lock before the ledger is read and the plan made, and hold the lock to the end: a run
     // that finished between our reading and our locking would otherwise go unnoticed, and
     // this one would execute a plan made from a ledger that no longer exists.
-    let store = ledger_store(&loaded, &args.service);
-    let lock = store
-        .lock()
-        .map_err(|e| CommandError::user(e.to_string()))?;
-    let ledger = load_ledger(&store)?;
+    let store = ledger_store(&loaded, &args.service)?;
+    let wait = std::time::Duration::from_secs(args.lock_timeout);
+    let lock = lock_waiting(&*store, wait).map_err(|e| CommandError::user(e.to_string()))?;
+    let ledger = load_ledger(&*store)?;
     let locked = Locked {
         store,
         lock,
@@ -56,7 +56,7 @@ pub fn run(args: &ApplyArgs) -> CommandResult {
 
 /// The ledger as read under the lock this run holds until it ends.
 struct Locked {
-    store: FileStore,
+    store: DynStore,
     lock: LedgerLock,
     ledger: Ledger,
 }
@@ -105,7 +105,7 @@ async fn apply_with(
     let env = |name: &str| std::env::var(name).ok();
     let secrets = secrets::resolve(&plan, &base_dir, &env)
         .map_err(|e| CommandError::user(e.to_string()).hinted("nothing was changed"))?;
-    let checkpoint = Checkpoint::locked(Box::new(ledger_store), locked.lock, ledger);
+    let checkpoint = Checkpoint::locked(ledger_store, locked.lock, ledger);
     let parallelism = usize::from(args.parallelism);
     let options = ApplyOptions {
         parallelism,
@@ -147,6 +147,9 @@ fn check_not_stale(saved: &Plan, fresh: &Plan) -> Result<(), CommandError> {
     }
     if saved.live_fingerprint != fresh.live_fingerprint {
         moved.push("the live service state changed".to_string());
+    }
+    if saved.ledger_fingerprint.is_some() && saved.ledger_fingerprint != fresh.ledger_fingerprint {
+        moved.push("the ledger changed (another run applied)".to_string());
     }
     if moved.is_empty() {
         return Ok(());

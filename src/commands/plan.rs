@@ -9,7 +9,7 @@ use crate::cli::{PlanArgs, PlanFormat, ServiceArgs};
 use crate::diagnostics::Diagnostics;
 use crate::error::{CommandError, CommandResult, ErrorKind};
 use crate::ledger::Ledger;
-use crate::ledger::store::FileStore;
+use crate::ledger::backend::{self, DynStore, StateSpec};
 use crate::live::model::LiveState;
 use crate::live::read::{ReadError, read_live};
 use crate::manifest::{self, LoadedManifest};
@@ -32,7 +32,7 @@ pub struct Planned {
     pub desired: DesiredState,
     pub live: LiveState,
     pub ledger: Ledger,
-    pub ledger_store: FileStore,
+    pub ledger_store: DynStore,
 }
 
 /// Runs the command: exit 0, or with `--detailed-exitcode` 0 (no changes) / 2 (changes).
@@ -103,22 +103,50 @@ pub async fn make_plan(
     service: &ServiceArgs,
     options: PlanOptions,
 ) -> Result<Planned, CommandError> {
-    let store = ledger_store(loaded, service);
-    let ledger = load_ledger(&store)?;
+    let store = ledger_store(loaded, service)?;
+    // Read without the lock: plan never writes, and a whole-blob read is a consistent copy.
+    let ledger = load_ledger(&*store)?;
     plan_against(loaded, session, store, ledger, options).await
 }
 
-/// The ledger store of this manifest and environment (`--state` overrides the path).
-pub fn ledger_store(loaded: &LoadedManifest, service: &ServiceArgs) -> FileStore {
-    build::ledger_store(
-        &loaded.path,
-        loaded.environment.as_deref(),
+/// The ledger store of this manifest and environment (`--state` overrides the manifest's
+/// `state:` block).
+pub fn ledger_store(
+    loaded: &LoadedManifest,
+    service: &ServiceArgs,
+) -> Result<DynStore, CommandError> {
+    open_store(
+        loaded,
         service.state.as_deref(),
+        service.state_credential.as_deref(),
     )
 }
 
+/// The store named by `url` (else the manifest's `state:` block, else the default file),
+/// authorised by `credential` (else the manifest's `state.credential`).
+pub fn open_store(
+    loaded: &LoadedManifest,
+    url: Option<&str>,
+    credential: Option<&str>,
+) -> Result<DynStore, CommandError> {
+    let from_manifest = loaded.state.as_ref();
+    let credential = match credential {
+        Some(text) => Some(backend::parse_reference(text).map_err(CommandError::user)?),
+        None => from_manifest.and_then(|s| s.credential.clone()),
+    };
+    let spec = StateSpec {
+        url: url
+            .map(str::to_owned)
+            .or_else(|| from_manifest.map(|s| s.url.clone())),
+        credential,
+        lease_secs: from_manifest.and_then(|s| s.lease_seconds),
+    };
+    backend::open(&spec, &loaded.path, loaded.environment.as_deref())
+        .map_err(|e| CommandError::user(e.to_string()))
+}
+
 /// The ledger in `store`, or a fresh one when there is none yet.
-pub fn load_ledger(store: &FileStore) -> Result<Ledger, CommandError> {
+pub fn load_ledger(store: &dyn crate::ledger::store::LedgerStore) -> Result<Ledger, CommandError> {
     build::load_ledger(store).map_err(build_error)
 }
 
@@ -127,7 +155,7 @@ pub fn load_ledger(store: &FileStore) -> Result<Ledger, CommandError> {
 pub async fn plan_against(
     loaded: &LoadedManifest,
     session: &Session,
-    store: FileStore,
+    store: DynStore,
     ledger: Ledger,
     mut options: PlanOptions,
 ) -> Result<Planned, CommandError> {

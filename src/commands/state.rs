@@ -1,14 +1,16 @@
-//! `pbideploy state list|show|rm|adopt`: inspect or edit the ledger; only `adopt` reads the
-//! service (GET only) to record items that already exist there.
+//! `pbideploy state list|show|rm|adopt|history|unlock|migrate`: inspect or edit the ledger;
+//! only `adopt` reads the service (GET only) to record items that already exist there.
 
 mod adopt;
+mod backends;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::cli::{ConnectArgs, StateArgs, StateCommand};
 use crate::error::{CommandError, CommandResult};
-use crate::ledger::store::{FileStore, LedgerStore, default_path};
+use crate::ledger::backend::{self, DynStore, StateSpec};
+use crate::ledger::store::{LedgerLock, LedgerStore};
 use crate::ledger::{Ledger, LedgerError};
 use crate::live::read::read_live;
 use crate::plan::address::Address;
@@ -19,7 +21,22 @@ use crate::session;
 pub fn run(cmd: &StateCommand) -> CommandResult {
     match cmd {
         StateCommand::List(args) => list(args),
-        StateCommand::Show { state, address } => show(state, address),
+        StateCommand::Show {
+            state,
+            address,
+            version,
+        } => show(state, address, version.as_deref()),
+        StateCommand::History(args) => backends::history(args),
+        StateCommand::Unlock {
+            state,
+            lock_id,
+            force,
+        } => backends::unlock(state, lock_id, *force),
+        StateCommand::Migrate {
+            state,
+            to,
+            to_credential,
+        } => backends::migrate(state, to, to_credential.as_deref()),
         StateCommand::Rm { state, address } => rm(state, address),
         StateCommand::Adopt {
             state,
@@ -29,12 +46,28 @@ pub fn run(cmd: &StateCommand) -> CommandResult {
     }
 }
 
-fn store(args: &StateArgs) -> FileStore {
-    let path: PathBuf = match &args.state {
-        Some(p) => p.clone(),
-        None => default_path(&args.manifest.file, args.manifest.env.as_deref()),
+/// The ledger store: `--state-file`/`--state`, else the manifest's `state:` block when the
+/// manifest exists (it is loaded for that), else the default file beside the manifest.
+fn store(args: &StateArgs) -> Result<DynStore, CommandError> {
+    if args.state.is_none() && args.manifest.file.exists() {
+        let loaded = super::plan::load_manifest(&args.manifest)?;
+        return super::plan::open_store(&loaded, None, args.state_credential.as_deref());
+    }
+    let credential = match &args.state_credential {
+        Some(text) => Some(backend::parse_reference(text).map_err(CommandError::user)?),
+        None => None,
     };
-    FileStore::new(path)
+    let spec = StateSpec {
+        url: args.state.clone(),
+        credential,
+        lease_secs: None,
+    };
+    backend::open(&spec, &args.manifest.file, args.manifest.env.as_deref()).map_err(ledger_error)
+}
+
+/// Takes the lock as `--lock-timeout` allows.
+fn lock(store: &dyn LedgerStore, args: &StateArgs) -> Result<LedgerLock, CommandError> {
+    backend::lock_waiting(store, Duration::from_secs(args.lock_timeout)).map_err(ledger_error)
 }
 
 fn ledger_error(err: LedgerError) -> CommandError {
@@ -57,18 +90,18 @@ fn out(text: &str) -> CommandResult {
     Ok(0)
 }
 
-fn missing(store: &FileStore) -> CommandError {
+fn missing(store: &dyn LedgerStore) -> CommandError {
     CommandError::user(format!("no ledger at {}", store.describe())).hinted(
         "run `pbideploy apply` first, or pass --state-file PATH (and -f/--env to pick the default path)",
     )
 }
 
 fn list(args: &StateArgs) -> CommandResult {
-    let store = store(args);
+    let store = store(args)?;
     let ledger = store
         .load()
         .map_err(ledger_error)?
-        .ok_or_else(|| missing(&store))?;
+        .ok_or_else(|| missing(&*store))?;
     let lines: Vec<String> = ledger.entries.keys().map(ToString::to_string).collect();
     if lines.is_empty() {
         return out(&format!("The ledger {} tracks nothing.", store.describe()));
@@ -76,13 +109,16 @@ fn list(args: &StateArgs) -> CommandResult {
     out(&lines.join("\n"))
 }
 
-fn show(args: &StateArgs, address: &str) -> CommandResult {
+fn show(args: &StateArgs, address: &str, version: Option<&str>) -> CommandResult {
     let address = parse_address(address)?;
-    let store = store(args);
-    let ledger = store
-        .load()
-        .map_err(ledger_error)?
-        .ok_or_else(|| missing(&store))?;
+    let store = store(args)?;
+    let ledger = match version {
+        Some(v) => store.load_version(v).map_err(ledger_error)?,
+        None => store
+            .load()
+            .map_err(ledger_error)?
+            .ok_or_else(|| missing(&*store))?,
+    };
     let entry = ledger.get(&address).ok_or_else(|| {
         ledger_error(LedgerError::NotFound {
             address: address.to_string(),
@@ -95,12 +131,12 @@ fn show(args: &StateArgs, address: &str) -> CommandResult {
 
 fn rm(args: &StateArgs, address: &str) -> CommandResult {
     let address = parse_address(address)?;
-    let store = store(args);
-    let lock = store.lock().map_err(ledger_error)?;
+    let store = store(args)?;
+    let lock = lock(&*store, args)?;
     let mut ledger = store
         .load()
         .map_err(ledger_error)?
-        .ok_or_else(|| missing(&store))?;
+        .ok_or_else(|| missing(&*store))?;
     let removed = ledger.remove(&address).map_err(ledger_error)?;
     store.save(&ledger, &lock).map_err(ledger_error)?;
     let lines: Vec<String> = removed.iter().map(|a| format!("Removed {a}")).collect();
@@ -114,8 +150,12 @@ fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> C
     use super::plan::{load_manifest, now_rfc3339, parse_targets, runtime, session_error};
     let loaded = load_manifest(&args.manifest)?;
     let selected = parse_targets(addresses)?;
-    let store = store(args);
-    let lock = store.lock().map_err(ledger_error)?;
+    let store = super::plan::open_store(
+        &loaded,
+        args.state.as_deref(),
+        args.state_credential.as_deref(),
+    )?;
+    let lock = lock(&*store, args)?;
     let mut ledger = match store.load().map_err(ledger_error)? {
         Some(l) => l,
         None => Ledger::new().map_err(ledger_error)?,

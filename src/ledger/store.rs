@@ -6,30 +6,67 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::lockinfo::{LockInfo, MAX_LOCK_INFO_BYTES};
 use super::{Ledger, LedgerError};
 
 /// Ledgers larger than this are refused unread: one records a few hundred bytes per item,
 /// so 64 MiB is over a hundred thousand datasets and reports.
 pub const MAX_LEDGER_BYTES: u64 = 64 << 20;
 
-/// Proof that the caller holds the ledger's exclusive lock; released on drop.
+/// Proof that the caller holds the ledger's exclusive lock; released on drop. Each backend
+/// keeps its own kind of hold inside (an open lock file, a blob lease being renewed).
 pub struct LedgerLock {
-    file: File,
+    held: Box<dyn HeldLock>,
 }
 
-impl Drop for LedgerLock {
-    /// Unlock explicitly instead of relying on close: an `flock` lock belongs to the open file
-    /// description, and a child forked by another thread (before its exec closes the
-    /// descriptor) shares it, so closing our descriptor alone could leave the lock held for a
-    /// moment after we drop it. Unlocking releases it for every copy at once.
-    fn drop(&mut self) {
-        let _ = self.file.unlock();
+/// A backend's hold on its lock, behind [`LedgerLock`].
+pub trait HeldLock: Send + Sync + std::any::Any {
+    /// `Err` once the lock is lost (a lease whose renewal failed): nothing may be written then.
+    fn check(&self) -> Result<(), LedgerError> {
+        Ok(())
+    }
+}
+
+impl LedgerLock {
+    /// Wraps a backend's hold.
+    pub fn new(held: impl HeldLock) -> Self {
+        Self {
+            held: Box::new(held),
+        }
+    }
+
+    /// `Err` once the lock is lost; see [`HeldLock::check`].
+    pub fn check(&self) -> Result<(), LedgerError> {
+        self.held.check()
+    }
+
+    /// The backend's hold, for the backend that made it.
+    pub fn held<T: HeldLock>(&self) -> Option<&T> {
+        let any: &dyn std::any::Any = &*self.held;
+        any.downcast_ref::<T>()
     }
 }
 
 impl std::fmt::Debug for LedgerLock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("LedgerLock")
+    }
+}
+
+/// The local backend's hold: the locked `.lock` file.
+struct FileLock {
+    file: File,
+}
+
+impl HeldLock for FileLock {}
+
+impl Drop for FileLock {
+    /// Unlock explicitly instead of relying on close: an `flock` lock belongs to the open file
+    /// description, and a child forked by another thread (before its exec closes the
+    /// descriptor) shares it, so closing our descriptor alone could leave the lock held for a
+    /// moment after we drop it. Unlocking releases it for every copy at once.
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
     }
 }
 
@@ -43,6 +80,46 @@ pub trait LedgerStore {
     fn lock(&self) -> Result<LedgerLock, LedgerError>;
     /// Replace the ledger atomically; callers must hold the lock.
     fn save(&self, ledger: &Ledger, lock: &LedgerLock) -> Result<(), LedgerError>;
+    /// Release the lock `lock_id` left by a run that is gone (`force`: break it even while
+    /// its holder may still run). Returns what was done, for the user.
+    fn unlock(&self, lock_id: &str, force: bool) -> Result<String, LedgerError> {
+        let _ = (lock_id, force);
+        Err(LedgerError::Unsupported {
+            ledger: self.describe(),
+            what: "unlocking (a local lock file is released when its process ends)".into(),
+        })
+    }
+    /// Earlier versions of the ledger kept by the backend, oldest first.
+    fn history(&self) -> Result<Vec<LedgerVersion>, LedgerError> {
+        Err(LedgerError::Unsupported {
+            ledger: self.describe(),
+            what: "history (keep a local ledger in version control)".into(),
+        })
+    }
+    /// One earlier version, by the id [`Self::history`] gives.
+    fn load_version(&self, id: &str) -> Result<Ledger, LedgerError> {
+        let _ = id;
+        Err(LedgerError::Unsupported {
+            ledger: self.describe(),
+            what: "earlier versions (keep a local ledger in version control)".into(),
+        })
+    }
+}
+
+impl std::fmt::Debug for dyn LedgerStore + Send + Sync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LedgerStore({})", self.describe())
+    }
+}
+
+/// One kept version of a ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerVersion {
+    /// What `state show --version` takes (a snapshot time for Azure Blob).
+    pub id: String,
+    /// When it was written (HTTP date).
+    pub written: String,
+    pub bytes: u64,
 }
 
 /// A ledger in a local JSON file, locked through a `.lock` file beside it.
@@ -164,9 +241,28 @@ impl LedgerStore for FileStore {
         match file.try_lock() {
             Ok(()) => {
                 self.remove_stale_temps();
-                Ok(LedgerLock { file })
+                // Who holds it, for a second run's message; the lock works without it.
+                let info = LockInfo::current()?;
+                let _ = file
+                    .set_len(0)
+                    .and_then(|()| (&file).write_all(info.to_json().as_bytes()));
+                Ok(LedgerLock::new(FileLock { file }))
             }
-            Err(TryLockError::WouldBlock) => Err(LedgerError::Locked { lock_path: shown }),
+            Err(TryLockError::WouldBlock) => {
+                let held =
+                    crate::untrusted_file::read_regular(&lock_path, MAX_LOCK_INFO_BYTES as u64)
+                        .ok()
+                        .and_then(|b| LockInfo::from_json(&b));
+                Err(match held {
+                    Some(h) => LedgerError::HeldBy {
+                        ledger: self.describe(),
+                        holder: format!("{} (lock file {shown})", h.describe()),
+                        id: h.id,
+                        unlock: "if that process is gone, run again: the lock ended with it".into(),
+                    },
+                    None => LedgerError::Locked { lock_path: shown },
+                })
+            }
             Err(TryLockError::Error(source)) => Err(LedgerError::Lock {
                 lock_path: shown,
                 source,
@@ -245,8 +341,9 @@ mod tests {
         let store = FileStore::new(dir.path().join("s.json"));
         let first = store.lock().unwrap();
         let err = store.lock().unwrap_err();
-        assert!(matches!(err, LedgerError::Locked { .. }));
+        assert!(matches!(err, LedgerError::HeldBy { .. }));
         assert!(err.to_string().contains("s.json.lock"), "{err}");
+        assert!(err.to_string().contains("running `pbideploy"), "{err}");
         drop(first);
         assert!(store.lock().is_ok());
     }

@@ -15,6 +15,7 @@ pub mod positions;
 pub mod schema;
 pub mod secret;
 pub mod semantic;
+pub mod state;
 pub mod time_zones;
 pub mod yaml;
 
@@ -44,6 +45,8 @@ pub struct LoadedManifest {
     pub environment: Option<String>,
     /// Service settings after the environment's override (public cloud when omitted).
     pub service: Service,
+    /// Where the ledger lives, after the environment's override (`file:` paths absolute).
+    pub state: Option<State>,
     /// The final variable values (manifest, environment, then `--var`).
     pub variables: BTreeMap<String, String>,
     pub workspaces: Vec<Workspace>,
@@ -201,6 +204,7 @@ impl Document {
             root,
             environment: env.map(str::to_owned),
             service: manifest.service.clone().unwrap_or_default(),
+            state: manifest.state.clone(),
             variables,
             workspaces: manifest.workspaces,
             positions,
@@ -335,9 +339,11 @@ fn overlay_environment(
     diags: &mut Vec<Diagnostic>,
 ) {
     let env_ptr = format!("/environments/{}", escape(env));
-    if let Some(service) = overlay.get("service") {
-        value["service"] = service.clone();
-        positions.graft(&format!("{env_ptr}/service"), "/service");
+    for key in ["service", "state"] {
+        if let Some(v) = overlay.get(key) {
+            value[key] = v.clone();
+            positions.graft(&format!("{env_ptr}/{key}"), &format!("/{key}"));
+        }
     }
     let Some(overrides) = overlay.get("workspaces").and_then(Value::as_object) else {
         return;
@@ -429,6 +435,18 @@ fn keep_written_numbers(manifest: &mut Manifest, positions: &PosMap) {
 }
 
 fn resolve_secret_paths(manifest: &mut Manifest, root: &Path) {
+    if let Some(state) = &mut manifest.state {
+        if let Some(SecretRef::File(path)) = &mut state.credential
+            && path.is_relative()
+        {
+            *path = root.join(&*path);
+        }
+        if let Some(rel) = state.url.strip_prefix("file:")
+            && Path::new(rel).is_relative()
+        {
+            state.url = format!("file:{}", root.join(rel).display());
+        }
+    }
     for cred in manifest
         .workspaces
         .iter_mut()

@@ -35,6 +35,9 @@ pub struct Manifest {
     /// Named environments picked with `--env NAME`: variables and overrides per environment.
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,
+    /// Where the ledger lives; a file beside the manifest when omitted.
+    #[serde(default)]
+    pub state: Option<State>,
     /// The workspaces pbideploy manages.
     pub workspaces: Vec<Workspace>,
 }
@@ -64,6 +67,27 @@ pub struct Service {
     pub tenant_id: Option<String>,
 }
 
+/// Where the ledger (state) lives, so that pipelines on throw-away agents and several
+/// engineers share one, locked while a run writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct State {
+    /// `azblob://ACCOUNT/CONTAINER[/PATH]`, an account URL (sovereign clouds, Azurite), or
+    /// `file:PATH` (relative to the manifest's folder). A blob name left out or ending in `/`
+    /// gets the default file name (`<manifest>.<env>.pbideploy-state.json`).
+    #[schemars(length(min = 1))]
+    pub url: String,
+    /// A storage connection string or SAS token, as a secret reference; without it, Entra ID
+    /// (the identity needs the Storage Blob Data Contributor role).
+    #[serde(default)]
+    pub credential: Option<SecretRef>,
+    /// How long a lock lasts unless renewed (a running pbideploy renews it): 15-60 seconds,
+    /// 60 by default. A killed run blocks others at most this long.
+    #[serde(default)]
+    #[schemars(range(min = 15, max = 60))]
+    pub lease_seconds: Option<u32>,
+}
+
 /// The national clouds Power BI runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -85,6 +109,9 @@ pub struct Environment {
     /// Replaces the top-level `service` for this environment.
     #[serde(default)]
     pub service: Option<Service>,
+    /// Replaces the top-level `state` for this environment.
+    #[serde(default)]
+    pub state: Option<State>,
     /// Overrides keyed by the workspace `name` as written in `workspaces[]`.
     #[serde(default)]
     pub workspaces: BTreeMap<String, WorkspaceOverride>,

@@ -23,6 +23,7 @@ use crate::plan::render::sanitize;
 pub fn check(manifest: &mut Manifest, root: &Path, pos: &PosMap) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     check_service(manifest, pos, &mut out);
+    super::state::check(manifest, pos, &mut out);
     super::names::check(manifest, pos, &mut out);
     check_workspace_names(&manifest.workspaces, pos, &mut out);
     let mut pbix = PbixChecks::new(root);

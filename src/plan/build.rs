@@ -19,7 +19,7 @@ use super::operation::{
     CredentialSpec, CredentialType, CredentialValue, DatasourceRef, GatewayRef, ItemRef, Principal,
     PrincipalType, PrivacyLevel, RefreshSchedule, SecretReference, WorkspaceRole,
 };
-use crate::ledger::store::{FileStore, LedgerStore, default_path};
+use crate::ledger::store::LedgerStore;
 use crate::ledger::{Ledger, LedgerError, fingerprint};
 use crate::manifest::{self, LoadedManifest, SecretRef};
 
@@ -63,16 +63,8 @@ pub fn manifest_fingerprint(m: &LoadedManifest) -> Result<FileFingerprint, Build
     })
 }
 
-/// The ledger file: `--state PATH`, else beside the manifest, one per environment.
-pub fn ledger_store(manifest: &Path, environment: Option<&str>, state: Option<&Path>) -> FileStore {
-    match state {
-        Some(p) => FileStore::new(p),
-        None => FileStore::new(default_path(manifest, environment)),
-    }
-}
-
 /// The ledger, or a fresh empty one (random salt) when none exists yet.
-pub fn load_ledger(store: &FileStore) -> Result<Ledger, BuildError> {
+pub fn load_ledger(store: &dyn LedgerStore) -> Result<Ledger, BuildError> {
     match store.load()? {
         Some(l) => Ok(l),
         None => Ok(Ledger::new()?),

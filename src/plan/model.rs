@@ -12,7 +12,7 @@ pub use super::operation::*;
 
 /// Version of the plan file / JSON output format. Minor bumps add fields (consumers ignore
 /// unknown keys); a major bump is breaking, and `apply PLANFILE` refuses other majors.
-pub const PLAN_FORMAT_VERSION: &str = "1.0";
+pub const PLAN_FORMAT_VERSION: &str = "1.1";
 
 /// A complete plan: the changes, the drift noticed, and fingerprints of every input so that
 /// `apply PLANFILE` can refuse a stale plan.
@@ -30,6 +30,11 @@ pub struct Plan {
     pub environment: Option<String>,
     /// SHA-256 (hex) of the canonical JSON of the live snapshot read; apply re-reads and compares.
     pub live_fingerprint: String,
+    /// SHA-256 (hex) of the ledger's entries the plan was made from; apply refuses the plan
+    /// when the ledger moved since (another run applied). Absent in plans from before it was
+    /// recorded, which are not checked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_fingerprint: Option<String>,
     /// Every PBIX file the plan would import, with its content hash.
     pub pbix: Vec<FileFingerprint>,
     /// True for `--refresh-only`: `changes` is empty and `drift` is the point.

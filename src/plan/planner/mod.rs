@@ -194,6 +194,7 @@ pub fn plan(
         manifest: options.manifest.clone(),
         environment: options.environment.clone(),
         live_fingerprint: live_fingerprint(live),
+        ledger_fingerprint: Some(ledger_fingerprint(ledger)),
         pbix,
         refresh_only: options.refresh_only,
         targets: options.targets.clone(),
@@ -244,6 +245,13 @@ fn select_and_order(changes: Vec<Change>, targets: &[Address]) -> Result<Vec<Cha
 /// it to refuse a stale plan.
 pub fn live_fingerprint(live: &LiveState) -> String {
     let json = serde_json::to_vec(&live.canonical_json()).unwrap_or_default();
+    hex::encode(Sha256::digest(&json))
+}
+
+/// SHA-256 of the ledger's entries (not its salt: a ledger not yet written gets a new random
+/// salt on every read, yet has not moved).
+pub fn ledger_fingerprint(ledger: &Ledger) -> String {
+    let json = serde_json::to_vec(&ledger.entries).unwrap_or_default();
     hex::encode(Sha256::digest(&json))
 }
 

@@ -192,6 +192,9 @@ pub struct AuthSettings {
     pub az_program: Option<(PathBuf, Option<std::ffi::OsString>)>,
     /// The HTTP client to use; a default one is built when `None`.
     pub http: Option<reqwest::Client>,
+    /// Another resource (audience) than the cloud's Power BI API, e.g. Azure Storage
+    /// (`https://storage.azure.com`) for a ledger kept in Azure Blob Storage.
+    pub resource: Option<String>,
 }
 
 /// The method that will be used: the explicit one, else the first whose settings are present.
@@ -247,6 +250,10 @@ fn build(
 ) -> Result<Arc<dyn TokenProvider>, AuthError> {
     let http = settings.http.clone().unwrap_or_default();
     let cloud = settings.cloud;
+    let resource = settings
+        .resource
+        .clone()
+        .unwrap_or_else(|| cloud.resource().to_owned());
     let client_id = env.var("AZURE_CLIENT_ID");
     let entra = |auth: ClientAuth| -> Result<Arc<dyn TokenProvider>, AuthError> {
         let app = EntraApp {
@@ -255,7 +262,7 @@ fn build(
                 .unwrap_or_else(|| cloud.authority_host().to_owned()),
             tenant: required(env, method, "AZURE_TENANT_ID")?,
             client_id: required(env, method, "AZURE_CLIENT_ID")?,
-            scope: cloud.scope(),
+            scope: format!("{resource}/.default"),
         };
         Ok(Arc::new(EntraProvider::new(http.clone(), app, auth)?))
     };
@@ -302,7 +309,6 @@ fn build(
             )?),
         }),
         Method::ManagedIdentity => {
-            let resource = cloud.resource().to_owned();
             match (env.var("IDENTITY_ENDPOINT"), env.var("IDENTITY_HEADER")) {
                 (Some(endpoint), Some(header)) => {
                     Ok(Arc::new(ManagedIdentityProvider::app_service(
@@ -324,8 +330,7 @@ fn build(
             }
         }
         Method::AzureCli => {
-            let mut p =
-                AzureCliProvider::new(cloud.resource().to_owned(), env.var("AZURE_TENANT_ID"));
+            let mut p = AzureCliProvider::new(resource, env.var("AZURE_TENANT_ID"));
             if let Some((program, path)) = &settings.az_program {
                 p = p.with_program(program.clone(), path.clone());
             }

@@ -1,0 +1,140 @@
+//! `pbideploy inspect`: what the service will see in a PBIX, as text and as JSON that
+//! follows `schemas/inspect.schema.json` (kept equal to the schema generated from the types).
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::str::contains;
+
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/pbix");
+const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/inspect.schema.json");
+
+fn pbideploy() -> Command {
+    crate::support::pbideploy()
+}
+
+fn manifest_pbix(name: &str) -> String {
+    format!("{}/manifests/pbix/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn json_of(path: &str) -> serde_json::Value {
+    let out = pbideploy()
+        .args(["inspect", path, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn committed_schema_matches_the_types() {
+    let generated = pbideploy::inspect::schema();
+    if std::env::var_os("PBIDEPLOY_UPDATE_SCHEMA").is_some() {
+        std::fs::write(SCHEMA, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(SCHEMA).unwrap();
+    assert!(
+        committed == generated,
+        "schemas/inspect.schema.json is out of date with src/inspect.rs.\n\
+         Update it with: PBIDEPLOY_UPDATE_SCHEMA=1 cargo test --test it inspect_cli::"
+    );
+}
+
+fn assert_valid(value: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(SCHEMA).unwrap()).unwrap();
+    let validator = jsonschema::draft202012::options().build(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn a_directquery_model_lists_its_parameters_and_sources() {
+    let path = manifest_pbix("inventory-dq.pbix");
+    pbideploy()
+        .args(["inspect", &path])
+        .assert()
+        .success()
+        .stdout(contains("model, DirectQuery"))
+        .stdout(contains("Server (Text, required) = \"sql01\""))
+        .stdout(contains("Sql  database=Inventory  server=sql01"));
+    let v = json_of(&path);
+    assert_valid(&v);
+    assert_eq!(v["kind"], "model");
+    assert_eq!(v["model"]["storageMode"], "directQuery");
+    assert_eq!(
+        v["model"]["tables"][0]["partitions"][0]["mode"],
+        "directQuery"
+    );
+    assert_eq!(v["model"]["parameters"][1]["name"], "Database");
+    assert_eq!(v["model"]["parameters"][1]["currentValue"], "Inventory");
+    assert_eq!(v["model"]["dataSources"][0]["datasourceType"], "Sql");
+    assert_eq!(
+        v["model"]["dataSources"][0]["fromParameters"]["server"][0],
+        "Server"
+    );
+}
+
+#[test]
+fn a_thin_report_shows_its_dataset() {
+    let path = manifest_pbix("sales-detail.pbix");
+    let v = json_of(&path);
+    assert_valid(&v);
+    assert_eq!(v["kind"], "thinReport");
+    assert_eq!(v["liveConnection"]["target"], "powerBiDataset");
+    assert_eq!(
+        v["liveConnection"]["dataset"],
+        "00000000-0000-0000-0000-000000000000"
+    );
+    assert!(v["model"].is_null());
+}
+
+#[test]
+fn shared_fixtures_inspect_and_validate_against_the_schema() {
+    if !Path::new(SHARED).exists() {
+        eprintln!("SKIP: {SHARED} is absent; fixture test not run");
+        return;
+    }
+    let ssas = json_of(&format!("{SHARED}/live-connection-ssas.pbix"));
+    assert_valid(&ssas);
+    assert_eq!(ssas["liveConnection"]["target"], "analysisServices");
+    assert_eq!(ssas["liveConnection"]["server"], ".\\tab17");
+    let pbit = json_of(&format!("{SHARED}/COVID-19 US Tracking Sample.pbit"));
+    assert_valid(&pbit);
+    assert_eq!(pbit["kind"], "template");
+    assert_eq!(pbit["model"]["parameters"][0]["name"], "Start Date");
+    assert_eq!(pbit["model"]["parameters"][0]["type"], "Date");
+    let dq = json_of(&format!("{SHARED}/directquery-parameters.pbix"));
+    assert_valid(&dq);
+    assert_eq!(dq["model"]["storageMode"], "directQuery");
+    assert_eq!(
+        dq["model"]["dataSources"][0]["connectionDetails"]["server"],
+        "localhost\\v2017"
+    );
+    let modern = json_of(&format!("{SHARED}/Regional Sales Sample.pbix"));
+    assert_valid(&modern);
+    assert_eq!(modern["kind"], "model");
+}
+
+#[test]
+fn a_file_that_is_not_a_pbix_is_refused_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.pbix");
+    let mut bytes = b"PK\x03\x04".to_vec();
+    bytes.extend([0x41; 100]);
+    std::fs::write(&junk, bytes).unwrap();
+    pbideploy()
+        .args(["inspect", junk.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(contains(
+            "junk.pbix: not a PBIX: it is not a valid ZIP archive",
+        ));
+}
