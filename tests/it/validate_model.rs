@@ -11,18 +11,24 @@ fn validate(files: &[&str], manifest: &str, args: &[&str]) -> Option<(i32, Strin
     for f in files {
         std::fs::copy(fixtures.join(f), dir.path().join("pbix").join(f)).unwrap();
     }
-    std::fs::write(dir.path().join("m.yaml"), manifest).unwrap();
+    Some(validate_in(dir.path(), manifest, args))
+}
+
+/// Writes `manifest` as `m.yaml` in `dir` and runs `pbideploy <args> validate -f m.yaml`
+/// there, with the model cache in `dir`: (exit code, stderr).
+fn validate_in(dir: &std::path::Path, manifest: &str, args: &[&str]) -> (i32, String) {
+    std::fs::write(dir.join("m.yaml"), manifest).unwrap();
     let out = crate::support::pbideploy_process()
-        .current_dir(dir.path())
-        .env("PBIDEPLOY_CACHE_DIR", dir.path().join("cache"))
+        .current_dir(dir)
+        .env("PBIDEPLOY_CACHE_DIR", dir.join("cache"))
         .args(args)
         .args(["validate", "-f", "m.yaml", "--color", "never"])
         .output()
         .unwrap();
-    Some((
+    (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
+    )
 }
 
 fn dataset(file: &str, body: &str) -> String {
@@ -131,19 +137,7 @@ fn unknown_connectors_leave_source_rules_unjudged() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("pbix")).unwrap();
     std::fs::write(dir.path().join("pbix/snow.pbix"), bytes).unwrap();
-    let run = |body: &str| {
-        std::fs::write(dir.path().join("m.yaml"), dataset("snow.pbix", body)).unwrap();
-        let out = crate::support::pbideploy_process()
-            .current_dir(dir.path())
-            .env("PBIDEPLOY_CACHE_DIR", dir.path().join("cache"))
-            .args(["validate", "-f", "m.yaml", "--color", "never"])
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |body: &str| validate_in(dir.path(), &dataset("snow.pbix", body), &[]);
     let cred = "        credentials:\n          - match: {type: Extension}\n            type: Basic\n            username: u\n            password: {env: PW}\n";
     let (code, err) = run(cred);
     assert_eq!(code, 0, "{err}");
