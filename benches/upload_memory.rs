@@ -44,11 +44,7 @@ fn make_pbix(path: &Path, mib: u64) {
 }
 
 /// Runs `pbideploy` to its end and returns the run with that process's peak resident set in
-/// KiB, as the kernel kept it (`ru_maxrss` from `wait4`; Linux counts in KiB).
-#[expect(
-    clippy::zombie_processes,
-    reason = "the child is reaped by wait4, which std's wait cannot do with rusage"
-)]
+/// KiB ([`common::wait_with_peak_rss`]).
 fn run_measured(emu: &common::Emulator, dir: &Path, args: &[&str]) -> (Run, u64) {
     let (out_path, err_path) = (dir.join("stdout.txt"), dir.join("stderr.txt"));
     let start = Instant::now();
@@ -57,26 +53,8 @@ fn run_measured(emu: &common::Emulator, dir: &Path, args: &[&str]) -> (Run, u64)
         .stderr(File::create(&err_path).expect("stderr file"))
         .spawn()
         .expect("spawn pbideploy");
-    let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
-    let mut status = 0;
-    // SAFETY: `rusage` is plain integers, valid when zeroed.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `pid` is this process's own child, not yet reaped (`child` is never waited
-        // on through std); both pointers are to live locals.
-        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if rc == pid {
-            break;
-        }
-        let e = std::io::Error::last_os_error();
-        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "wait4: {e}");
-    }
+    let (code, peak) = common::wait_with_peak_rss(child);
     let wall = start.elapsed();
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     let run = Run {
         code,
@@ -84,7 +62,7 @@ fn run_measured(emu: &common::Emulator, dir: &Path, args: &[&str]) -> (Run, u64)
         stdout: read(&out_path),
         stderr: read(&err_path),
     };
-    (run, u64::try_from(usage.ru_maxrss).unwrap_or(0))
+    (run, peak)
 }
 
 /// One upload of a `mib` MiB PBIX by `pbideploy apply` on an empty tenant; adds its rows.

@@ -85,6 +85,14 @@ pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
 pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
 /// The terminal type; `dumb` turns apply's progress bars off.
 pub const TERM: &str = "TERM";
+/// Where validate and plan cache what each PBIX's model says (wins over the defaults below).
+pub const PBIDEPLOY_CACHE_DIR: &str = "PBIDEPLOY_CACHE_DIR";
+/// The per-user cache folder on Linux (XDG); the model cache goes in `pbideploy/` below it.
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+/// The home folder; the model cache falls back to `~/.cache/pbideploy`.
+pub const HOME: &str = "HOME";
+/// The per-user local data folder on Windows; the model cache goes in `pbideploy\cache`.
+pub const LOCALAPPDATA: &str = "LOCALAPPDATA";
 /// The user name (Unix), named in a ledger lock's holder.
 pub const USER: &str = "USER";
 /// The user name (login shells), named in a ledger lock's holder when `USER` is unset.

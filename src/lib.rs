@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod live;
 pub mod logging;
 pub mod manifest;
+pub mod model_facts;
 pub mod pbix;
 pub mod plan;
 pub mod powerbi;

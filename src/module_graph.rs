@@ -9,7 +9,7 @@ use std::path::Path;
 /// Lowest first. A module may import modules of lower layers only, none of its own layer.
 const LAYERS: &[&[&str]] = &[
     &["env_vars", "untrusted_file", "sanitize", "pbix", "inspect"],
-    &["diagnostics", "powerbi"],
+    &["diagnostics", "powerbi", "model_facts"],
     &["manifest"],
     &["domain"],
     &["ledger", "live"],

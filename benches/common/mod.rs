@@ -287,6 +287,36 @@ pub fn pbideploy_command(emu: &Emulator, dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
+/// Waits for `child` and returns its exit code and its peak resident set in KiB, as the
+/// kernel kept it for that process alone (`ru_maxrss` from `wait4`; Linux counts in KiB).
+#[allow(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, which std's wait cannot do with rusage (an `expect` \
+              would be unfulfilled in the benches that do not call this)"
+)]
+pub fn wait_with_peak_rss(child: Child) -> (i32, u64) {
+    let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
+    let mut status = 0;
+    // SAFETY: `rusage` is plain integers, valid when zeroed.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is this process's own child, not yet reaped (`child` is never waited
+        // on through std); both pointers are to live locals.
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if rc == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "wait4: {e}");
+    }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, u64::try_from(usage.ru_maxrss).unwrap_or(0))
+}
+
 /// Runs [`pbideploy_command`] to its end.
 pub fn pbideploy(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
     let start = Instant::now();

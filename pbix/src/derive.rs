@@ -31,11 +31,13 @@ pub(crate) fn model(
             p.description = Some(d);
         }
     }
+    let (data_sources, unresolved_sources) = m::analyse(&queries);
     Model {
         source,
         tables,
         parameters,
-        data_sources: m::datasources(&queries),
+        data_sources,
+        unresolved_sources,
         expressions,
         relationships: None,
         abf: None,
@@ -46,7 +48,13 @@ pub(crate) fn model(
 /// no M).
 pub(crate) fn from_section(section: &str) -> (Vec<crate::model::Parameter>, Vec<DataSource>) {
     let queries = m::parse_section(section);
-    (m::parameters(&queries), m::datasources(&queries))
+    (m::parameters(&queries), m::analyse(&queries).0)
+}
+
+/// The data-access calls of a legacy `Section1.m` whose source could not be derived (see
+/// [`Model::unresolved_sources`]).
+pub(crate) fn unresolved_in_section(section: &str) -> Vec<String> {
+    m::analyse(&m::parse_section(section)).1
 }
 
 /// Drops repeated data sources, keeping the first of each.
@@ -59,4 +67,44 @@ pub(crate) fn dedupe(list: &mut Vec<DataSource>) {
         }
         new
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expr(name: &str, text: &str) -> Expression {
+        Expression {
+            name: name.into(),
+            is_m: true,
+            text: text.into(),
+            description: None,
+        }
+    }
+
+    /// New parameter values re-point the sources built from them; sources that become equal
+    /// merge, as the service lists each once.
+    #[test]
+    fn parameter_values_are_substituted_into_the_sources() {
+        let p = r#""a" meta [IsParameterQuery=true, Type="Text", IsParameterQueryRequired=true]"#;
+        let model = model(
+            ModelSource::DataModelSchema,
+            Vec::new(),
+            vec![
+                expr("Server", p),
+                expr("One", r#"Sql.Database(Server, "db")"#),
+                expr("Two", r#"Sql.Database("b", "db")"#),
+                expr("Three", r#"Snowflake.Databases("acct")"#),
+            ],
+        );
+        assert_eq!(model.data_sources.len(), 2);
+        assert_eq!(model.unresolved_sources, vec!["Snowflake.Databases"]);
+        let moved = model.data_sources_with(|n| (n == "Server").then(|| "c".to_string()));
+        assert_eq!(moved.len(), 2);
+        assert_eq!(moved[0].connection_details["server"], "c");
+        let merged = model.data_sources_with(|n| (n == "Server").then(|| "b".to_string()));
+        assert_eq!(merged.len(), 1, "{merged:?}");
+        let kept = model.data_sources_with(|_| None);
+        assert_eq!(kept, model.data_sources);
+    }
 }

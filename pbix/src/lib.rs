@@ -38,6 +38,7 @@ pub use limits::Limits;
 pub use model::{
     Column, ColumnKind, DataSource, DatasetMode, DetailPiece, Expression, Measure, Model,
     ModelSource, Parameter, Partition, PartitionKind, StorageMode, Table, join_pieces,
+    substitute_parameters,
 };
 
 use container::{Container, decode_text};
@@ -210,6 +211,7 @@ fn read_model<R: Read + Seek>(zip: &mut Container<R>, pbix: &mut Pbix) -> Result
             Some(model) => {
                 model.parameters = parameters;
                 model.data_sources = data_sources;
+                model.unresolved_sources = derive::unresolved_in_section(&mashup.section);
             }
             None if !mashup.section.trim().is_empty() && !m_is_empty(&mashup.section) => {
                 pbix.model = Some(mashup_model(&mashup, parameters, data_sources));
@@ -257,6 +259,7 @@ fn mashup_model(
         expressions: Vec::new(),
         parameters,
         data_sources,
+        unresolved_sources: derive::unresolved_in_section(&mashup.section),
         relationships: None,
         abf: None,
     }

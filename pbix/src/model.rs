@@ -32,6 +32,10 @@ pub struct Model {
     pub parameters: Vec<Parameter>,
     /// The data sources `Get Datasources` will list, deduplicated, in order of first use.
     pub data_sources: Vec<DataSource>,
+    /// Data-access calls whose source the M analyser could not derive (an unknown connector,
+    /// arguments it cannot resolve): when not empty, the service may list sources that
+    /// `data_sources` lacks, so "matches no source" is not a safe conclusion.
+    pub unresolved_sources: Vec<String>,
     /// Number of relationships, when the source says.
     pub relationships: Option<usize>,
     /// The decoded Analysis Services backup (`DataModel` only): size and SHA-256 (hex).
@@ -39,6 +43,12 @@ pub struct Model {
 }
 
 impl Model {
+    /// The data sources after `Update Parameters` sets the values `value` gives (see
+    /// [`substitute_parameters`]).
+    pub fn data_sources_with(&self, value: impl Fn(&str) -> Option<String>) -> Vec<DataSource> {
+        substitute_parameters(&self.data_sources, value)
+    }
+
     /// The dataset's storage mode as the service sees it: DirectQuery when every data
     /// partition is DirectQuery (or DirectLake), Composite when Import and DirectQuery mix,
     /// else Import. Calculated partitions and Dual tables do not decide it (Dual tables
@@ -67,7 +77,7 @@ impl Model {
 }
 
 /// A dataset's storage mode (decides refreshability and which refresh schedule applies).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DatasetMode {
     /// Every table imported: refreshable, days/times schedule.
     Import,
@@ -265,7 +275,7 @@ pub struct Expression {
 }
 
 /// An M parameter as `Get Parameters` reports it.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Parameter {
     /// Parameter (shared query) name; case-sensitive in `Update Parameters`.
     pub name: String,
@@ -282,7 +292,7 @@ pub struct Parameter {
 }
 
 /// A data source as `Get Datasources` reports it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DataSource {
     /// e.g. `Sql`, `OData`, `Web`, `File`, `AnalysisServices`.
     pub datasource_type: String,
@@ -319,6 +329,33 @@ pub fn join_pieces(pieces: &[DetailPiece], current: impl Fn(&str) -> Option<Stri
                 Some(v) => out.push_str(&v),
                 None => out.push_str(value),
             },
+        }
+    }
+    out
+}
+
+/// `sources` after `Update Parameters` sets the values `value` gives (by parameter name;
+/// `None` keeps the file's value): each detail built from parameters is re-joined, the way
+/// the service re-evaluates it, then sources that became equal merge. The one place
+/// parameter values are substituted into derived sources (`validate` and `plan` use it on
+/// what they cached of a file).
+pub fn substitute_parameters(
+    sources: &[DataSource],
+    value: impl Fn(&str) -> Option<String>,
+) -> Vec<DataSource> {
+    let mut out: Vec<DataSource> = Vec::new();
+    for d in sources {
+        let mut d = d.clone();
+        for (key, pieces) in &d.parameter_details {
+            let text = join_pieces(pieces, &value);
+            d.connection_details
+                .insert(key.clone(), serde_json::Value::String(text));
+        }
+        let seen = out.iter().any(|o| {
+            o.datasource_type == d.datasource_type && o.connection_details == d.connection_details
+        });
+        if !seen {
+            out.push(d);
         }
     }
     out

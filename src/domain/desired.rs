@@ -68,6 +68,23 @@ pub struct DesiredDataset {
     pub credentials: Vec<DesiredCredential>,
     pub refresh: RefreshOnApply,
     pub schedule: Option<RefreshSchedule>,
+    /// What the PBIX says an import of it gives the dataset, read by the caller; `None`
+    /// when its model could not be read (plan then shows `(known after apply)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileModel>,
+}
+
+/// The dataset an import of the PBIX creates, with the manifest's parameter values set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileModel {
+    /// Every M parameter the file declares -> its value once the manifest's are set.
+    pub parameters: BTreeMap<String, String>,
+    /// The data sources the service will derive, with those parameter values, before any
+    /// `datasources` rule re-points them.
+    pub datasources: Vec<DatasourceRef>,
+    /// Data-access calls whose source could not be derived offline (the list may be short).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unresolved: Vec<String>,
 }
 
 /// Re-point the data sources that match to new connection details.

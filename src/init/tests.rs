@@ -147,6 +147,24 @@ fn the_manifest_describes_the_workspace_and_flags_what_is_unknown() {
     assert!(generated(true).todos.len() == 3);
 }
 
+/// A model PBIX (TMSL) declaring the parameters of [`live`]'s Sales dataset, its source
+/// built from `Server`.
+fn model_with_parameters() -> Vec<u8> {
+    use std::io::Write;
+    let text =
+        r#"\"x\" meta [IsParameterQuery=true, Type=\"Text\", IsParameterQueryRequired=true]"#;
+    let flag =
+        r#"true meta [IsParameterQuery=true, Type=\"Logical\", IsParameterQueryRequired=true]"#;
+    let schema = format!(
+        r#"{{"name":"s","model":{{"expressions":[{{"name":"Server","kind":"m","expression":"{text}"}},{{"name":"Flag","kind":"m","expression":"{flag}"}},{{"name":"Template","kind":"m","expression":"{text}"}}],"tables":[{{"name":"T","partitions":[{{"name":"T","mode":"import","source":{{"type":"m","expression":"Sql.Database(Server, \"Sales\")"}}}}]}}]}}}}"#
+    );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("DataModelSchema", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(schema.as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
 #[test]
 fn the_manifest_loads_and_keeps_every_value() {
     let g = generated(true);
@@ -154,13 +172,15 @@ fn the_manifest_loads_and_keeps_every_value() {
     std::fs::create_dir_all(dir.path().join("pbix")).unwrap();
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/pbix");
     for (f, sample) in [
-        ("Sales_ _EMEA_ #1", "sales.pbix"),
         ("Inventory", "sales.pbix"),
         ("Summary", "sales-summary.pbix"),
     ] {
         let to = dir.path().join(format!("pbix/{f}.pbix"));
         std::fs::copy(samples.join(sample), to).unwrap();
     }
+    // `validate` checks parameters against the file: this one declares those read above.
+    let emea = dir.path().join("pbix/Sales_ _EMEA_ #1.pbix");
+    std::fs::write(emea, model_with_parameters()).unwrap();
     let path = dir.path().join("m.yaml");
     std::fs::write(&path, &g.text).unwrap();
     // The user name placeholder is refused, at its line, until it is filled in.

@@ -6,6 +6,7 @@
 
 pub mod interpolate;
 pub mod model;
+pub mod model_rules;
 pub mod names;
 pub mod parse;
 pub mod paths;

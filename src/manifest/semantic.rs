@@ -10,6 +10,7 @@ use super::model::{
     CredentialRule, CredentialType, Dataset, DatasetRef, EncryptedConnection, Manifest, Schedule,
     Workspace,
 };
+use super::model_rules::ModelChecks;
 use super::names::name_key;
 use super::paths::{Resolved, resolve_within};
 use super::positions::PosMap;
@@ -28,9 +29,10 @@ pub fn check(manifest: &mut Manifest, root: &Path, pos: &PosMap) -> Vec<Diagnost
     super::names::check(manifest, pos, &mut out);
     check_workspace_names(&manifest.workspaces, pos, &mut out);
     let mut pbix = PbixChecks::new(root);
+    let mut models = ModelChecks::default();
     for (w, ws) in manifest.workspaces.iter_mut().enumerate() {
         let base = format!("/workspaces/{w}");
-        check_workspace(ws, &base, &mut pbix, pos, &mut out);
+        check_workspace(ws, &base, (&mut pbix, &mut models), pos, &mut out);
     }
     resolve_reports(manifest, root, pos, &mut out);
     out
@@ -85,7 +87,7 @@ fn same_to_the_service(first: &str, second: &str) -> String {
 fn check_workspace(
     ws: &mut Workspace,
     base: &str,
-    pbix: &mut PbixChecks,
+    (pbix, models): (&mut PbixChecks, &mut ModelChecks),
     pos: &PosMap,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -129,7 +131,11 @@ fn check_workspace(
         let at = format!("{base}/datasets/{d}");
         if let Some(path) = ds.pbix.take() {
             let role = PbixRole::Dataset;
+            let before = out.len();
             ds.pbix = Some(pbix.check(&path, role, &format!("{at}/pbix"), pos, out));
+            if out.len() == before {
+                models.check(ds, &at, pos, out);
+            }
         }
         projects.dataset(ds, &at, pos, out);
         check_dataset(ds, &at, pos, out);

@@ -5,7 +5,6 @@
 //! instead of an error.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -16,7 +15,8 @@ use super::model::FileFingerprint;
 use crate::domain::address::Address;
 use crate::domain::desired::{
     CredentialFingerprint, DatasourceRule, DesiredAccess, DesiredCredential, DesiredDataset,
-    DesiredGateway, DesiredProject, DesiredReport, DesiredState, DesiredWorkspace, RefreshOnApply,
+    DesiredGateway, DesiredProject, DesiredReport, DesiredState, DesiredWorkspace, FileModel,
+    RefreshOnApply,
 };
 use crate::domain::operation::{
     CredentialSpec, CredentialType, CredentialValue, DatasourceRef, GatewayRef, ItemRef, Principal,
@@ -77,23 +77,12 @@ fn content(
     }
 }
 
-/// SHA-256 (hex) of a file, read in 64 KiB blocks so large PBIX files are not held in memory.
+/// SHA-256 (hex) of a file ([`crate::untrusted_file::sha256`]), naming the file on error.
 pub fn sha256_file(path: &Path) -> Result<String, BuildError> {
-    let err = |source| BuildError::Read {
+    crate::untrusted_file::sha256(path).map_err(|source| BuildError::Read {
         path: path.to_path_buf(),
         source,
-    };
-    let mut file = std::fs::File::open(path).map_err(err)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf).map_err(err)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
+    })
 }
 
 /// The manifest file's fingerprint for the plan (path as given, content hash).
@@ -183,6 +172,7 @@ pub fn desired_with_definitions(
             reports,
         });
     }
+    crate::model_facts::cache::flush();
     Ok((DesiredState { workspaces }, defs))
 }
 
@@ -229,6 +219,11 @@ fn dataset(
     }
     Ok(DesiredDataset {
         name: ds.name.clone(),
+        file: if is_project {
+            None
+        } else {
+            file_model(ds, &sha)
+        },
         pbix_path: path,
         pbix_sha256: sha,
         project: is_project.then_some(DesiredProject {
@@ -275,6 +270,44 @@ fn dataset(
             notify_option: format!("{:?}", s.notify_option),
             frequency: s.frequency.map(|f| f.0),
         }),
+    })
+}
+
+/// What the dataset's PBIX says an import gives it, with the manifest's parameter values
+/// substituted into the file's M (`pbix::substitute_parameters`).
+fn file_model(ds: &manifest::Dataset, sha256: &str) -> Option<FileModel> {
+    let facts = crate::model_facts::lookup_hashed(ds.pbix.as_ref()?, sha256);
+    let model = facts.model()?;
+    let wanted = |name: &str| ds.parameters.get(name).map(|v| v.to_wire());
+    let parameters = model
+        .parameters
+        .iter()
+        .map(|p| {
+            let value = wanted(&p.name).unwrap_or_else(|| p.current_value.clone());
+            (p.name.clone(), value)
+        })
+        .collect();
+    let values: BTreeMap<&str, String> = ds
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.to_wire()))
+        .collect();
+    let datasources = model
+        .sources_with(|name| values.get(name).map(String::as_str))
+        .into_iter()
+        .map(|s| DatasourceRef {
+            datasource_type: s.datasource_type,
+            connection_details: s
+                .connection_details
+                .into_iter()
+                .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
+                .collect(),
+        })
+        .collect();
+    Some(FileModel {
+        parameters,
+        datasources,
+        unresolved: model.unresolved_sources.clone(),
     })
 }
 

@@ -1,7 +1,7 @@
 //! `gateway: {createDatasources: true}` on a first import with no re-pointing rule: the
-//! dataset's data sources are known only after the import, so the bind step creates the
-//! gateway data sources it lacks (credentials from the matching rule) before binding. The
-//! first apply succeeds, the second has nothing to do.
+//! dataset's data sources come from the PBIX (read offline), so the plan lists the gateway
+//! data source to create (credentials from the matching rule) before binding, and the
+//! reviewer sees it. The first apply succeeds, the second has nothing to do.
 
 use crate::emulator_cli;
 
@@ -16,7 +16,9 @@ async fn the_bind_step_creates_the_gateway_sources_an_import_brings() {
 
     let (code, out) = run(&url, dir.path(), &["plan"]).await;
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("created_sources"), "{out}");
+    let listed = "+ gateway datasource \"Sql database=Inventory;server=sql01\"";
+    assert!(out.contains(listed), "{out}");
+    assert!(!out.contains("created_sources"), "{out}");
 
     let (code, out) = run(&url, dir.path(), &["apply", "--auto-approve"]).await;
     assert_eq!(code, 0, "the first apply binds:\n{out}");

@@ -345,11 +345,10 @@ async fn init_then_adopt_then_plan_shows_no_changes() {
         )
     );
 
-    // Adopt leaves differences for plan: a changed parameter is exactly one change.
-    let edited = text.replace(
-        "DatabaseName: AdventureWorksDW2012",
-        "DatabaseName: AdventureWorksDW2014",
-    );
+    // Adopt leaves differences for plan: a changed parameter is exactly one change. It moves
+    // the data source, so the credential rule init wrote for it follows (`validate` refuses
+    // a rule that matches no source the dataset will have).
+    let edited = text.replace("AdventureWorksDW2012", "AdventureWorksDW2014");
     std::fs::write(dir.join("pbideploy.yaml"), edited).unwrap();
     let out = run(
         &url,

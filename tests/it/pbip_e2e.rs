@@ -12,26 +12,13 @@ use std::path::Path;
 
 use serde_json::Value;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// A work folder with the repository's PBIP items under `pbip/`, its example PBIX files
 /// under `pbix/`, and `manifest` as `m.yaml`.
 fn workdir(manifest: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    copy_dir(&repo.join("manifests/pbip"), &dir.path().join("pbip"));
-    copy_dir(&repo.join("manifests/pbix"), &dir.path().join("pbix"));
+    crate::support::copy_dir(&repo.join("manifests/pbip"), &dir.path().join("pbip"));
+    crate::support::copy_dir(&repo.join("manifests/pbix"), &dir.path().join("pbix"));
     std::fs::write(dir.path().join("m.yaml"), manifest).unwrap();
     dir
 }
@@ -42,10 +29,6 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
         .current_dir(dir)
         .args(args)
         .args(["--service", "local", "--color", "never"])
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("PBIDEPLOY_SERVICE_URL")
-        .env_remove("PBIDEPLOY_ENV")
         .env("PBIP_E2E_SQL_PASSWORD", "sentinel-pbip-5e1f")
         .output()
         .unwrap();
@@ -221,7 +204,7 @@ workspaces:
         dataset: ABC
 "#,
     );
-    copy_dir(&fixtures, &dir.path().join("fixtures"));
+    crate::support::copy_dir(&fixtures, &dir.path().join("fixtures"));
     converges(dir.path(), &[]);
     let state = service(dir.path());
     let model = id_of(&state, "datasets", "ABC", None);

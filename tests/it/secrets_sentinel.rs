@@ -55,8 +55,9 @@ workspaces:
           onApply: never
 "#;
 
-/// Rules for a Key and an OAuth2 token. The fixtures have no Web or OData source, so these are
-/// only planned (plan reads the secrets to fingerprint them), in a second manifest.
+/// Rules for a Key and an OAuth2 token, only planned (plan reads the secrets to fingerprint
+/// them), in a second manifest whose Sales dataset uses [`sources_pbix`], which has a Web and
+/// an OData source for them to match (`validate` refuses rules that match no source).
 const EXTRA_RULES: &str = r#"          - match: {type: Web}
             type: Key
             key: {file: secrets/web-key.txt}
@@ -64,6 +65,29 @@ const EXTRA_RULES: &str = r#"          - match: {type: Web}
             type: OAuth2
             token: {env: SENTINEL_ODATA_TOKEN}
 "#;
+
+/// A model PBIX (TMSL) with the Sales parameters and a Sql, a Web and an OData source.
+fn sources_pbix() -> Vec<u8> {
+    use std::io::Write;
+    let param =
+        r#"\"x\" meta [IsParameterQuery=true, Type=\"Text\", IsParameterQueryRequired=true]"#;
+    let part = |name: &str, m: &str| {
+        format!(
+            r#"{{"name":"{name}","partitions":[{{"name":"{name}","mode":"import","source":{{"type":"m","expression":"{m}"}}}}]}}"#
+        )
+    };
+    let schema = format!(
+        r#"{{"name":"s","model":{{"expressions":[{{"name":"Server","kind":"m","expression":"{param}"}},{{"name":"Database","kind":"m","expression":"{param}"}}],"tables":[{},{},{}]}}}}"#,
+        part("Orders", "Sql.Database(Server, Database)"),
+        part("Web", r#"Web.Contents(\"https://example.com/api\")"#),
+        part("Feed", r#"OData.Feed(\"https://example.com/odata\")"#),
+    );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("DataModelSchema", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(schema.as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
 
 fn sentinels() -> [&'static str; 6] {
     [
@@ -93,7 +117,10 @@ fn project() -> tempfile::TempDir {
     .unwrap();
     std::fs::write(root.join("m.yaml"), MANIFEST).unwrap();
     let marker = "            password: {env: SENTINEL_SQL_PASSWORD}\n";
-    let extra = MANIFEST.replacen(marker, &format!("{marker}{EXTRA_RULES}"), 1);
+    std::fs::write(root.join("pbix/sources.pbix"), sources_pbix()).unwrap();
+    let extra = MANIFEST
+        .replacen(marker, &format!("{marker}{EXTRA_RULES}"), 1)
+        .replacen("pbix/sales.pbix", "pbix/sources.pbix", 1);
     assert_ne!(extra, MANIFEST);
     std::fs::write(root.join("extra.yaml"), extra).unwrap();
     tmp

@@ -24,10 +24,25 @@ const SSAS: &[u8] = br#"{"Version":1,"Connections":[{"Name":"EntityDataSource","
 const THIN: &[u8] = br#"{"Version":2,"Connections":[{"Name":"EntityDataSource","ConnectionString":"Data Source=pbiazure://api.powerbi.com;Initial Catalog=00000000-0000-0000-0000-000000000000","ConnectionType":"pbiServiceLive"}]}"#;
 const SCHEMA: &[u8] = br#"{"name":"t","compatibilityLevel":1550,"model":{"tables":[]}}"#;
 
+/// A DirectQuery model with typed parameters (Number, Any, a Text with a list of allowed
+/// values) and one Sql source built from two of them: what the model-based rules check.
+const TYPED: &[u8] = br#"{"name":"t","compatibilityLevel":1550,"model":{
+  "defaultMode":"directQuery",
+  "expressions":[
+    {"name":"Region","kind":"m","expression":"\"West\" meta [IsParameterQuery=true, List={\"West\", \"East\"}, Type=\"Text\", IsParameterQueryRequired=true]"},
+    {"name":"MaxRows","kind":"m","expression":"100 meta [IsParameterQuery=true, Type=\"Number\", IsParameterQueryRequired=true]"},
+    {"name":"Anything","kind":"m","expression":"\"x\" meta [IsParameterQuery=true, Type=\"Any\", IsParameterQueryRequired=false]"}],
+  "tables":[{"name":"Orders","partitions":[{"name":"Orders","mode":"directQuery",
+    "source":{"type":"m","expression":"let s = Sql.Database(\"sql-\" & Region, \"Sales\") in s"}}]}]}}"#;
+
 /// The corpus's PBIX files (tests/manifests/invalid/pbix/).
 fn corpus_files() -> Vec<(&'static str, Vec<u8>)> {
     let deflated = CompressionMethod::Deflated;
     vec![
+        (
+            "typed.pbix",
+            zip_of(&[("DataModelSchema", TYPED, deflated)]),
+        ),
         ("ssas-live.pbix", zip_of(&[("Connections", SSAS, deflated)])),
         (
             "template.pbit",

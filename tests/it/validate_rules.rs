@@ -57,13 +57,38 @@ fn refused(yaml: &str) -> (String, String) {
 
 const HEAD: &str = "apiVersion: pbideploy/v1\nworkspaces:\n  - name: Sales\n    datasets:\n      - name: Sales\n        pbix: pbix/sales.pbix\n";
 
+/// A model PBIX (TMSL) declaring a Text parameter for each of `names`.
+fn text_parameters(names: &[&str]) -> Vec<u8> {
+    use std::io::Write;
+    let expressions: Vec<String> = names
+        .iter()
+        .map(|n| {
+            format!(r#"{{"name":"{n}","kind":"m","expression":"\"x\" meta [IsParameterQuery=true, Type=\"Text\", IsParameterQueryRequired=true]"}}"#)
+        })
+        .collect();
+    let schema = format!(
+        r#"{{"name":"s","model":{{"expressions":[{}],"tables":[]}}}}"#,
+        expressions.join(",")
+    );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("DataModelSchema", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(schema.as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
 #[test]
 fn numeric_parameters_are_sent_as_written() {
     let yaml = format!(
         "{HEAD}        parameters:\n          Database: &db 01234\n          Version: 1.10\n          Hex: 0x1F\n          Big: 12345678901234567890123456789012345678901\n          Tiny: 1e-400\n          Plain: 42\n          Alias: *db\n          Tagged: !!int 0x1F\n          Flag: true\n"
     );
     let dir = manifest_dir(&yaml);
-    let m = load_in(dir.path()).unwrap();
+    // `validate` checks parameters against the file: one declaring these, all Text.
+    let names = [
+        "Database", "Version", "Hex", "Big", "Tiny", "Plain", "Alias", "Tagged", "Flag",
+    ];
+    std::fs::write(dir.path().join("pbix/sales.pbix"), text_parameters(&names)).unwrap();
+    let m = load_in(dir.path()).unwrap_or_else(|d| panic!("{}", d.render(false)));
     let params = &m.workspaces[0].datasets[0].parameters;
     let wire = |name: &str| params[name].to_wire();
     assert_eq!(wire("Database"), "01234");

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::model::{DataSource, DetailPiece, Parameter, join_pieces};
 
+mod opaque;
 mod tokens;
 
 use tokens::{Tok, matching_close, split_top, tokenize};
@@ -309,7 +310,20 @@ fn bracket_pairs(toks: &[Tok]) -> HashMap<usize, usize> {
 }
 
 /// Finds data-source calls in every query, resolves their arguments, dedupes.
+#[cfg(test)]
 pub(crate) fn datasources(queries: &[Query]) -> Vec<DataSource> {
+    analyse(queries).0
+}
+
+/// The data sources of every query (resolved, deduplicated), and the data-access calls
+/// whose source could not be derived (see [`opaque`]): an unknown connector, a known one
+/// with arguments that do not resolve to text, or calls left when the budget ran out.
+pub(crate) fn analyse(queries: &[Query]) -> (Vec<DataSource>, Vec<String>) {
+    let known: Vec<&str> = SOURCES.iter().map(|(f, _, _)| *f).collect();
+    let mut unresolved = Vec::new();
+    for q in queries {
+        opaque::unknown_calls(&q.tokens, &known, &mut unresolved);
+    }
     let globals: HashMap<&str, &[Tok]> = queries
         .iter()
         .map(|q| (q.name.as_str(), q.tokens.as_slice()))
@@ -335,7 +349,8 @@ pub(crate) fn datasources(queries: &[Query]) -> Vec<DataSource> {
                 continue;
             };
             if !charge(&steps, close - i) {
-                return out;
+                unresolved.push(format!("{func} (analysis budget spent)"));
+                return (out, unresolved);
             }
             let args = split_top(&q.tokens[i + 2..close], ',');
             let mut details = Map::new();
@@ -355,6 +370,9 @@ pub(crate) fn datasources(queries: &[Query]) -> Vec<DataSource> {
                 true
             });
             if !resolved || details.len() < names.len() {
+                if !unresolved.contains(func) {
+                    unresolved.push(func.clone());
+                }
                 continue;
             }
             if *kind == "AzureBlobs" {
@@ -373,7 +391,7 @@ pub(crate) fn datasources(queries: &[Query]) -> Vec<DataSource> {
             }
         }
     }
-    out
+    (out, unresolved)
 }
 
 /// `AzureStorage.Blobs("acct")` or a full blob URL → `{account, domain}`.

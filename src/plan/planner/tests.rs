@@ -94,6 +94,7 @@ fn desired() -> DesiredState {
                 )))],
                 refresh: RefreshOnApply::WhenChanged,
                 schedule: Some(schedule()),
+                file: None,
             }],
             reports: vec![DesiredReport {
                 name: "Overview".into(),

@@ -151,6 +151,17 @@ pub fn rich() -> Plan {
             vec![
                 AttrDiff::values("pbix_sha256", Some(json!("1111")), json!("2222"))
                     .with_note("forces re-import"),
+                // What the PBIX gives the re-imported dataset (#14).
+                AttrDiff::values(
+                    "parameters",
+                    None,
+                    json!({"Database": "Sales", "Server": "sql-prod"}),
+                ),
+                AttrDiff::values(
+                    "datasources",
+                    None,
+                    json!(["Sql database=Sales;server=sql-prod"]),
+                ),
                 AttrDiff::unchanged("name", json!("Sales Model")),
                 AttrDiff::unchanged("storage_mode", json!("Import")),
                 AttrDiff::new(

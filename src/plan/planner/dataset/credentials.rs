@@ -78,7 +78,7 @@ pub(super) fn plan_credentials(
                 datasource: cred.matches.clone(),
                 credentials: cred.spec.clone(),
             },
-            credential_attrs(cred, applied, secret),
+            with_matched_sources(credential_attrs(cred, applied, secret), cred, ds, step),
         );
         out.planned.push(ctx.push(c));
         out.changed |= !only_reset;
@@ -236,5 +236,25 @@ fn credential_attrs(
         applied.map(|a| json!(a.references)),
         json!(refs),
     ));
+    attrs
+}
+
+/// After an import, the sources of the PBIX the rule sets credentials on (when the file
+/// could be read): what a reviewer checks the rule against.
+fn with_matched_sources(
+    mut attrs: Vec<AttrDiff>,
+    cred: &DesiredCredential,
+    ds: &DesiredDataset,
+    step: &Step<'_>,
+) -> Vec<AttrDiff> {
+    let fresh = step.imported || step.live.is_none();
+    if let (true, Some(sources)) = (fresh, super::sources::imported_sources(ds)) {
+        let matched: Vec<String> = sources
+            .iter()
+            .filter(|s| ds_matches(&cred.matches, s))
+            .map(ToString::to_string)
+            .collect();
+        attrs.push(AttrDiff::values("datasources", None, json!(matched)));
+    }
     attrs
 }

@@ -50,6 +50,11 @@ pub(super) fn plan_gateway(
                 .iter()
                 .find(|c| ds_matches(&c.matches, &source))
             else {
+                // A source only the PBIX names (no rule re-points it) is left to the binding,
+                // as it was before the file could be read.
+                if !is_rule_target(ds, &source) {
+                    continue;
+                }
                 return Err(PlanError::GatewayDatasourceNeedsCredentials {
                     address: step.addr.clone(),
                     datasource: source.to_string(),
@@ -127,7 +132,8 @@ pub(super) fn plan_gateway(
         before.map(|b| json!(b)),
         json!(gw_label),
     )];
-    if !create_missing.is_empty() {
+    // With the PBIX read, the sources to create are listed above as changes of their own.
+    if !create_missing.is_empty() && ds.file.is_none() {
         attrs.push(AttrDiff::new(
             "created_sources",
             None,
@@ -152,4 +158,12 @@ pub(super) fn plan_gateway(
         attrs,
     );
     Ok(Some(ctx.push(c)))
+}
+
+/// Whether `source` is the target of one of the dataset's `datasources` rules.
+fn is_rule_target(ds: &DesiredDataset, source: &crate::plan::model::DatasourceRef) -> bool {
+    ds.datasources.iter().any(|r| {
+        r.matches.datasource_type == source.datasource_type
+            && r.connection_details == source.connection_details
+    })
 }

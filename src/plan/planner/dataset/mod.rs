@@ -238,6 +238,12 @@ fn plan_import(
         Some(l) => AttrDiff::unchanged("id", json!(l.id)),
         None => AttrDiff::new("id", None, Some(AttrValue::KnownAfterApply)),
     };
+    let mut attrs = vec![
+        AttrDiff::values("pbix", None, json!(ds.pbix_path)),
+        hash_attr,
+        id_attr,
+    ];
+    attrs.extend(sources::imported_attrs(ds));
     let c = change(
         addr,
         ChangeKind::Dataset,
@@ -252,11 +258,7 @@ fn plan_import(
             skip_report: !ds.keep_report,
             bind_to: None,
         }),
-        vec![
-            AttrDiff::values("pbix", None, json!(ds.pbix_path)),
-            hash_attr,
-            id_attr,
-        ],
+        attrs,
     );
     Some(ctx.push(c))
 }

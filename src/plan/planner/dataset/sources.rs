@@ -6,7 +6,7 @@ use super::{Step, ds_matches};
 use crate::domain::address::Address;
 use crate::domain::desired::DesiredDataset;
 use crate::plan::model::{
-    Action, AttrDiff, ChangeKind, DatasourceRef, DatasourceUpdate, DriftKind, Operation,
+    Action, AttrDiff, AttrValue, ChangeKind, DatasourceRef, DatasourceUpdate, DriftKind, Operation,
 };
 use crate::plan::planner::{Ctx, PlanError, change};
 
@@ -220,12 +220,30 @@ pub(super) fn plan_connections(
     Some(ctx.push(c))
 }
 
-/// The data sources the dataset will have after its settings apply (for gateway matching).
+/// The data sources the dataset will have after its settings apply (for gateway matching):
+/// the live ones, or after an import the PBIX's (when it could be read), re-pointed by the
+/// `datasources` rules.
 pub(super) fn expected_sources(ds: &DesiredDataset, step: &Step<'_>) -> Vec<DatasourceRef> {
-    let mut out: Vec<DatasourceRef> = match step.live {
+    let start: Vec<DatasourceRef> = match step.live {
         Some(l) if !step.imported => l.datasources.iter().map(|d| d.datasource.clone()).collect(),
-        _ => Vec::new(),
+        _ => ds
+            .file
+            .as_ref()
+            .map(|f| f.datasources.clone())
+            .unwrap_or_default(),
     };
+    repointed(start, ds)
+}
+
+/// The data sources a new import gives the dataset once its settings apply, when the PBIX
+/// says (what a reviewer of the import must see).
+pub(super) fn imported_sources(ds: &DesiredDataset) -> Option<Vec<DatasourceRef>> {
+    let file = ds.file.as_ref()?;
+    Some(repointed(file.datasources.clone(), ds))
+}
+
+/// `sources` after the `datasources` rules: each matched source takes the rule's details.
+fn repointed(mut out: Vec<DatasourceRef>, ds: &DesiredDataset) -> Vec<DatasourceRef> {
     for rule in &ds.datasources {
         let target = DatasourceRef {
             datasource_type: rule.matches.datasource_type.clone(),
@@ -236,5 +254,36 @@ pub(super) fn expected_sources(ds: &DesiredDataset, step: &Step<'_>) -> Vec<Data
             out.push(target);
         }
     }
+    out
+}
+
+/// What an import gives the dataset, for the reviewer: every parameter with the value it
+/// will have, and the data sources once parameters and `datasources` rules apply (or
+/// `(known after apply)` when the PBIX could not be read).
+pub(super) fn imported_attrs(ds: &DesiredDataset) -> Vec<AttrDiff> {
+    let Some(file) = &ds.file else {
+        return vec![AttrDiff::new(
+            "datasources",
+            None,
+            Some(AttrValue::KnownAfterApply),
+        )];
+    };
+    let mut out = Vec::new();
+    if !file.parameters.is_empty() {
+        out.push(AttrDiff::values("parameters", None, json!(file.parameters)));
+    }
+    let sources: Vec<String> = imported_sources(ds)
+        .unwrap_or_default()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let mut attr = AttrDiff::values("datasources", None, json!(sources));
+    if !file.unresolved.is_empty() {
+        attr = attr.with_note(&format!(
+            "and any source of {}, not derivable offline",
+            file.unresolved.join(", ")
+        ));
+    }
+    out.push(attr);
     out
 }

@@ -1,0 +1,383 @@
+//! A per-user cache of what each PBIX's model told us, keyed by the file's SHA-256: decoding
+//! a modern model (XPress9, ABF, SQLite) costs far more than `validate` may spend on a
+//! manifest of thousands of datasets, and a file with the same content says the same thing.
+//!
+//! - **Where**: `$PBIDEPLOY_CACHE_DIR`, else `$XDG_CACHE_HOME/pbideploy`, else
+//!   `~/.cache/pbideploy` (`%LOCALAPPDATA%\pbideploy\cache` on Windows); one file,
+//!   `pbix-models-v1.json`. Never inside the repository: a cache committed in a pull request
+//!   could otherwise make `plan` show a reviewer sources the file does not have.
+//! - **Key**: the content's SHA-256 (`plan` hashes every PBIX anyway). `validate` does not
+//!   hash: it first looks for the same canonical path with the same size and modification
+//!   time (nanoseconds), and hashes only when those changed (a checkout, an edit).
+//! - **Invalidation**: a new content hash is a new entry; the build's version line (version,
+//!   git commit, target) is part of the file, so another pbideploy build starts afresh. At most [`MAX_ENTRIES`] entries, the
+//!   least recently used dropped first.
+//! - **Hostile or corrupt files**: the cache file is read with a cap ([`MAX_CACHE_BYTES`]),
+//!   must be a regular file, and is checked entry by entry; anything wrong and it is ignored
+//!   with a warning (and rewritten). Writes are atomic (temporary file, rename).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::FileFacts;
+
+/// Most entries kept: thousands of distinct PBIX files, each a few KiB of facts.
+pub const MAX_ENTRIES: usize = 4096;
+/// Largest cache file read.
+pub const MAX_CACHE_BYTES: u64 = 32 << 20;
+const FILE_NAME: &str = "pbix-models-v1.json";
+const FORMAT: u32 = 1;
+
+/// The cache file's content.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CacheFile {
+    format: u32,
+    /// pbideploy's version line (version, commit, target): another build may read files
+    /// differently.
+    reader: String,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Entry {
+    sha256: String,
+    /// Where the content was last seen, with its size and modification time then.
+    path: PathBuf,
+    len: u64,
+    mtime_ns: u128,
+    /// Seconds since the epoch of the last use (for eviction).
+    used: u64,
+    facts: FileFacts,
+}
+
+/// The cache of this process: loaded on first use, written by [`flush`].
+struct Cache {
+    file: Option<PathBuf>,
+    entries: Vec<Entry>,
+    dirty: bool,
+}
+
+static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
+
+/// The facts of `path`, from the cache when its content (known by `sha256`, or by its
+/// size and modification time when `sha256` is `None`) was read before, else read now.
+pub fn facts(path: &Path, sha256: Option<&str>) -> FileFacts {
+    let Ok(mut guard) = CACHE.lock() else {
+        return FileFacts::read(path);
+    };
+    let cache = guard.get_or_insert_with(Cache::load);
+    cache.facts(path, sha256)
+}
+
+/// Writes the cache when something was added (at the end of a batch of lookups).
+pub fn flush() {
+    if let Ok(mut guard) = CACHE.lock()
+        && let Some(cache) = guard.as_mut()
+    {
+        cache.save();
+    }
+}
+
+/// The cache folder (see the module docs), if one can be named.
+pub fn dir() -> Option<PathBuf> {
+    use crate::env_vars::{self as vars, ProcessEnv, VarSource};
+    let var = |name: &str| ProcessEnv.var(name).map(PathBuf::from);
+    if let Some(dir) = var(vars::PBIDEPLOY_CACHE_DIR) {
+        return Some(dir);
+    }
+    if cfg!(windows) {
+        return var(vars::LOCALAPPDATA).map(|d| d.join("pbideploy").join("cache"));
+    }
+    var(vars::XDG_CACHE_HOME)
+        .or_else(|| var(vars::HOME).map(|h| h.join(".cache")))
+        .map(|d| d.join("pbideploy"))
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// (size, modification time in ns) of a regular file.
+fn stamp(path: &Path) -> Option<(u64, u128)> {
+    let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+    let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    Some((meta.len(), mtime.as_nanos()))
+}
+
+impl Cache {
+    fn load() -> Cache {
+        Self::at(dir().map(|d| d.join(FILE_NAME)))
+    }
+
+    /// The cache kept in `file` (`None`: in memory only).
+    fn at(file: Option<PathBuf>) -> Cache {
+        let entries = match &file {
+            Some(f) => match read_file(f) {
+                Ok(entries) => entries,
+                Err(why) => {
+                    tracing::warn!(
+                        "ignoring the PBIX model cache {}: {why}; it will be rewritten",
+                        f.display()
+                    );
+                    Vec::new()
+                }
+            },
+            None => Vec::new(),
+        };
+        Cache {
+            file,
+            entries,
+            dirty: false,
+        }
+    }
+
+    fn facts(&mut self, path: &Path, sha256: Option<&str>) -> FileFacts {
+        let Some((len, mtime_ns)) = stamp(path) else {
+            return FileFacts::read(path);
+        };
+        let same_file = |e: &Entry| e.path == path && e.len == len && e.mtime_ns == mtime_ns;
+        let hit = match sha256 {
+            Some(sha) => self
+                .entries
+                .iter()
+                .position(|e| e.sha256.eq_ignore_ascii_case(sha)),
+            None => self.entries.iter().position(same_file),
+        };
+        let hit = hit.or_else(|| {
+            // Stamps differ (or no hash given): the content may still be known.
+            let sha = match sha256 {
+                Some(s) => s.to_owned(),
+                None => crate::untrusted_file::sha256(path).ok()?,
+            };
+            self.entries
+                .iter()
+                .position(|e| e.sha256.eq_ignore_ascii_case(&sha))
+        });
+        if let Some(i) = hit {
+            let e = &mut self.entries[i];
+            if !same_file(e) || e.used + 3600 < now() {
+                (e.path, e.len, e.mtime_ns, e.used) = (path.to_path_buf(), len, mtime_ns, now());
+                self.dirty = true;
+            }
+            return e.facts.clone();
+        }
+        let facts = FileFacts::read(path);
+        let sha = match sha256 {
+            Some(s) => Some(s.to_owned()),
+            None => crate::untrusted_file::sha256(path).ok(),
+        };
+        // Cached only when the file did not change while it was read.
+        if let Some(sha) = sha
+            && stamp(path) == Some((len, mtime_ns))
+        {
+            self.entries.push(Entry {
+                sha256: sha.to_ascii_lowercase(),
+                path: path.to_path_buf(),
+                len,
+                mtime_ns,
+                used: now(),
+                facts: facts.clone(),
+            });
+            self.dirty = true;
+        }
+        facts
+    }
+
+    fn save(&mut self) {
+        let Some(file) = self.file.as_ref().filter(|_| self.dirty) else {
+            return;
+        };
+        if self.entries.len() > MAX_ENTRIES {
+            self.entries.sort_by_key(|e| std::cmp::Reverse(e.used));
+            self.entries.truncate(MAX_ENTRIES);
+        }
+        let doc = CacheFile {
+            format: FORMAT,
+            reader: env!("PBIDEPLOY_VERSION_LINE").to_owned(),
+            entries: self.entries.clone(),
+        };
+        match write_file(file, &doc) {
+            Ok(()) => self.dirty = false,
+            Err(e) => tracing::warn!("cannot write the PBIX model cache {}: {e}", file.display()),
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<Entry>, String> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.to_string()),
+    };
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_CACHE_BYTES {
+        return Err(format!("larger than {MAX_CACHE_BYTES} bytes"));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CACHE_BYTES).read_to_string(&mut text))
+        .map_err(|e| e.to_string())?;
+    let doc: CacheFile =
+        serde_json::from_str(&text).map_err(|e| format!("not a cache file: {e}"))?;
+    if doc.format != FORMAT || doc.reader != env!("PBIDEPLOY_VERSION_LINE") {
+        return Ok(Vec::new()); // written by another version: start afresh, quietly
+    }
+    if doc.entries.len() > MAX_ENTRIES {
+        return Err(format!("more than {MAX_ENTRIES} entries"));
+    }
+    let mut seen: HashMap<&str, ()> = HashMap::new();
+    for e in &doc.entries {
+        let hex = e.sha256.len() == 64 && e.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex || seen.insert(&e.sha256, ()).is_some() {
+            return Err(format!(
+                "bad or repeated hash `{}`",
+                e.sha256.escape_debug()
+            ));
+        }
+    }
+    Ok(doc.entries)
+}
+
+fn write_file(path: &Path, doc: &CacheFile) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+    serde_json::to_writer(&mut out, doc)?;
+    std::io::Write::flush(&mut out)?;
+    drop(out);
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model_pbix(server: &str) -> Vec<u8> {
+        use std::io::Write;
+        let schema = format!(
+            r#"{{"name":"s","model":{{"tables":[{{"name":"T","partitions":[{{"name":"T","mode":"import","source":{{"type":"m","expression":"Sql.Database(\"{server}\", \"db\")"}}}}]}}]}}}}"#
+        );
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.start_file("DataModelSchema", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(schema.as_bytes()).unwrap();
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn server(facts: &FileFacts) -> String {
+        let m = facts.model().expect("a model");
+        super::super::detail(&m.data_sources[0], "server")
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Overwrites `path` with `bytes` and puts its modification time back.
+    fn swap_keeping_stamp(path: &Path, bytes: &[u8]) {
+        let mtime = std::fs::metadata(path).unwrap().modified().unwrap();
+        std::fs::write(path, bytes).unwrap();
+        let f = std::fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(mtime).unwrap();
+    }
+
+    #[test]
+    fn an_unchanged_file_is_not_read_again_even_in_a_new_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pbix, file) = (dir.path().join("a.pbix"), dir.path().join(FILE_NAME));
+        std::fs::write(&pbix, model_pbix("sql01")).unwrap();
+        let mut cache = Cache::at(Some(file.clone()));
+        assert_eq!(server(&cache.facts(&pbix, None)), "sql01");
+        cache.save();
+        // Same size and time, other content: the cache answers without reading it.
+        swap_keeping_stamp(&pbix, &model_pbix("sql02"));
+        let mut next = Cache::at(Some(file.clone()));
+        assert_eq!(server(&next.facts(&pbix, None)), "sql01");
+        assert!(!next.dirty, "a hit on an unchanged file writes nothing");
+        // A hash given by the caller is the key: the new content is read.
+        let sha = crate::untrusted_file::sha256(&pbix).unwrap();
+        assert_eq!(server(&next.facts(&pbix, Some(&sha))), "sql02");
+    }
+
+    #[test]
+    fn a_touched_file_with_known_content_is_found_by_its_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let pbix = dir.path().join("a.pbix");
+        std::fs::write(&pbix, model_pbix("sql01")).unwrap();
+        let mut cache = Cache::at(None);
+        cache.facts(&pbix, None);
+        let moved = dir.path().join("b.pbix");
+        std::fs::copy(&pbix, &moved).unwrap();
+        assert_eq!(server(&cache.facts(&moved, None)), "sql01");
+        assert_eq!(cache.entries.len(), 1, "one content, one entry");
+        assert_eq!(cache.entries[0].path, moved);
+        std::fs::write(&pbix, model_pbix("sql03")).unwrap();
+        assert_eq!(server(&cache.facts(&pbix, None)), "sql03");
+    }
+
+    #[test]
+    fn corrupt_oversized_or_odd_cache_files_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE_NAME);
+        for bad in [
+            "not json".to_owned(),
+            format!(
+                r#"{{"format":1,"reader":"{}","entries":[{{"sha256":"zz"}}]}}"#,
+                env!("PBIDEPLOY_VERSION_LINE")
+            ),
+            "[1,2,3]".to_owned(),
+        ] {
+            std::fs::write(&file, bad).unwrap();
+            assert!(read_file(&file).is_err());
+            assert!(Cache::at(Some(file.clone())).entries.is_empty());
+        }
+        std::fs::write(&file, vec![b' '; MAX_CACHE_BYTES as usize + 1]).unwrap();
+        assert!(read_file(&file).unwrap_err().contains("larger than"));
+        std::fs::remove_file(&file).unwrap();
+        std::fs::create_dir(&file).unwrap();
+        assert_eq!(read_file(&file).unwrap_err(), "not a regular file");
+        // Another version's cache is dropped quietly.
+        let other = dir.path().join("other.json");
+        std::fs::write(
+            &other,
+            r#"{"format":1,"reader":"0.0.0-other","entries":[]}"#,
+        )
+        .unwrap();
+        assert!(read_file(&other).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE_NAME);
+        let mut cache = Cache::at(Some(file.clone()));
+        let facts = FileFacts::Unknown { why: "x".into() };
+        for i in 0..MAX_ENTRIES + 10 {
+            cache.entries.push(Entry {
+                sha256: format!("{i:064x}"),
+                path: PathBuf::from(format!("/f{i}")),
+                len: 1,
+                mtime_ns: 1,
+                used: i as u64,
+                facts: facts.clone(),
+            });
+        }
+        cache.dirty = true;
+        cache.save();
+        let kept = read_file(&file).unwrap();
+        assert_eq!(kept.len(), MAX_ENTRIES);
+        assert!(kept.iter().all(|e| e.used >= 10), "the oldest went first");
+    }
+}
