@@ -9,8 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fresh="$(mktemp)"
 trap 'rm -f "$fresh"' EXIT
-# --frozen: no network; licence texts come from the crates' own files in the local registry
-# cache, so the output is the same on every machine.
+# Every crate of the graph is fetched first (those of other platforms too, which a build here
+# never downloads); then --frozen: no network, licence texts come from the crates' own files
+# in the local registry cache, so the output is the same on every machine.
+cargo fetch --locked
 cargo about generate --frozen --fail --config about.toml --output-file "$fresh" about.hbs
 case "${1:-}" in
   --check)
