@@ -31,7 +31,7 @@ if [ -z "$target" ]; then
   esac
 fi
 
-base="${PBIDEPLOY_RELEASES_URL:-https://github.com/${GITHUB_ACTION_REPOSITORY:-OWNER/pbideploy}/releases/download}"
+base="${PBIDEPLOY_RELEASES_URL:-https://github.com/${GITHUB_ACTION_REPOSITORY:-pbideploy/pbideploy}/releases/download}"
 archive="pbideploy-${target}.tar.xz"
 cache="${RUNNER_TOOL_CACHE:?RUNNER_TOOL_CACHE is not set}/pbideploy/${version}/${target}"
 bin_dir="${cache}/pbideploy-${target}"

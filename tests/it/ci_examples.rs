@@ -120,12 +120,12 @@ fn lists_flag(help: &str, flag: &str) -> bool {
     })
 }
 
-/// The steps that use the pbideploy Action (`uses: OWNER/pbideploy@...`).
+/// The steps that use the pbideploy Action (`uses: pbideploy/pbideploy@...`).
 fn action_steps(v: &Value, out: &mut Vec<serde_json::Map<String, Value>>) {
     match v {
         Value::Object(m) => {
             if let Some(Value::String(uses)) = m.get("uses")
-                && uses.starts_with("OWNER/pbideploy@")
+                && uses.starts_with("pbideploy/pbideploy@")
             {
                 out.push(m.clone());
             }
@@ -256,7 +256,7 @@ fn github_actions_example_plans_comments_and_applies_a_saved_plan_with_oidc() {
             .all(|c| !c.contains(&"--auth".to_string()) || c.contains(&"github-oidc".to_string()))
     );
     assert!(text.contains("id-token: write"));
-    assert!(text.contains("uses: OWNER/pbideploy@v1") && text.contains("comment: true"));
+    assert!(text.contains("uses: pbideploy/pbideploy@v1") && text.contains("comment: true"));
     assert!(
         !text.contains("cargo install"),
         "the example installs a release binary"
