@@ -35,6 +35,7 @@ mod plan_credentials_e2e;
 mod plan_e2e;
 mod plan_import_view;
 mod plan_single_edits;
+mod release_archive;
 mod reliability;
 mod render_fixture;
 mod render_show;
