@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
 
 use super::definitions::{self, DefinitionError, Definitions};
 use super::model::FileFingerprint;
@@ -406,6 +405,7 @@ mod tests {
         let p = dir.path().join("a.bin");
         let data = vec![7u8; 200_000];
         std::fs::write(&p, &data).unwrap();
+        use sha2::{Digest, Sha256};
         assert_eq!(sha256_file(&p).unwrap(), hex::encode(Sha256::digest(&data)));
         assert!(sha256_file(&dir.path().join("missing")).is_err());
     }

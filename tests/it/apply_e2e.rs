@@ -75,7 +75,7 @@ fn pbix_dir() -> PathBuf {
 }
 
 fn sha(p: &str) -> String {
-    pbideploy::apply::steps::import::file_sha256(&pbix_dir().join(p)).unwrap()
+    pbideploy::untrusted_file::sha256(&pbix_dir().join(p)).unwrap()
 }
 
 fn desired(params: &[(&str, &str)], with_creds: bool) -> DesiredState {

@@ -2,10 +2,7 @@
 //! duplicates), thin-report retargeting before import and rebinding after it, report
 //! rebinds and report deletes.
 
-use std::io::Read;
 use std::path::Path;
-
-use sha2::{Digest, Sha256};
 
 use super::{StepResult, dataset_address, record, report_address};
 use crate::apply::StepError;
@@ -16,21 +13,6 @@ use crate::pbix::{DatasetTarget, retarget_to_temp};
 use crate::plan::model::{Change, ChangeKind, ImportSpec, ItemRef};
 use crate::powerbi::types::{Import, ImportOptions};
 
-/// SHA-256 (hex) of a file, read in chunks.
-pub fn file_sha256(path: &Path) -> Result<String, std::io::Error> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
-}
-
 /// Import a PBIX (dataset or report) and record the ids it produced.
 pub async fn import(
     ctx: &StepContext,
@@ -40,7 +22,7 @@ pub async fn import(
 ) -> StepResult {
     let ws = ctx.resolver.workspace_id(&spec.target.workspace).await?;
     let path = ctx.options.base_dir.join(&spec.pbix_path);
-    let sha = file_sha256(&path)
+    let sha = crate::untrusted_file::sha256(&path)
         .map_err(|e| StepError::new(format!("cannot read the PBIX {}: {e}", path.display())))?;
     if !sha.eq_ignore_ascii_case(&spec.pbix_sha256) {
         return Err(StepError::new(format!(
