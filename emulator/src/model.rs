@@ -261,7 +261,7 @@ impl Default for RefreshSchedule {
 }
 
 /// A DirectQuery / LiveConnection refresh schedule: a frequency in minutes, or days and
-/// times (documented: powerbi-api.md 3.17).
+/// times (documented: Power BI REST API, Datasets - Update Direct Query Refresh Schedule In Group).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DirectQuerySchedule {

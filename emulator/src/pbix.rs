@@ -34,7 +34,8 @@ pub struct PbixServiceView {
     /// M parameters (`IsParameterQuery=true`), in file order.
     pub parameters: Vec<PbixParameter>,
     /// Whether the model keeps a table in DirectQuery: such a dataset has a DirectQuery
-    /// refresh schedule instead of an import one (documented: powerbi-api.md 3.16/3.17);
+    /// refresh schedule instead of an import one (documented: Power BI REST API, Datasets - Update
+    /// (Direct Query) Refresh Schedule In Group);
     /// a composite model counts as DirectQuery here (guess).
     pub direct_query: bool,
 }

@@ -1,4 +1,4 @@
-//! The `Connections` part (`pbix-format.md` §2.1): a live connection makes the file a thin
+//! The `Connections` part (a JSON part at the root of the ZIP): a live connection makes the file a thin
 //! report; `RemoteArtifacts` only says where the file was last published.
 
 use serde_json::Value;

@@ -205,7 +205,7 @@ fn precheck_directory<R: Read + Seek>(reader: &mut R, limits: &Limits) -> Result
     Ok(())
 }
 
-/// UTF-8 or UTF-16 (LE/BE), with or without BOM (`pbix-format.md` §1).
+/// UTF-8 or UTF-16 (LE/BE), with or without BOM (Desktop has written each over the years).
 pub(crate) fn decode_text(bytes: &[u8]) -> Result<String, String> {
     let utf16 = |b: &[u8], le: bool| {
         let units: Vec<u16> = b

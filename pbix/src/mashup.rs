@@ -1,4 +1,4 @@
-//! The `DataMashup` part (MS-QDEFF, `pbix-format.md` §3): the M of legacy files in
+//! The `DataMashup` part (Microsoft's open specification MS-QDEFF): the M of legacy files in
 //! `Formulas/Section1.m`, and the package metadata saying which queries are loaded as
 //! tables and which of them are DirectQuery (the only storage-mode record such files have
 //! outside the XPress9 model).

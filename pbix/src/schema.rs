@@ -1,4 +1,4 @@
-//! `DataModelSchema` (TMSL `database` JSON, `pbix-format.md` §5): the model of templates and
+//! `DataModelSchema` (TMSL `database` JSON): the model of templates and
 //! of hand-written test files, read without XPress9.
 
 use serde_json::{Map, Value};

@@ -48,7 +48,7 @@ impl Kind {
 const MAX_PARTS: usize = 10_000;
 
 /// Parses `{format?, parts: [{path, payload, payloadType: "InlineBase64"}]}`; anything else is
-/// 400 `InvalidDefinitionFormat` at once. // documented: fabric-items-api.md (part shape); guess: code
+/// 400 `InvalidDefinitionFormat` at once. // documented: Fabric REST API, item definition (part shape); guess: code
 pub fn parse_definition(v: &Value) -> Result<StoredDefinition, FabricError> {
     let bad = |m: String| FabricError::bad("InvalidDefinitionFormat", m);
     let parts = v.get("parts").and_then(Value::as_array).ok_or_else(|| {
@@ -123,7 +123,7 @@ fn unreadable(file: &str, why: &str) -> FabricError {
 
 /// Required parts of a report: `definition.pbir` and either `report.json` (PBIR-Legacy) or
 /// `definition/report.json`, `definition/version.json` and at least one page (PBIR).
-/// documented: fabric-items-api.md; public reports of "Definition contains no pages"
+/// documented: Fabric REST API, report definition; public reports of "Definition contains no pages"
 pub fn check_report_parts(def: &StoredDefinition) -> Result<(), FabricError> {
     let has = |p: &str| def.parts.iter().any(|x| x.path.eq_ignore_ascii_case(p));
     if !has("definition.pbir") {
@@ -154,8 +154,8 @@ pub fn check_report_parts(def: &StoredDefinition) -> Result<(), FabricError> {
 
 /// The semantic model a report's `definition.pbir` binds to: `byConnection` only, by the
 /// `semanticmodelid=` of the 2.0.0 connection string or the 1.0.0 `pbiModelDatabaseName`.
-/// A `byPath` reference is refused. // documented: fabric-items-api.md ("The API accepts
-/// only byConnection"); guess: the refusal's code and wording
+/// A `byPath` reference is refused. // documented: Fabric REST API, report definition (only
+/// `byConnection` is accepted); guess: the refusal's code and wording
 pub fn report_target(def: &StoredDefinition) -> Result<String, FabricError> {
     let bytes = part(def, "definition.pbir").unwrap_or_default();
     let v: Value = serde_json::from_slice(&bytes)
@@ -260,7 +260,7 @@ fn dataset_location(w: &World, id: &str) -> Result<(String, String), FabricError
 
 /// Runs a completed updateDefinition. A model's update that drops a table or a column of an
 /// Import table fails with `Alm_InvalidRequest_PurgeRequired`. // documented:
-/// fabric-items-api.md; message from public reports ("Dataset <id> changes will cause data
+/// Fabric REST API, Update Item Definition; message from public reports ("Dataset <id> changes will cause data
 /// deletion."); guess: a model imported from a PBIX (no stored definition) is not checked
 pub fn complete_update(w: &mut World, u: UpdateWork) -> Result<Value, FabricError> {
     let item = find_item(w, &u.workspace_id, &u.item_id)?;
@@ -332,7 +332,7 @@ fn rename_from_platform(w: &mut World, id: &str, def: &StoredDefinition) {
 }
 
 /// `POST …/items/{id}/updateDefinition[?updateMetadata=true]` `{definition}`: 200 (synchronous
-/// mode) or 202 and an operation. // documented: fabric-items-api.md
+/// mode) or 202 and an operation. // documented: Fabric REST API, Update Item Definition
 pub async fn update(
     State(app): State<Arc<App>>,
     caller: Caller,
@@ -371,7 +371,7 @@ pub async fn update(
 
 /// `POST …/items/{id}/getDefinition`: 200 `{definition}` (synchronous mode) or 202 and an
 /// operation whose result is the definition. An item with no stored definition (imported from
-/// a PBIX) cannot be exported by the emulator. // documented: fabric-items-api.md; guess:
+/// a PBIX) cannot be exported by the emulator. // documented: Fabric REST API, Get Item Definition; guess:
 /// the refusal's code
 pub async fn get(
     State(app): State<Arc<App>>,

@@ -1,5 +1,5 @@
-//! Fabric API errors in the service's shape. // documented: the recording
-//! (`fabric/http_trace.json.gz`, 400 answers): body `{requestId, errorCode, message,
+//! Fabric API errors in the service's shape. // trace: the recording of real Fabric traffic
+//! in `microsoft/fabric-cicd` (`tests/fixtures/http_trace.json.gz`, its 400 answers): body `{requestId, errorCode, message,
 //! moreDetails?, isRetriable}`, header `x-ms-public-api-error-code`; operation errors are
 //! `{errorCode, message}` inside the operation state.
 

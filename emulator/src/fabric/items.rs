@@ -104,7 +104,7 @@ pub async fn workspace(
 
 /// `GET /v1/workspaces/{ws}/items[?type=][&continuationToken=]`: pages of `itemsPageSize`
 /// items with `continuationToken` and `continuationUri` while more remain. // documented:
-/// fabric-items-api.md (continuation); guess: the token is an opaque offset
+/// Fabric REST API, List Items (continuation); guess: the token is an opaque offset
 pub async fn list(
     State(app): State<Arc<App>>,
     caller: Caller,
@@ -185,7 +185,7 @@ pub async fn get_one(
 /// `POST /v1/workspaces/{ws}/items` `{displayName, type, description?, folderId?, definition}`:
 /// 201 with the item (synchronous mode) or 202 and an operation. Shape errors answer at once;
 /// content errors (missing parts, `byPath`) fail the operation. // trace: 202 + Location,
-/// x-ms-operation-id, Retry-After; documented: fabric-items-api.md
+/// x-ms-operation-id, Retry-After; documented: Fabric REST API, Create Item
 pub async fn create(
     State(app): State<Arc<App>>,
     caller: Caller,
@@ -291,7 +291,7 @@ fn name_available(w: &World, ws: &str, kind: Kind, name: &str) -> Result<(), Fab
 }
 
 /// `DELETE /v1/workspaces/{ws}/items/{id}[?hardDelete=true]`: 200. A semantic model takes its
-/// reports with it, as in Power BI. // documented: fabric-items-api.md; guess: the recycle bin
+/// reports with it, as in Power BI. // documented: Fabric REST API, Delete Item; guess: the recycle bin
 /// (soft delete) is not modelled, both forms delete
 pub async fn delete(
     State(app): State<Arc<App>>,

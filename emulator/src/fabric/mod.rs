@@ -1,9 +1,10 @@
 //! The Fabric REST API (`/v1`) for semantic models and reports, on the same server and the
 //! same model as the Power BI API: a workspace is a Power BI group (same id), a semantic model
 //! item is a Power BI dataset (same id), a report item a Power BI report. Built from
-//! `shared/reference/fabric-items-api.md` and the recording `fabric/http_trace.json.gz`; each
-//! behaviour is marked `// trace:` (seen in the recording), `// documented:` (the reference
-//! notes or the Fabric docs) or `// guess:`.
+//! the Fabric REST API reference (learn.microsoft.com: Items, Long running operations, item
+//! definitions) and a recording of real Fabric traffic published with `microsoft/fabric-cicd`
+//! (`tests/fixtures/http_trace.json.gz`); each behaviour is marked `// trace:` (seen in the
+//! recording), `// documented:` (the Fabric docs) or `// guess:`.
 
 pub mod definition;
 pub mod error;

@@ -22,8 +22,9 @@ pub struct ModelView {
     pub import_columns: BTreeMap<String, BTreeSet<String>>,
 }
 
-/// Checks the required parts and reads the model. // documented: fabric-items-api.md
-/// ("definition.pbism (required) and either definition/**/*.tmdl or model.bim, never both")
+/// Checks the required parts and reads the model. // documented: Fabric REST API, semantic
+/// model definition (`definition.pbism` required, and either `definition/**/*.tmdl` or
+/// `model.bim`, never both)
 pub fn derive(def: &StoredDefinition) -> Result<ModelView, FabricError> {
     let fail = |file: &str, why: &str| {
         FabricError::bad(

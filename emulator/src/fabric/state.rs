@@ -1,7 +1,7 @@
 //! What the Fabric items API adds to the service state: the definitions of items created or
 //! updated through it, long-running operations, and display names held after a delete.
 //! Items themselves are the Power BI datasets and reports of the same model (a semantic
-//! model's item id is its dataset id; documented: fabric-items-api.md "Calls").
+//! model's item id is its dataset id; documented: Fabric REST API, semantic model items).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -2,9 +2,11 @@
 //! (`shared X = v meta [IsParameterQuery=true, ...]`) and data-source calls
 //! (`Sql.Database(server, db)`, `Web.Contents(url)`, ...) with their arguments resolved
 //! to literals through parameters and `let` bindings. Not a full M parser: arguments it
-//! cannot resolve to text make the call invisible, as documented in `pbix-format.md` §6.3
-//! (the mapping is **[inferred]**). pbideploy and the emulator share this one analyser, so
-//! what `validate`/`inspect` predict is what the local service derives.
+//! cannot resolve to text make the call invisible. The mapping from calls to the source
+//! types the service lists follows the examples in Microsoft's Get Datasources docs; the
+//! normalisation of their details is **inferred**, not documented. pbideploy and the
+//! emulator share this one analyser, so what `validate`/`inspect` predict is what the local
+//! service derives.
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -1,6 +1,6 @@
 //! A report's `definition.pbir`: which semantic model it uses, and its rewrite to the
 //! deployed model before upload. Desktop writes `byPath` (a folder beside the report); the
-//! Fabric API accepts only `byConnection` (`fabric-items-api.md`): the schema 2.0.0 form
+//! Fabric API accepts only `byConnection` (Fabric REST API, report definition): the schema 2.0.0 form
 //! `{"connectionString": "semanticmodelid=<id>"}`, or for files declaring the 1.0.0 schema
 //! the older object form naming the model in `pbiModelDatabaseName`.
 
