@@ -52,6 +52,26 @@ pub struct DatasourceRef {
     pub connection_details: BTreeMap<String, String>,
 }
 
+impl DatasourceRef {
+    /// Whether `self`, as a rule, selects `actual`: its type (any when empty) and every
+    /// detail it lists, ignoring case ([`crate::manifest::source_match::selects`], the one
+    /// definition validate applies too). Plan and apply both ask this, so apply acts on
+    /// exactly the sources the plan showed.
+    pub fn matches(&self, actual: &DatasourceRef) -> bool {
+        crate::manifest::source_match::selects(
+            &self.datasource_type,
+            self.connection_details
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+            &actual.datasource_type,
+            actual
+                .connection_details
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+    }
+}
+
 impl fmt::Display for DatasourceRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.datasource_type)?;
@@ -381,6 +401,26 @@ impl DatasourceUpdate {
     /// What selects the live data sources to re-point.
     pub fn selects(&self) -> &DatasourceRef {
         self.selector.as_ref().unwrap_or(&self.matches)
+    }
+}
+
+#[cfg(test)]
+mod match_tests {
+    use super::DatasourceRef;
+    use std::collections::BTreeMap;
+
+    fn ds(kind: &str, server: &str) -> DatasourceRef {
+        DatasourceRef {
+            datasource_type: kind.to_string(),
+            connection_details: BTreeMap::from([("server".to_string(), server.to_string())]),
+        }
+    }
+
+    #[test]
+    fn a_rule_without_type_matches_any_type_but_still_checks_details() {
+        assert!(ds("", "srv").matches(&ds("Sql", "SRV")));
+        assert!(!ds("", "other").matches(&ds("Sql", "srv")));
+        assert!(!ds("OData", "srv").matches(&ds("Sql", "srv")));
     }
 }
 

@@ -16,6 +16,7 @@ pub mod project;
 pub mod schema;
 pub mod secret;
 pub mod semantic;
+pub mod source_match;
 pub mod state;
 pub mod state_location;
 pub mod time_zones;

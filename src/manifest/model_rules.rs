@@ -15,7 +15,7 @@ use std::rc::Rc;
 use super::model::{Dataset, DatasourceMatch, ParameterValue};
 use super::positions::{PosMap, escape};
 use crate::diagnostics::Diagnostic;
-use crate::model_facts::{DataSource, DatasetMode, FileFacts, ModelFacts, Parameter, detail};
+use crate::model_facts::{DataSource, DatasetMode, FileFacts, ModelFacts, Parameter};
 use crate::sanitize;
 
 /// Reads each distinct PBIX once per manifest and checks the datasets that use it.
@@ -395,18 +395,18 @@ fn repoint(sources: &mut Vec<DataSource>, rule: &super::model::DatasourceRule) {
     }
 }
 
-/// The rule's type (any when absent) and every detail it names, case-insensitively.
-pub fn source_matches(rule: &DatasourceMatch, source: &DataSource) -> bool {
-    let type_fits = rule
-        .datasource_type
-        .as_ref()
-        .is_none_or(|t| t.eq_ignore_ascii_case(&source.datasource_type));
-    type_fits
-        && rule
+/// Whether `rule` selects a source the PBIX declares ([`super::source_match::selects`], as
+/// plan and apply match live sources).
+fn source_matches(rule: &DatasourceMatch, source: &DataSource) -> bool {
+    super::source_match::selects(
+        rule.datasource_type.as_deref().unwrap_or_default(),
+        rule.connection_details.fields(),
+        &source.datasource_type,
+        source
             .connection_details
-            .fields()
             .iter()
-            .all(|(k, v)| detail(source, k).is_some_and(|d| d.eq_ignore_ascii_case(v)))
+            .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))),
+    )
 }
 
 /// Sources as `Type key=value;...`, or `(none)`.

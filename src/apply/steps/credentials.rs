@@ -22,10 +22,6 @@ use crate::powerbi::types::{
     EncryptedConnection, Gateway, GatewayPublicKey, PrivacyLevel,
 };
 
-/// Whether a rule selects a data source: the planner's test, so that apply acts on exactly
-/// the sources the plan showed (a rule without `match` selects every source).
-pub(crate) use crate::plan::planner::ds_matches as matches;
-
 /// A wire data source as a [`DatasourceRef`].
 pub fn datasource_ref(d: &Datasource) -> DatasourceRef {
     let mut details = BTreeMap::new();
@@ -122,7 +118,7 @@ pub async fn set_credentials(
     let actual = ctx.resolver.datasources(&ws, &ds.id).await?;
     let hits: Vec<&Datasource> = actual
         .iter()
-        .filter(|a| matches(rule, &datasource_ref(a)))
+        .filter(|a| rule.matches(&datasource_ref(a)))
         .collect();
     if hits.is_empty() {
         return Err(StepError::new(format!(
@@ -197,7 +193,7 @@ pub async fn create_gateway_datasource(
     let existing = ctx.gateways.sources(&g.id).await?;
     let same = existing.iter().any(|d| {
         d.name.eq_ignore_ascii_case(name)
-            || (matches(datasource, &d.datasource) && matches(&d.datasource, datasource))
+            || (datasource.matches(&d.datasource) && d.datasource.matches(datasource))
     });
     if same {
         return Ok(Some("already exists on the gateway".into()));

@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::credentials::{
-    create_gateway_datasource, datasource_ref, describe_sources, gateway, matches,
-};
+use super::credentials::{create_gateway_datasource, datasource_ref, describe_sources, gateway};
 use super::{StepResult, dataset_address, record};
 use crate::apply::StepError;
 use crate::apply::checkpoint::update_dataset;
@@ -103,7 +101,7 @@ pub async fn update_datasources(
     for u in updates {
         let hits: Vec<&Datasource> = actual
             .iter()
-            .filter(|a| matches(u.selects(), &datasource_ref(a)))
+            .filter(|a| u.selects().matches(&datasource_ref(a)))
             .collect();
         if hits.is_empty() {
             return Err(StepError::new(format!(
@@ -172,7 +170,7 @@ pub async fn bind_to_gateway(
         // The dataset was imported in this run: its data sources are known only now.
         let sources: Vec<Datasource> = ctx.resolver.datasources(&ws, &ds.id).await?;
         for source in sources.iter().map(datasource_ref) {
-            if let Some(rule) = create_missing.iter().find(|r| matches(&r.matches, &source)) {
+            if let Some(rule) = create_missing.iter().find(|r| r.matches.matches(&source)) {
                 let name = format!("{} ({})", source, item.name);
                 create_gateway_datasource(ctx, gw, &source, &name, &rule.credentials).await?;
             }

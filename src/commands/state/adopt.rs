@@ -25,7 +25,6 @@ use crate::ledger::{
     CredentialEntry, DatasetEntry, Ledger, LedgerEntry, ReportEntry, WorkspaceEntry,
 };
 use crate::live::model::{LiveDataset, LiveState, LiveWorkspace};
-use crate::plan::planner::ds_matches;
 
 /// What adopt will write, and what it tells the user.
 #[derive(Debug, Default)]
@@ -242,7 +241,7 @@ fn credentials(
         let sources: Vec<_> = live
             .datasources
             .iter()
-            .filter(|d| ds_matches(&cred.matches, &d.datasource))
+            .filter(|d| cred.matches.matches(&d.datasource))
             .collect();
         let why_not = match &cred.fingerprint {
             CredentialFingerprint::NotAvailable => {

@@ -15,9 +15,6 @@ mod project;
 mod report;
 mod workspace;
 
-/// The planner's data-source matching rule (type plus listed details), shared with `state adopt`.
-pub(crate) use dataset::ds_matches;
-
 use sha2::{Digest, Sha256};
 
 use super::graph::{Graph, GraphError};

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{Step, ds_matches};
+use super::Step;
 use crate::domain::address::Address;
 use crate::domain::desired::{CredentialFingerprint, DesiredCredential, DesiredDataset};
 use crate::ledger::CredentialEntry;
@@ -41,7 +41,7 @@ pub(super) fn plan_credentials(
         let failing = step.live.filter(|_| !step.imported).and_then(|l| {
             l.datasources
                 .iter()
-                .filter(|d| ds_matches(&cred.matches, &d.datasource))
+                .filter(|d| cred.matches.matches(&d.datasource))
                 .find_map(|d| match &d.credential_status {
                     CredentialStatus::Failing(code) => Some(code.clone()),
                     _ => None,
@@ -96,7 +96,7 @@ fn note_unmatched(ctx: &mut Ctx<'_>, addr: &Address, cred: &DesiredCredential, s
         || live
             .datasources
             .iter()
-            .any(|d| ds_matches(&cred.matches, &d.datasource))
+            .any(|d| cred.matches.matches(&d.datasource))
     {
         return;
     }
@@ -251,7 +251,7 @@ fn with_matched_sources(
     if let (true, Some(sources)) = (fresh, super::sources::imported_sources(ds)) {
         let matched: Vec<String> = sources
             .iter()
-            .filter(|s| ds_matches(&cred.matches, s))
+            .filter(|s| cred.matches.matches(s))
             .map(ToString::to_string)
             .collect();
         attrs.push(AttrDiff::values("datasources", None, json!(matched)));

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
+use super::Step;
 use super::sources::expected_sources;
-use super::{Step, ds_matches};
 use crate::domain::address::Address;
 use crate::domain::desired::DesiredDataset;
 use crate::plan::model::{Action, AttrDiff, AttrValue, ChangeKind, GatewaySourceRule, Operation};
@@ -41,15 +41,11 @@ pub(super) fn plan_gateway(
             let exists = gw
                 .datasources
                 .iter()
-                .any(|g| ds_matches(&source, &g.datasource) && ds_matches(&g.datasource, &source));
+                .any(|g| source.matches(&g.datasource) && g.datasource.matches(&source));
             if exists {
                 continue;
             }
-            let Some(cred) = ds
-                .credentials
-                .iter()
-                .find(|c| ds_matches(&c.matches, &source))
-            else {
+            let Some(cred) = ds.credentials.iter().find(|c| c.matches.matches(&source)) else {
                 // A source only the PBIX names (no rule re-points it) is left to the binding,
                 // as it was before the file could be read.
                 if !is_rule_target(ds, &source) {

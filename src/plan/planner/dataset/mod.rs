@@ -20,24 +20,8 @@ use crate::ledger::DatasetEntry;
 use crate::live::model::LiveDataset;
 use crate::plan::content::ProjectKind;
 use crate::plan::model::{
-    Action, AttrDiff, AttrValue, ChangeKind, DatasourceRef, DriftKind, ImportSpec, ItemRef,
-    Operation,
+    Action, AttrDiff, AttrValue, ChangeKind, DriftKind, ImportSpec, ItemRef, Operation,
 };
-
-/// True when `actual` has the type of `rule` and every detail `rule` lists (case-insensitive).
-/// An empty rule type (the manifest's `match` without `type`) matches any type.
-pub(crate) fn ds_matches(rule: &DatasourceRef, actual: &DatasourceRef) -> bool {
-    (rule.datasource_type.is_empty()
-        || rule
-            .datasource_type
-            .eq_ignore_ascii_case(&actual.datasource_type))
-        && rule.connection_details.iter().all(|(k, v)| {
-            actual
-                .connection_details
-                .iter()
-                .any(|(ak, av)| ak.eq_ignore_ascii_case(k) && av.eq_ignore_ascii_case(v))
-        })
-}
 
 /// What the dataset's steps share.
 struct Step<'a> {
@@ -338,24 +322,4 @@ fn plan_takeover(ctx: &mut Ctx<'_>, step: &Step<'_>, owner: &str, deps: &[Addres
         vec![AttrDiff::values("owner", Some(json!(owner)), json!(us))],
     );
     ctx.push(c)
-}
-
-#[cfg(test)]
-mod match_tests {
-    use super::*;
-    use std::collections::BTreeMap;
-
-    fn ds(kind: &str, server: &str) -> DatasourceRef {
-        DatasourceRef {
-            datasource_type: kind.to_string(),
-            connection_details: BTreeMap::from([("server".to_string(), server.to_string())]),
-        }
-    }
-
-    #[test]
-    fn a_rule_without_type_matches_any_type_but_still_checks_details() {
-        assert!(ds_matches(&ds("", "srv"), &ds("Sql", "SRV")));
-        assert!(!ds_matches(&ds("", "other"), &ds("Sql", "srv")));
-        assert!(!ds_matches(&ds("OData", "srv"), &ds("Sql", "srv")));
-    }
 }

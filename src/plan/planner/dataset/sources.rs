@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Step, ds_matches};
+use super::Step;
 use crate::domain::address::Address;
 use crate::domain::desired::DesiredDataset;
 use crate::plan::model::{
@@ -140,21 +140,17 @@ fn datasource_to_repoint(
         Some(l) if !step.imported => l,
         _ => return Some(None),
     };
-    let is_live = |r: &DatasourceRef| {
-        live.datasources
-            .iter()
-            .any(|d| ds_matches(r, &d.datasource))
-    };
+    let is_live = |r: &DatasourceRef| live.datasources.iter().any(|d| r.matches(&d.datasource));
     let mut matching = live
         .datasources
         .iter()
-        .filter(|d| ds_matches(&rule.matches, &d.datasource))
+        .filter(|d| rule.matches.matches(&d.datasource))
         .peekable();
     if matching.peek().is_some() {
         // A matched source that already has the target details (a `set` that keeps the
         // matched details, e.g. only adds the database) is done.
         return matching
-            .any(|d| !ds_matches(target, &d.datasource))
+            .any(|d| !target.matches(&d.datasource))
             .then_some(None);
     }
     if is_live(target) {
@@ -249,7 +245,7 @@ fn repointed(mut out: Vec<DatasourceRef>, ds: &DesiredDataset) -> Vec<Datasource
             datasource_type: rule.matches.datasource_type.clone(),
             connection_details: rule.connection_details.clone(),
         };
-        out.retain(|d| !ds_matches(&rule.matches, d));
+        out.retain(|d| !rule.matches.matches(d));
         if !out.contains(&target) {
             out.push(target);
         }
