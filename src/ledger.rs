@@ -14,6 +14,7 @@ pub mod store;
 use std::collections::BTreeMap;
 
 use hmac::{Hmac, KeyInit, Mac};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -181,6 +182,19 @@ pub fn fingerprint(salt: &str, secret: &[u8]) -> String {
     }
 }
 
+/// The fingerprint of a credential's secrets, in field order. `apply` must record exactly
+/// this value so that the next plan sees no rotation.
+pub fn credential_fingerprint(salt: &str, secrets: &[SecretString]) -> String {
+    let mut material = zeroize::Zeroizing::new(Vec::new());
+    for (i, s) in secrets.iter().enumerate() {
+        if i > 0 {
+            material.push(0);
+        }
+        material.extend_from_slice(s.expose_secret().as_bytes());
+    }
+    fingerprint(salt, &material)
+}
+
 impl Ledger {
     /// An empty ledger with a fresh random salt.
     pub fn new() -> Result<Self, LedgerError> {
@@ -283,6 +297,24 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_fingerprint_depends_on_every_secret_and_the_salt() {
+        let a = [SecretString::from("x"), SecretString::from("y")];
+        let b = [SecretString::from("xy")];
+        assert_ne!(
+            credential_fingerprint("s", &a),
+            credential_fingerprint("s", &b)
+        );
+        assert_ne!(
+            credential_fingerprint("s", &a),
+            credential_fingerprint("t", &a)
+        );
+        assert_eq!(
+            credential_fingerprint("s", &a),
+            credential_fingerprint("s", &a)
+        );
+    }
 
     #[test]
     fn fingerprint_is_salted_and_stable() {

@@ -106,7 +106,7 @@ fn mask_commands(value: &str) -> Vec<String> {
 }
 
 /// The salted fingerprint of a credential's secrets, as the ledger keeps it and as plan
-/// compares it: the very function plan uses ([`crate::plan::build::credential_fingerprint`]),
+/// compares it: the very function plan uses ([`crate::ledger::credential_fingerprint`]),
 /// over the secret fields in the spec's order. `None` when a secret is missing.
 pub fn credential_fingerprint(
     salt: &str,
@@ -119,7 +119,7 @@ pub fn credential_fingerprint(
             values.push(secrets.get(reference)?.clone());
         }
     }
-    Some(crate::plan::build::credential_fingerprint(salt, &values))
+    Some(crate::ledger::credential_fingerprint(salt, &values))
 }
 
 #[cfg(test)]
@@ -175,7 +175,7 @@ mod tests {
         let mut s = Secrets::default();
         s.insert(SecretRef::Env("PW".into()), SecretString::from("hunter2"));
         let plan_side =
-            crate::plan::build::credential_fingerprint("salt", &[SecretString::from("hunter2")]);
+            crate::ledger::credential_fingerprint("salt", &[SecretString::from("hunter2")]);
         assert_eq!(
             credential_fingerprint("salt", &spec(), &s).as_deref(),
             Some(plan_side.as_str())

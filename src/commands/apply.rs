@@ -20,7 +20,7 @@ use crate::ledger::Ledger;
 use crate::ledger::backend::{DynStore, lock_waiting};
 use crate::ledger::store::LedgerLock;
 
-use super::plan::{Planned, ledger_store, load_ledger, plan_against};
+use super::plan::{Planned, ledger_store, plan_against};
 use super::shared::{load_manifest, parse_targets, runtime};
 
 pub fn run(args: &ApplyArgs) -> CommandResult {
@@ -36,7 +36,7 @@ pub fn run(args: &ApplyArgs) -> CommandResult {
     let store = ledger_store(&loaded, &args.service)?;
     let wait = std::time::Duration::from_secs(args.lock_timeout);
     let lock = lock_waiting(&*store, wait).map_err(|e| CommandError::user(e.to_string()))?;
-    let ledger = load_ledger(&*store)?;
+    let ledger = store.load_or_new()?;
     let locked = Locked {
         store,
         lock,

@@ -10,7 +10,7 @@ use crate::domain::desired::DesiredState;
 use crate::env_vars::{self, ProcessEnv, VarSource};
 use crate::error::{CommandError, CommandResult};
 use crate::ledger::Ledger;
-use crate::ledger::backend::{self, DynStore, StateSpec};
+use crate::ledger::backend::{self, DynStore};
 use crate::live::model::LiveState;
 use crate::live::read::read_live;
 use crate::manifest::LoadedManifest;
@@ -70,7 +70,7 @@ pub async fn make_plan(
 ) -> Result<Planned, CommandError> {
     let store = ledger_store(loaded, service)?;
     // Read without the lock: plan never writes, and a whole-blob read is a consistent copy.
-    let ledger = load_ledger(&*store)?;
+    let ledger = store.load_or_new()?;
     plan_against(loaded, session, store, ledger, options).await
 }
 
@@ -80,39 +80,11 @@ pub fn ledger_store(
     loaded: &LoadedManifest,
     service: &ServiceArgs,
 ) -> Result<DynStore, CommandError> {
-    open_store(
+    Ok(backend::open_for_manifest(
         loaded,
         service.state.as_deref(),
         service.state_credential.as_deref(),
-    )
-}
-
-/// The store named by `url` (else the manifest's `state:` block, else the default file),
-/// authorised by `credential` (else the manifest's `state.credential`).
-pub fn open_store(
-    loaded: &LoadedManifest,
-    url: Option<&str>,
-    credential: Option<&str>,
-) -> Result<DynStore, CommandError> {
-    let from_manifest = loaded.state.as_ref();
-    let credential = match credential {
-        Some(text) => Some(backend::parse_reference(text).map_err(CommandError::user)?),
-        None => from_manifest.and_then(|s| s.credential.clone()),
-    };
-    let spec = StateSpec {
-        url: url
-            .map(str::to_owned)
-            .or_else(|| from_manifest.map(|s| s.url.clone())),
-        credential,
-        lease_secs: from_manifest.and_then(|s| s.lease_seconds),
-    };
-    backend::open(&spec, &loaded.path, loaded.environment.as_deref())
-        .map_err(|e| CommandError::user(e.to_string()))
-}
-
-/// The ledger in `store`, or a fresh one when there is none yet.
-pub fn load_ledger(store: &dyn crate::ledger::store::LedgerStore) -> Result<Ledger, CommandError> {
-    Ok(build::load_ledger(store)?)
+    )?)
 }
 
 /// Builds desired state and reads live state, then plans against `ledger` (read from

@@ -10,9 +10,9 @@ use std::time::Duration;
 use crate::cli::{ConnectArgs, StateArgs, StateCommand};
 use crate::domain::address::Address;
 use crate::error::{CommandError, CommandResult};
+use crate::ledger::LedgerError;
 use crate::ledger::backend::{self, DynStore, StateSpec};
 use crate::ledger::store::{LedgerLock, LedgerStore};
-use crate::ledger::{Ledger, LedgerError};
 use crate::live::read::read_live;
 use crate::plan::build;
 use crate::session;
@@ -49,21 +49,17 @@ pub fn run(cmd: &StateCommand) -> CommandResult {
 /// The ledger store: `--state-file`/`--state`, else the manifest's `state:` block when the
 /// manifest exists (it is loaded for that), else the default file beside the manifest.
 fn store(args: &StateArgs) -> Result<DynStore, CommandError> {
+    let credential = args.state_credential.as_deref();
     if args.state.is_none() && args.manifest.file.exists() {
         let loaded = super::shared::load_manifest(&args.manifest)?;
-        return super::plan::open_store(&loaded, None, args.state_credential.as_deref());
+        return Ok(backend::open_for_manifest(&loaded, None, credential)?);
     }
-    let credential = match &args.state_credential {
-        Some(text) => Some(backend::parse_reference(text).map_err(CommandError::user)?),
-        None => None,
-    };
-    let spec = StateSpec {
-        url: args.state.clone(),
-        credential,
-        lease_secs: None,
-    };
-    backend::open(&spec, &args.manifest.file, args.manifest.env.as_deref())
-        .map_err(CommandError::from)
+    let spec = StateSpec::resolve(None, args.state.as_deref(), credential)?;
+    Ok(backend::open(
+        &spec,
+        &args.manifest.file,
+        args.manifest.env.as_deref(),
+    )?)
 }
 
 /// Takes the lock as `--lock-timeout` allows.
@@ -130,16 +126,13 @@ fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> C
     use super::shared::{load_manifest, now_rfc3339, parse_targets, runtime};
     let loaded = load_manifest(&args.manifest)?;
     let selected = parse_targets(addresses)?;
-    let store = super::plan::open_store(
+    let store = backend::open_for_manifest(
         &loaded,
         args.state.as_deref(),
         args.state_credential.as_deref(),
     )?;
     let lock = lock(&*store, args)?;
-    let mut ledger = match store.load()? {
-        Some(l) => l,
-        None => Ledger::new()?,
-    };
+    let mut ledger = store.load_or_new()?;
     let desired = build::desired_state(&loaded, &ledger.salt, &crate::env_vars::ProcessEnv)?;
     let live = runtime()?.block_on(async {
         let session = session::connect(&loaded, &connect.target()).await?;

@@ -9,6 +9,7 @@ use super::LedgerError;
 use super::azblob::{AzBlobStore, BlobLocation, Credential};
 use super::store::{FileStore, LedgerLock, LedgerStore, default_path};
 use crate::manifest::secret::{SecretRef, read_secret_file};
+use crate::manifest::{LoadedManifest, State};
 
 /// A store usable from any thread.
 pub type DynStore = Box<dyn LedgerStore + Send + Sync>;
@@ -31,6 +32,40 @@ pub struct StateSpec {
 }
 
 pub use crate::manifest::state_location::is_remote;
+
+impl StateSpec {
+    /// The store `url` names (`--state`), else the manifest's `state:` block (`block`), else
+    /// the default file; authorised by `credential` (`env:NAME` or `file:PATH` from the
+    /// command line), else the block's `credential`.
+    pub fn resolve(
+        block: Option<&State>,
+        url: Option<&str>,
+        credential: Option<&str>,
+    ) -> Result<Self, LedgerError> {
+        let credential = match credential {
+            Some(text) => Some(parse_reference(text).map_err(LedgerError::Config)?),
+            None => block.and_then(|s| s.credential.clone()),
+        };
+        Ok(Self {
+            url: url
+                .map(str::to_owned)
+                .or_else(|| block.map(|s| s.url.clone())),
+            credential,
+            lease_secs: block.and_then(|s| s.lease_seconds),
+        })
+    }
+}
+
+/// The ledger store of a loaded manifest ([`StateSpec::resolve`] with its `state:` block,
+/// then [`open`]).
+pub fn open_for_manifest(
+    loaded: &LoadedManifest,
+    url: Option<&str>,
+    credential: Option<&str>,
+) -> Result<DynStore, LedgerError> {
+    let spec = StateSpec::resolve(loaded.state.as_ref(), url, credential)?;
+    open(&spec, &loaded.path, loaded.environment.as_deref())
+}
 
 /// Opens the store `spec` names; `manifest` and `environment` give the default file (and the
 /// default blob name). Relative file paths are taken as given (relative to the working

@@ -76,6 +76,14 @@ pub trait LedgerStore {
     fn describe(&self) -> String;
     /// The ledger, or `None` when there is none yet.
     fn load(&self) -> Result<Option<Ledger>, LedgerError>;
+    /// The ledger, or a fresh empty one (random salt) when there is none yet: what plan,
+    /// apply and `state adopt` start from.
+    fn load_or_new(&self) -> Result<Ledger, LedgerError> {
+        match self.load()? {
+            Some(l) => Ok(l),
+            None => Ledger::new(),
+        }
+    }
     /// Take the exclusive lock without waiting; a held lock is [`LedgerError::Locked`].
     fn lock(&self) -> Result<LedgerLock, LedgerError>;
     /// Replace the ledger atomically; callers must hold the lock.

@@ -1,13 +1,13 @@
 //! Loaded manifest -> [`DesiredState`]: the I/O the pure planner must not do. Hashes every
 //! PBIX (streaming SHA-256), maps every field, and fingerprints credentials by resolving each
 //! secret reference (with [`secret::resolve`], as apply does) only to compute
-//! `ledger::fingerprint`; an unavailable secret (a pull-request build) becomes `NotAvailable`
+//! `ledger::credential_fingerprint`; an unavailable secret (a pull-request build) becomes `NotAvailable`
 //! instead of an error.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use super::definitions::{self, DefinitionError, Definitions};
 use super::model::FileFingerprint;
@@ -22,8 +22,7 @@ use crate::domain::operation::{
     PrincipalType, PrivacyLevel, RefreshSchedule, WorkspaceRole,
 };
 use crate::env_vars::VarSource;
-use crate::ledger::store::LedgerStore;
-use crate::ledger::{Ledger, LedgerError, fingerprint};
+use crate::ledger::credential_fingerprint;
 use crate::manifest::paths::relative;
 use crate::manifest::secret::{self, SecretRef};
 use crate::manifest::{self, LoadedManifest};
@@ -38,8 +37,6 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
-    #[error(transparent)]
-    Ledger(#[from] LedgerError),
     /// A project (PBIP) folder could not be turned into the definition to upload.
     #[error("{0}; fix the project folder named in the manifest")]
     Definition(#[from] DefinitionError),
@@ -90,27 +87,6 @@ pub fn manifest_fingerprint(m: &LoadedManifest) -> Result<FileFingerprint, Build
         path: m.path.display().to_string(),
         sha256: sha256_file(&m.path)?,
     })
-}
-
-/// The ledger, or a fresh empty one (random salt) when none exists yet.
-pub fn load_ledger(store: &dyn LedgerStore) -> Result<Ledger, BuildError> {
-    match store.load()? {
-        Some(l) => Ok(l),
-        None => Ok(Ledger::new()?),
-    }
-}
-
-/// The fingerprint of a credential's secrets, in field order. `apply` must record exactly
-/// this value so that the next plan sees no rotation.
-pub fn credential_fingerprint(salt: &str, secrets: &[SecretString]) -> String {
-    let mut material = zeroize::Zeroizing::new(Vec::new());
-    for (i, s) in secrets.iter().enumerate() {
-        if i > 0 {
-            material.push(0);
-        }
-        material.extend_from_slice(s.expose_secret().as_bytes());
-    }
-    fingerprint(salt, &material)
 }
 
 /// Builds the desired state from a loaded manifest, with `salt` (the ledger's) for
@@ -408,23 +384,5 @@ mod tests {
         use sha2::{Digest, Sha256};
         assert_eq!(sha256_file(&p).unwrap(), hex::encode(Sha256::digest(&data)));
         assert!(sha256_file(&dir.path().join("missing")).is_err());
-    }
-
-    #[test]
-    fn credential_fingerprint_depends_on_every_secret_and_the_salt() {
-        let a = [SecretString::from("x"), SecretString::from("y")];
-        let b = [SecretString::from("xy")];
-        assert_ne!(
-            credential_fingerprint("s", &a),
-            credential_fingerprint("s", &b)
-        );
-        assert_ne!(
-            credential_fingerprint("s", &a),
-            credential_fingerprint("t", &a)
-        );
-        assert_eq!(
-            credential_fingerprint("s", &a),
-            credential_fingerprint("s", &a)
-        );
     }
 }
