@@ -1,7 +1,6 @@
 //! `pbideploy state list|show|rm|adopt|history|unlock|migrate`: inspect or edit the ledger;
 //! only `adopt` reads the service (GET only) to record items that already exist there.
 
-mod adopt;
 mod backends;
 
 use std::io::Write;
@@ -10,6 +9,7 @@ use std::time::Duration;
 use crate::cli::{ConnectArgs, StateArgs, StateCommand};
 use crate::domain::address::Address;
 use crate::error::{CommandError, CommandResult};
+use crate::init::adopt;
 use crate::ledger::LedgerError;
 use crate::ledger::backend::{self, DynStore, StateSpec};
 use crate::ledger::store::{LedgerLock, LedgerStore};

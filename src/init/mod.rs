@@ -7,7 +7,11 @@
 //! and leaves out what would always plan a change (data-source re-pointing rules whose
 //! target equals the source, connection strings the service does not reveal); those are
 //! described in comments instead.
+//!
+//! [`adopt`] is the other half of taking over an existing estate: it decides what `state
+//! adopt` records in the ledger for items that already exist in the service.
 
+pub mod adopt;
 mod dataset;
 pub mod names;
 pub mod yaml;

@@ -1,6 +1,8 @@
-//! `pbideploy state adopt [ADDRESS...]`: record items that already exist in the service as
-//! imported from the manifest's PBIX files, without importing them, so the first apply on an
-//! existing estate does not re-publish everything.
+//! The algorithm of `pbideploy state adopt [ADDRESS...]`: record items that already exist in
+//! the service as imported from the manifest's PBIX files, without importing them, so the
+//! first apply on an existing estate does not re-publish everything. Pure: the command
+//! (`commands::state`) reads the manifest, the ledger and the service, calls [`adopt`] and
+//! saves the ledger.
 //!
 //! What adopt records (and why), per item:
 //! - ids: dataset, report, the newest import that produced it and that import's time, so
