@@ -240,7 +240,7 @@ impl App {
     pub fn with<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         let mut world = self.lock();
         let now = crate::util::now_ms();
-        crate::routes::imports::finish_due(&mut world, now);
+        crate::model::imports::finish_due(&mut world, now);
         crate::fabric::operations::finish_due(&mut world, now);
         let out = f(&mut world);
         if let Some(path) = &self.state_file

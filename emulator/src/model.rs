@@ -1,11 +1,16 @@
 //! The service's state: the tenant, workspaces, content, gateways, tokens. Serializable so
-//! that it can be saved to `--state-file` and shown by `GET /_emulator/state`.
+//! that it can be saved to `--state-file` and shown by `GET /_emulator/state`. Transitions
+//! that several routes (or no route: processing that finishes later) share live beside it:
+//! [`imports`] (the import state machine) and [`cloud`] (cloud gateway data sources).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 use crate::pbix::DetailPiece;
+
+pub mod cloud;
+pub mod imports;
 
 /// Everything the emulated service knows.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -154,6 +154,6 @@ impl ModelView {
         d.parameters = self.parameters;
         d.mode = self.mode;
         d.pending_refresh = true;
-        crate::routes::datasets::bind_cloud(w, idx);
+        crate::model::cloud::bind_cloud(w, idx);
     }
 }

@@ -1,11 +1,12 @@
 //! Dataset connection operations: UpdateDatasources, SetAllConnections, bound gateway
 //! datasources, DiscoverGateways, BindToGateway. // documented: 3.8-3.12
 
-use super::datasets::{bind_cloud, find, is_on_prem, require_owner, same_details};
+use super::datasets::{find, is_on_prem, require_owner};
 use super::{Role, collection, ok_empty};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
+use crate::model::cloud::{bind_cloud, same_details};
 use crate::util::{eq_ci, json_body};
 use axum::body::Bytes;
 use axum::extract::{Path, State};

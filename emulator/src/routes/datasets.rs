@@ -5,8 +5,9 @@ use super::{Role, collection, entity, ok_empty, require};
 use crate::app::{App, World};
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
-use crate::model::{Dataset, DatasetDatasource, DatasetMode, GatewayDatasource, PendingImport};
-use crate::util::{eq_ci, iso, json_body, now_ms};
+use crate::model::cloud::bind_cloud;
+use crate::model::{Dataset, DatasetMode};
+use crate::util::{iso, json_body};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -116,130 +117,6 @@ pub fn require_owner(w: &World, idx: usize, caller: &Caller) -> Result<(), ApiEr
     } else {
         Err(ApiError::not_authorized())
     }
-}
-
-/// Gives each datasource not bound to a real gateway an id on the owner's cloud gateway.
-/// documented: 3.7 (cloud sources report a per-user cloud gateway); guess: shared per owner and source
-pub fn bind_cloud(w: &mut World, idx: usize) {
-    let owner = w.model.datasets[idx].owner_object_id.clone();
-    let cgw = match w.model.cloud_gateways.get(&owner) {
-        Some(g) => g.clone(),
-        None => {
-            let id = w.new_id();
-            w.model.cloud_gateways.insert(owner.clone(), id.clone());
-            id
-        }
-    };
-    for n in 0..w.model.datasets[idx].datasources.len() {
-        let ds = w.model.datasets[idx].datasources[n].clone();
-        if !ds.gateway_id.is_empty()
-            && w.model
-                .gateways
-                .iter()
-                .any(|g| eq_ci(&g.id, &ds.gateway_id))
-        {
-            continue;
-        }
-        let existing = w
-            .model
-            .cloud_datasources
-            .iter()
-            .find(|c| {
-                c.gateway_id == cgw
-                    && eq_ci(&c.datasource_type, &ds.datasource_type)
-                    && same_details(&c.connection_details, &ds.connection_details)
-            })
-            .map(|c| c.id.clone());
-        let id = match existing {
-            Some(id) => id,
-            None => {
-                let id = w.new_id();
-                w.model.cloud_datasources.push(GatewayDatasource {
-                    id: id.clone(),
-                    gateway_id: cgw.clone(),
-                    datasource_name: String::new(),
-                    datasource_type: ds.datasource_type.clone(),
-                    connection_details: ds.connection_details.clone(),
-                    ..GatewayDatasource::default()
-                });
-                id
-            }
-        };
-        let d = &mut w.model.datasets[idx].datasources[n];
-        d.gateway_id = cgw.clone();
-        d.datasource_id = id;
-    }
-}
-
-/// Connection details equal: same keys, values equal ignoring case. // guess: 8.2 #7 (case-insensitive)
-pub fn same_details(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
-    let norm = |m: &Map<String, Value>| {
-        let mut v: Vec<(String, String)> = m
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_ascii_lowercase(),
-                    v.as_str()
-                        .map(str::to_lowercase)
-                        .unwrap_or_else(|| v.to_string()),
-                )
-            })
-            .collect();
-        v.sort();
-        v
-    };
-    norm(a) == norm(b)
-}
-
-/// Creates or overwrites the dataset of a finished import; returns its id. The importer
-/// becomes the owner. // documented: 2.1 (Overwrite keeps ids); guess: 8.2 #4 (importer owns)
-pub fn upsert_from_import(w: &mut World, gid: &str, name: &str, p: &PendingImport) -> String {
-    let sources: Vec<DatasetDatasource> = p
-        .datasources
-        .iter()
-        .map(|s| DatasetDatasource {
-            datasource_type: s.datasource_type.clone(),
-            connection_details: s.connection_details.clone(),
-            parameter_details: s.parameter_details.clone(),
-            ..DatasetDatasource::default()
-        })
-        .collect();
-    let existing = p
-        .overwrite_dataset_id
-        .as_ref()
-        .and_then(|id| w.model.datasets.iter().position(|d| &d.id == id));
-    let idx = match existing {
-        Some(i) => {
-            let d = &mut w.model.datasets[i];
-            d.parameters = p.parameters.clone();
-            d.datasources = sources;
-            d.bound_gateway_id = None;
-            d.mode = p.mode;
-            d.configured_by = p.owner.0.clone();
-            d.owner_object_id = p.owner.1.clone();
-            d.pbix_sha256 = p.sha256.clone();
-            i
-        }
-        None => {
-            let id = w.new_id();
-            w.model.datasets.push(Dataset {
-                id,
-                name: name.into(),
-                group_id: gid.into(),
-                configured_by: p.owner.0.clone(),
-                owner_object_id: p.owner.1.clone(),
-                created_ms: now_ms(),
-                mode: p.mode,
-                parameters: p.parameters.clone(),
-                datasources: sources,
-                pbix_sha256: p.sha256.clone(),
-                ..Dataset::default()
-            });
-            w.model.datasets.len() - 1
-        }
-    };
-    bind_cloud(w, idx);
-    w.model.datasets[idx].id.clone()
 }
 
 /// `GET groups/{gid}/datasets`.

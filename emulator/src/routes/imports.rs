@@ -1,12 +1,14 @@
-//! Imports: streamed multipart upload or `fileUrl` from the temporary upload location, every
-//! `nameConflict` mode, asynchronous processing, Get Import(s). // documented: 2.1-2.3, 8.2 #4
+//! Imports: streamed multipart upload or `fileUrl` from the temporary upload location, the
+//! `nameConflict` modes, Get Import(s): request parsing and the wire views. What an import
+//! does to the service (conflicts, processing, the items it creates) is the model's
+//! ([`crate::model::imports`]). // documented: 2.1-2.3, 8.2 #4
 
 use super::{Role, collection, entity, require};
 use crate::app::{App, World};
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
-use crate::model::{Blob, DatasetMode, DatasourceSeed, Import, PendingImport};
-use crate::pbix::{PbixKind, PbixServiceView};
+use crate::model::imports::{self, NewImport};
+use crate::model::{Blob, Import, Model};
 use crate::util::{canon, eq_ci, iso, now_ms};
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
@@ -248,230 +250,19 @@ pub async fn post_import(
     if upload.remove {
         let _ = tokio::fs::remove_file(&upload.path).await;
     }
-    let delay = app.knobs().import_delay_ms;
-    let fault = app.knobs().fault_rate;
+    let new = NewImport {
+        name,
+        mode,
+        sha256: upload.sha256,
+        skip_report,
+        owner: (caller.client_id.clone(), caller.object_id.clone()),
+        member_of: &|m: &Model, group: &str| super::role_in(m, group, &caller).is_some(),
+    };
     app.with(|w| {
         let gid = require(&w.model, &gid, &caller, Role::Contributor)?;
-        let id = w.new_id();
-        let now = now_ms();
-        let mut import = Import {
-            id: id.clone(),
-            name: name.clone(),
-            group_id: gid.clone(),
-            created_ms: now,
-            ready_ms: now + delay,
-            state: "Publishing".into(),
-            ..Import::default()
-        };
-        match view {
-            Err(e) => {
-                // guess: 8.2 #4 — an unreadable package is accepted, then fails asynchronously
-                import.pending = Some(PendingImport {
-                    fail: true,
-                    ..PendingImport::default()
-                });
-                import.error = Some(json!({"code": "PackageNotValid", "details": e.to_string()}));
-            }
-            Ok(view) => {
-                if let PbixKind::ThinReport { dataset_id, .. } = &view.kind {
-                    thin_target_reachable(w, dataset_id, &caller)?;
-                }
-                let mut p = plan(w, &gid, &name, mode, &view, &upload.sha256, skip_report)?;
-                p.owner = (caller.client_id.clone(), caller.object_id.clone());
-                p.fail = fault > 0.0 && w.roll() < fault;
-                import.pending = Some(p);
-            }
-        }
-        w.model.imports.push(import);
-        finish_due(w, now_ms());
+        let id = imports::start(w, &gid, new, view.map_err(|e| e.to_string()))?;
         Ok((StatusCode::ACCEPTED, axum::Json(json!({"id": id}))).into_response())
     })
-}
-
-/// A thin report's dataset must exist and the caller must reach it (be a member of its
-/// workspace). // guess: fixtures SOURCES.md #1 (public reports show this 400)
-fn thin_target_reachable(w: &World, dataset_id: &str, caller: &Caller) -> Result<(), ApiError> {
-    let m = &w.model;
-    let reachable = m
-        .datasets
-        .iter()
-        .any(|d| eq_ci(&d.id, dataset_id) && super::role_in(m, &d.group_id, caller).is_some());
-    if reachable {
-        Ok(())
-    } else {
-        Err(ApiError::pbi_with(
-            StatusCode::BAD_REQUEST,
-            "PowerBIModelNotFoundException",
-            json!({"datasetId": dataset_id}),
-        ))
-    }
-}
-
-/// Resolves the name conflict and decides what the import will create or overwrite.
-fn plan(
-    w: &World,
-    gid: &str,
-    name: &str,
-    mode: &str,
-    view: &PbixServiceView,
-    sha: &str,
-    skip_report: bool,
-) -> Result<PendingImport, ApiError> {
-    let m = &w.model;
-    let thin = matches!(view.kind, PbixKind::ThinReport { .. });
-    // documented: 8.2 #4 — conflicts are resolved by dataset name (thin reports: report name); guess: case-insensitive
-    let matches: Vec<(Option<String>, Option<String>)> = if thin {
-        m.reports
-            .iter()
-            .filter(|r| r.group_id == gid && eq_ci(&r.name, name))
-            .map(|r| (None, Some(r.id.clone())))
-            .collect()
-    } else {
-        m.datasets
-            .iter()
-            .filter(|d| d.group_id == gid && eq_ci(&d.name, name))
-            .map(|d| {
-                let same_name =
-                    |r: &&crate::model::Report| r.group_id == gid && eq_ci(&r.name, name);
-                // documented: 4.4 — a rebound report is still the package's report
-                let rep = m
-                    .reports
-                    .iter()
-                    .filter(same_name)
-                    .find(|r| r.dataset_id == d.id)
-                    .or_else(|| m.reports.iter().find(same_name))
-                    .map(|r| r.id.clone());
-                (Some(d.id.clone()), rep)
-            })
-            .collect()
-    };
-    let dup_params = || json!({"DuplicatePackagesFullMatch": null});
-    let overwrite = match (mode, matches.len()) {
-        ("Ignore", _) | ("Abort", 0) | ("CreateOrOverwrite", 0) => None,
-        ("Abort", _) => {
-            return Err(ApiError::pbi_with(
-                StatusCode::BAD_REQUEST,
-                "DuplicatePackageFoundError",
-                dup_params(),
-            ));
-        } // guess: code
-        ("Overwrite", 0) => {
-            return Err(ApiError::pbi_with(
-                StatusCode::NOT_FOUND,
-                "DuplicatePackageNotFoundError",
-                dup_params(),
-            ));
-        } // documented: 2.1 (observed)
-        (_, 1) => matches.first().cloned(),
-        _ => {
-            return Err(ApiError::pbi_with(
-                StatusCode::CONFLICT,
-                "MoreThanOneDuplicatePackageFoundError",
-                json!({"DuplicatePackagesFullMatch": serde_json::to_string(&matches.iter().map(|(d, r)| json!({"dataset": d, "report": r, "name": format!("{name}.pbix")})).collect::<Vec<_>>()).unwrap_or_default()}),
-            ));
-        } // documented: 2.1 (observed)
-    };
-    let (ds_over, rep_over) = overwrite.unwrap_or((None, None));
-    let mut p = PendingImport {
-        overwrite_dataset_id: ds_over,
-        overwrite_report_id: rep_over,
-        sha256: sha.into(),
-        create_report: !skip_report,
-        ..PendingImport::default()
-    };
-    match &view.kind {
-        PbixKind::ThinReport { dataset_id, .. } => {
-            p.bind_dataset_id = Some(dataset_id.clone());
-            p.create_report = true;
-        }
-        PbixKind::AnalysisServicesLive { server, database } => {
-            p.create_dataset = true;
-            p.mode = DatasetMode::LiveConnection;
-            let mut cd = serde_json::Map::new();
-            cd.insert("server".into(), json!(server));
-            cd.insert("database".into(), json!(database));
-            p.datasources = vec![DatasourceSeed {
-                datasource_type: "AnalysisServices".into(),
-                connection_details: cd,
-                ..DatasourceSeed::default()
-            }];
-        }
-        PbixKind::Model => {
-            p.create_dataset = true;
-            if view.direct_query {
-                p.mode = DatasetMode::DirectQuery;
-            }
-            let seed = (!view.model_readable)
-                .then(|| m.tenant.pbix_views.get(&sha.to_lowercase()).cloned())
-                .flatten();
-            match seed {
-                Some(s) => {
-                    p.datasources = s.datasources;
-                    p.parameters = s.parameters;
-                }
-                None => {
-                    p.datasources = view.datasource_seeds();
-                    p.parameters = view.dataset_parameters();
-                }
-            }
-        }
-    }
-    Ok(p)
-}
-
-/// Finishes every import whose processing delay has passed.
-pub fn finish_due(w: &mut World, now: u64) {
-    let due: Vec<usize> = w
-        .model
-        .imports
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| i.state == "Publishing" && i.ready_ms <= now)
-        .map(|(n, _)| n)
-        .collect();
-    for n in due {
-        let Some(p) = w.model.imports[n].pending.take() else {
-            w.model.imports[n].state = "Succeeded".into();
-            continue;
-        };
-        if p.fail {
-            let imp = &mut w.model.imports[n];
-            imp.state = "Failed".into();
-            if imp.error.is_none() {
-                imp.error = Some(
-                    json!({"code": "ImportFailed", "details": "emulator fault injection: the import failed"}),
-                ); // guess: shape per 2.2
-            }
-            continue;
-        }
-        let (gid, name) = (
-            w.model.imports[n].group_id.clone(),
-            w.model.imports[n].name.clone(),
-        );
-        let dataset_id = if p.create_dataset {
-            Some(super::datasets::upsert_from_import(w, &gid, &name, &p))
-        } else {
-            None
-        };
-        let mut report_ids = Vec::new();
-        if p.create_report {
-            let target = dataset_id
-                .clone()
-                .or(p.bind_dataset_id.clone())
-                .unwrap_or_default();
-            report_ids.push(super::reports::upsert_from_import(
-                w,
-                &gid,
-                &name,
-                p.overwrite_report_id.as_deref(),
-                &target,
-            ));
-        }
-        let imp = &mut w.model.imports[n];
-        imp.state = "Succeeded".into();
-        imp.dataset_ids = dataset_id.into_iter().collect();
-        imp.report_ids = report_ids;
-    }
 }
 
 /// SHA-256 of a file, streamed.

@@ -1,7 +1,7 @@
 //! Reports: list, get, Rebind, delete. // documented: 4.1-4.4
 
 use super::{Role, collection, entity, ok_empty, require};
-use crate::app::{App, World};
+use crate::app::App;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::model::Report;
@@ -27,38 +27,6 @@ fn report_json(base: &str, r: &Report, caller: Option<&Caller>) -> Value {
         "embedUrl": format!("{base}/reportEmbed?reportId={}&groupId={}", r.id, r.group_id),
         "isFromPbix": true, "isOwnedByMe": caller.is_some(),
         "datasetId": r.dataset_id, "datasetWorkspaceId": r.dataset_workspace_id, "users": [], "subscriptions": []})
-}
-
-/// Creates or overwrites the report of a finished import; an overwritten report keeps its id
-/// and its binding. // documented: 2.1 (ids kept), 4.4 (import doesn't reset bindings)
-pub fn upsert_from_import(
-    w: &mut World,
-    gid: &str,
-    name: &str,
-    overwrite: Option<&str>,
-    dataset_id: &str,
-) -> String {
-    if let Some(id) = overwrite
-        && let Some(r) = w.model.reports.iter().find(|r| r.id == id)
-    {
-        return r.id.clone();
-    }
-    let ds_ws = w
-        .model
-        .datasets
-        .iter()
-        .find(|d| eq_ci(&d.id, dataset_id))
-        .map(|d| d.group_id.clone())
-        .unwrap_or_else(|| gid.to_string());
-    let id = w.new_id();
-    w.model.reports.push(Report {
-        id: id.clone(),
-        name: name.into(),
-        group_id: gid.into(),
-        dataset_id: dataset_id.into(),
-        dataset_workspace_id: ds_ws,
-    });
-    id
 }
 
 /// `GET groups/{gid}/reports`.

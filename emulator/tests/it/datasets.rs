@@ -67,7 +67,7 @@ async fn seeded(
                 ..Default::default()
             },
         ];
-        pbideploy_emulator::routes::datasets::bind_cloud(w, i);
+        pbideploy_emulator::model::cloud::bind_cloud(w, i);
     });
     ds
 }
