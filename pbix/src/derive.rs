@@ -270,7 +270,8 @@ mod tests {
             ],
         );
         assert_eq!(model.data_sources.len(), 2);
-        let uses: Vec<(usize, Option<&str>, Option<&str>, Option<&str>)> = model
+        type Row<'a> = (usize, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+        let uses: Vec<Row> = model
             .source_uses
             .iter()
             .map(|u| {
