@@ -146,6 +146,24 @@ pub struct DataSourceReport {
     pub connection_details: BTreeMap<String, String>,
     /// The parameters each detail is built from (a parameter change re-points it).
     pub from_parameters: BTreeMap<String, Vec<String>>,
+    /// Where the model's M uses it: the service lists a source once however many tables
+    /// read it, so this shows the uses behind it.
+    pub used_by: Vec<SourceUseReport>,
+}
+
+/// One use of a data source.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceUseReport {
+    /// The table whose partition loads the source; absent for a shared query no table uses.
+    pub table: Option<String>,
+    /// That partition.
+    pub partition: Option<String>,
+    /// The shared query (or other table) holding the call, when it is not in the
+    /// partition's own M.
+    pub via: Option<String>,
+    /// The function that reads what the source returns, e.g. `Excel.Workbook`.
+    pub wrapped_in: Option<String>,
 }
 
 /// A named expression.
@@ -240,7 +258,12 @@ fn model_report(model: &Model) -> ModelReport {
                 description: p.description.clone(),
             })
             .collect(),
-        data_sources: model.data_sources.iter().map(data_source).collect(),
+        data_sources: model
+            .data_sources
+            .iter()
+            .enumerate()
+            .map(|(i, d)| data_source(d, model.source_uses.iter().filter(|u| u.source == i)))
+            .collect(),
         expressions: model
             .expressions
             .iter()
@@ -254,7 +277,10 @@ fn model_report(model: &Model) -> ModelReport {
     }
 }
 
-fn data_source(d: &::pbix::DataSource) -> DataSourceReport {
+fn data_source<'a>(
+    d: &::pbix::DataSource,
+    uses: impl Iterator<Item = &'a ::pbix::SourceUse>,
+) -> DataSourceReport {
     let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
     DataSourceReport {
         datasource_type: d.datasource_type.clone(),
@@ -275,6 +301,14 @@ fn data_source(d: &::pbix::DataSource) -> DataSourceReport {
                     })
                     .collect();
                 (k.clone(), names)
+            })
+            .collect(),
+        used_by: uses
+            .map(|u| SourceUseReport {
+                table: u.table.as_ref().map(|(t, _)| t.clone()),
+                partition: u.table.as_ref().map(|(_, p)| p.clone()),
+                via: u.via.clone(),
+                wrapped_in: u.wrapped_in.clone(),
             })
             .collect(),
     }
@@ -398,6 +432,34 @@ fn model_text(out: &mut String, m: &ModelReport) {
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         let _ = writeln!(out, "    {}  {}", d.datasource_type, details.join("  "));
+        uses_text(out, &d.used_by);
+    }
+}
+
+/// The tables (and unloaded shared queries) behind one data source, one per line.
+fn uses_text(out: &mut String, uses: &[SourceUseReport]) {
+    if uses.is_empty() {
+        return;
+    }
+    let mut tables: Vec<&str> = uses.iter().filter_map(|u| u.table.as_deref()).collect();
+    tables.dedup();
+    let n = tables.len();
+    let _ = writeln!(
+        out,
+        "      used by {n} table{}:",
+        if n == 1 { "" } else { "s" }
+    );
+    for u in uses {
+        let mut line = match (&u.table, &u.via) {
+            (Some(t), None) => t.clone(),
+            (Some(t), Some(v)) => format!("{t}, through `{v}`"),
+            (None, Some(v)) => format!("shared query `{v}` (no table loads it)"),
+            (None, None) => continue,
+        };
+        if let Some(f) = &u.wrapped_in {
+            let _ = write!(line, " (read with {f})");
+        }
+        let _ = writeln!(out, "        {line}");
     }
 }
 

@@ -37,7 +37,7 @@ pub use error::PbixError;
 pub use limits::Limits;
 pub use model::{
     Column, ColumnKind, DataSource, DatasetMode, DetailPiece, Expression, Measure, Model,
-    ModelSource, Parameter, Partition, PartitionKind, StorageMode, Table, join_pieces,
+    ModelSource, Parameter, Partition, PartitionKind, SourceUse, StorageMode, Table, join_pieces,
     substitute_parameters,
 };
 
@@ -206,15 +206,22 @@ fn read_model<R: Read + Seek>(zip: &mut Container<R>, pbix: &mut Pbix) -> Result
         let limit = zip.limits().max_mashup_bytes;
         let bytes = zip.read("DataMashup", limit)?;
         let mashup = mashup::read(&bytes, zip.limits())?;
-        let (parameters, data_sources) = derive::from_section(&mashup.section);
         match &mut pbix.model {
             Some(model) => {
-                model.parameters = parameters;
-                model.data_sources = data_sources;
-                model.unresolved_sources = derive::unresolved_in_section(&mashup.section);
+                // Each member is known by its table's name; its first partition loads it.
+                let loaded: Vec<(String, String)> = model
+                    .tables
+                    .iter()
+                    .filter_map(|t| Some((t.name.clone(), t.partitions.first()?.name.clone())))
+                    .collect();
+                let facts = derive::from_section(&mashup.section, &loaded);
+                model.parameters = facts.parameters;
+                model.data_sources = facts.data_sources;
+                model.unresolved_sources = facts.unresolved_sources;
+                model.source_uses = facts.source_uses;
             }
             None if !mashup.section.trim().is_empty() && !m_is_empty(&mashup.section) => {
-                pbix.model = Some(mashup_model(&mashup, parameters, data_sources));
+                pbix.model = Some(mashup_model(&mashup));
             }
             None => {}
         }
@@ -231,12 +238,8 @@ fn m_is_empty(section: &str) -> bool {
 }
 
 /// A legacy model known only from its mashup: one M partition per loaded query.
-fn mashup_model(
-    mashup: &mashup::Mashup,
-    parameters: Vec<Parameter>,
-    data_sources: Vec<DataSource>,
-) -> Model {
-    let tables = mashup
+fn mashup_model(mashup: &mashup::Mashup) -> Model {
+    let tables: Vec<Table> = mashup
         .loaded
         .iter()
         .map(|(name, direct)| {
@@ -253,13 +256,19 @@ fn mashup_model(
             Table::new(name.clone(), vec![partition])
         })
         .collect();
+    let loaded: Vec<(String, String)> = tables
+        .iter()
+        .map(|t| (t.name.clone(), t.name.clone()))
+        .collect();
+    let facts = derive::from_section(&mashup.section, &loaded);
     Model {
         source: ModelSource::DataMashup,
         tables,
         expressions: Vec::new(),
-        parameters,
-        data_sources,
-        unresolved_sources: derive::unresolved_in_section(&mashup.section),
+        parameters: facts.parameters,
+        data_sources: facts.data_sources,
+        unresolved_sources: facts.unresolved_sources,
+        source_uses: facts.source_uses,
         relationships: None,
         abf: None,
     }

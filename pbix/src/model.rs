@@ -36,6 +36,10 @@ pub struct Model {
     /// arguments it cannot resolve): when not empty, the service may list sources that
     /// `data_sources` lacks, so "matches no source" is not a safe conclusion.
     pub unresolved_sources: Vec<String>,
+    /// Which tables use each data source: `Get Datasources` lists a source once however
+    /// many tables read it (eight tables reading one workbook are one `Web` source), so
+    /// this is what shows a reviewer the uses behind it.
+    pub source_uses: Vec<SourceUse>,
     /// Number of relationships, when the source says.
     pub relationships: Option<usize>,
     /// The decoded Analysis Services backup (`DataModel` only): size and SHA-256 (hex).
@@ -74,6 +78,22 @@ impl Model {
             _ => DatasetMode::Import,
         }
     }
+}
+
+/// One use of a data source by the model's M.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SourceUse {
+    /// The source (index into [`Model::data_sources`]).
+    pub source: usize,
+    /// The table and partition whose M reaches the call, directly or through the shared
+    /// queries and tables it names; `None` for a shared query no partition names.
+    pub table: Option<(String, String)>,
+    /// The query holding the call when it is not the partition's own M: a shared query
+    /// (named expression) or another table.
+    pub via: Option<String>,
+    /// The function the call is the first argument of, e.g. `Excel.Workbook` for a workbook
+    /// read over `Web.Contents`.
+    pub wrapped_in: Option<String>,
 }
 
 /// A dataset's storage mode (decides refreshability and which refresh schedule applies).

@@ -66,24 +66,39 @@ pub fn plan_credentials(plan: &Plan) -> Vec<&CredentialSpec> {
 /// fingerprints with): variables from `env`, files under `base_dir`.
 pub fn resolve(plan: &Plan, base_dir: &Path, env: &dyn VarSource) -> Result<Secrets, SecretError> {
     let mut out = Secrets::default();
-    let github = env
-        .var(env_vars::GITHUB_ACTIONS)
-        .is_some_and(|v| v == "true");
     for spec in plan_credentials(plan) {
         for reference in spec.secret_references() {
             if out.values.contains_key(reference) {
                 continue;
             }
             let value = secret::resolve(reference, base_dir, env)?;
-            if github {
-                for command in mask_commands(value.expose_secret()) {
-                    println!("{command}");
-                }
-            }
             out.values.insert(reference.clone(), value);
         }
     }
     Ok(out)
+}
+
+/// Under GitHub Actions (`GITHUB_ACTIONS=true` in `env`), writes to `out` the `::add-mask::`
+/// lines of every resolved secret; the caller does it before any step can print one.
+/// Elsewhere writes nothing. Write errors are the caller's to judge (a closed stdout is
+/// harmless: nobody reads what follows either).
+pub fn write_masks(
+    secrets: &Secrets,
+    env: &dyn VarSource,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let github = env
+        .var(env_vars::GITHUB_ACTIONS)
+        .is_some_and(|v| v == "true");
+    if !github {
+        return Ok(());
+    }
+    for value in secrets.values.values() {
+        for command in mask_commands(value.expose_secret()) {
+            writeln!(out, "{command}")?;
+        }
+    }
+    out.flush()
 }
 
 /// The `::add-mask::` workflow commands that hide `value` in a GitHub Actions log: one per

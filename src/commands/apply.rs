@@ -101,6 +101,7 @@ async fn apply_with(
     }
     let base_dir = loaded.root.clone();
     let secrets = secrets::resolve(&plan, &base_dir, &crate::env_vars::ProcessEnv)?;
+    mask_secrets(&secrets)?;
     let checkpoint = Checkpoint::locked(ledger_store, locked.lock, ledger);
     let parallelism = usize::from(args.parallelism);
     let options = ApplyOptions {
@@ -124,6 +125,22 @@ async fn apply_with(
         Ok(0)
     } else {
         Err(CommandError::reported(ErrorKind::PartialApply))
+    }
+}
+
+/// Under GitHub Actions, the secrets' `::add-mask::` lines, before any step runs. Plain
+/// `std::io::stdout` (not `anstream`, which would strip escape sequences from a secret and
+/// so register the wrong mask). A closed stdout goes on quietly, as every apply line does:
+/// nobody reads what follows either. Any other failure stops before anything changes, as the
+/// runner could not know what to hide.
+fn mask_secrets(secrets: &secrets::Secrets) -> Result<(), CommandError> {
+    let mut stdout = std::io::stdout().lock();
+    match secrets::write_masks(secrets, &crate::env_vars::ProcessEnv, &mut stdout) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CommandError::write_failed(
+            "the GitHub Actions `::add-mask::` commands",
+            e,
+        )),
+        _ => Ok(()),
     }
 }
 

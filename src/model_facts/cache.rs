@@ -8,7 +8,10 @@
 //!   could otherwise make `plan` show a reviewer sources the file does not have.
 //! - **Key**: the content's SHA-256 (`plan` hashes every PBIX anyway). `validate` does not
 //!   hash: it first looks for the same canonical path with the same size and modification
-//!   time (nanoseconds), and hashes only when those changed (a checkout, an edit).
+//!   time (nanoseconds), and hashes only when those changed (a checkout, an edit), or when
+//!   the time was under 2 s old when recorded ([`RACY_NS`]: a same-size rewrite within the
+//!   file system's time tick would keep the stamp). Lookups go through in-memory indexes by
+//!   path and by hash, so a run costs one `stat` per distinct file.
 //! - **Invalidation**: a new content hash is a new entry; the build's version line (version,
 //!   git commit, target) is part of the file, so another pbideploy build starts afresh. At most [`MAX_ENTRIES`] entries, the
 //!   least recently used dropped first.
@@ -28,6 +31,11 @@ use super::FileFacts;
 
 /// Most entries kept: thousands of distinct PBIX files, each a few KiB of facts.
 pub const MAX_ENTRIES: usize = 4096;
+/// A modification time less than this (2 s) before it is recorded is not trusted to mark an
+/// unchanged file: file systems keep times in coarse ticks (a timer tick, a second, two on
+/// FAT), so a same-size rewrite within the tick keeps the stamp. Such a file is found by its
+/// hash on the next run, then recorded for good (git's rule for "racily clean" entries).
+const RACY_NS: u128 = 2_000_000_000;
 /// Largest cache file read.
 pub const MAX_CACHE_BYTES: u64 = 32 << 20;
 const FILE_NAME: &str = "pbix-models-v1.json";
@@ -52,6 +60,10 @@ struct Entry {
     path: PathBuf,
     len: u64,
     mtime_ns: u128,
+    /// The modification time was too recent to trust when recorded ([`RACY_NS`]): the
+    /// content is checked by its hash next time.
+    #[serde(default)]
+    racy: bool,
     /// Seconds since the epoch of the last use (for eviction).
     used: u64,
     facts: FileFacts,
@@ -61,6 +73,10 @@ struct Entry {
 struct Cache {
     file: Option<PathBuf>,
     entries: Vec<Entry>,
+    /// Indexes into `entries` by path and by hash: a manifest of thousands of files would
+    /// otherwise scan every entry for each file.
+    by_path: HashMap<PathBuf, usize>,
+    by_sha: HashMap<String, usize>,
     dirty: bool,
 }
 
@@ -100,6 +116,14 @@ pub fn dir() -> Option<PathBuf> {
         .map(|d| d.join("pbideploy"))
 }
 
+/// Whether a file modified at `mtime_ns` could still be rewritten within the same tick.
+fn racy(mtime_ns: u128) -> bool {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    mtime_ns.saturating_add(RACY_NS) > now
+}
+
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -133,39 +157,62 @@ impl Cache {
             },
             None => Vec::new(),
         };
-        Cache {
+        let mut cache = Cache {
             file,
             entries,
+            by_path: HashMap::new(),
+            by_sha: HashMap::new(),
             dirty: false,
+        };
+        cache.index();
+        cache
+    }
+
+    /// Rebuilds [`Cache::by_path`] and [`Cache::by_sha`] from the entries.
+    fn index(&mut self) {
+        self.by_path.clear();
+        self.by_sha.clear();
+        for (i, e) in self.entries.iter().enumerate() {
+            self.by_path.insert(e.path.clone(), i);
+            self.by_sha.insert(e.sha256.to_ascii_lowercase(), i);
         }
+    }
+
+    /// The entry holding the content `sha256`.
+    fn with_sha(&self, sha256: &str) -> Option<usize> {
+        self.by_sha.get(&sha256.to_ascii_lowercase()).copied()
     }
 
     fn facts(&mut self, path: &Path, sha256: Option<&str>) -> FileFacts {
         let Some((len, mtime_ns)) = stamp(path) else {
             return FileFacts::read(path);
         };
-        let same_file = |e: &Entry| e.path == path && e.len == len && e.mtime_ns == mtime_ns;
+        let same_file =
+            |e: &Entry| !e.racy && e.len == len && e.mtime_ns == mtime_ns && e.path == path;
         let hit = match sha256 {
-            Some(sha) => self
-                .entries
-                .iter()
-                .position(|e| e.sha256.eq_ignore_ascii_case(sha)),
-            None => self.entries.iter().position(same_file),
+            Some(sha) => self.with_sha(sha),
+            None => self
+                .by_path
+                .get(path)
+                .copied()
+                .filter(|&i| same_file(&self.entries[i])),
         };
         let hit = hit.or_else(|| {
             // Stamps differ (or no hash given): the content may still be known.
-            let sha = match sha256 {
-                Some(s) => s.to_owned(),
-                None => crate::untrusted_file::sha256(path).ok()?,
-            };
-            self.entries
-                .iter()
-                .position(|e| e.sha256.eq_ignore_ascii_case(&sha))
+            match sha256 {
+                Some(_) => None,
+                None => self.with_sha(&crate::untrusted_file::sha256(path).ok()?),
+            }
         });
         if let Some(i) = hit {
             let e = &mut self.entries[i];
             if !same_file(e) || e.used + 3600 < now() {
+                if self.by_path.get(&e.path) == Some(&i) {
+                    self.by_path.remove(&e.path);
+                }
+                self.by_path.insert(path.to_path_buf(), i);
                 (e.path, e.len, e.mtime_ns, e.used) = (path.to_path_buf(), len, mtime_ns, now());
+                e.racy = racy(mtime_ns);
                 self.dirty = true;
             }
             return e.facts.clone();
@@ -179,11 +226,15 @@ impl Cache {
         if let Some(sha) = sha
             && stamp(path) == Some((len, mtime_ns))
         {
+            let i = self.entries.len();
+            self.by_path.insert(path.to_path_buf(), i);
+            self.by_sha.insert(sha.to_ascii_lowercase(), i);
             self.entries.push(Entry {
                 sha256: sha.to_ascii_lowercase(),
                 path: path.to_path_buf(),
                 len,
                 mtime_ns,
+                racy: racy(mtime_ns),
                 used: now(),
                 facts: facts.clone(),
             });
@@ -193,18 +244,20 @@ impl Cache {
     }
 
     fn save(&mut self) {
-        let Some(file) = self.file.as_ref().filter(|_| self.dirty) else {
+        if self.file.is_none() || !self.dirty {
             return;
-        };
+        }
         if self.entries.len() > MAX_ENTRIES {
             self.entries.sort_by_key(|e| std::cmp::Reverse(e.used));
             self.entries.truncate(MAX_ENTRIES);
+            self.index();
         }
         let doc = CacheFile {
             format: FORMAT,
             reader: env!("PBIDEPLOY_VERSION_LINE").to_owned(),
             entries: self.entries.clone(),
         };
+        let Some(file) = &self.file else { return };
         match write_file(file, &doc) {
             Ok(()) => self.dirty = false,
             Err(e) => tracing::warn!("cannot write the PBIX model cache {}: {e}", file.display()),
@@ -285,9 +338,23 @@ mod tests {
             .to_owned()
     }
 
+    /// Writes `bytes` at `path`, modified an hour ago (a stamp old enough to trust).
+    fn write_old(path: &Path, bytes: &[u8]) {
+        std::fs::write(path, bytes).unwrap();
+        let hour_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
+        let f = std::fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(hour_ago).unwrap();
+    }
+
     /// Overwrites `path` with `bytes` and puts its modification time back.
     fn swap_keeping_stamp(path: &Path, bytes: &[u8]) {
-        let mtime = std::fs::metadata(path).unwrap().modified().unwrap();
+        let meta = std::fs::metadata(path).unwrap();
+        assert_eq!(
+            meta.len(),
+            bytes.len() as u64,
+            "the same size, or the stamp changes"
+        );
+        let mtime = meta.modified().unwrap();
         std::fs::write(path, bytes).unwrap();
         let f = std::fs::File::options().write(true).open(path).unwrap();
         f.set_modified(mtime).unwrap();
@@ -297,7 +364,7 @@ mod tests {
     fn an_unchanged_file_is_not_read_again_even_in_a_new_process() {
         let dir = tempfile::tempdir().unwrap();
         let (pbix, file) = (dir.path().join("a.pbix"), dir.path().join(FILE_NAME));
-        std::fs::write(&pbix, model_pbix("sql01")).unwrap();
+        write_old(&pbix, &model_pbix("sql01"));
         let mut cache = Cache::at(Some(file.clone()));
         assert_eq!(server(&cache.facts(&pbix, None)), "sql01");
         cache.save();
@@ -309,6 +376,26 @@ mod tests {
         // A hash given by the caller is the key: the new content is read.
         let sha = crate::untrusted_file::sha256(&pbix).unwrap();
         assert_eq!(server(&next.facts(&pbix, Some(&sha))), "sql02");
+    }
+
+    /// A file recorded just after it was written may be rewritten within the same time tick,
+    /// keeping its size and time: it is checked by its hash until its time is old enough.
+    #[test]
+    fn a_freshly_written_file_is_checked_by_its_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let pbix = dir.path().join("a.pbix");
+        std::fs::write(&pbix, model_pbix("sql01")).unwrap();
+        let mut cache = Cache::at(None);
+        assert_eq!(server(&cache.facts(&pbix, None)), "sql01");
+        swap_keeping_stamp(&pbix, &model_pbix("sql02"));
+        assert_eq!(server(&cache.facts(&pbix, None)), "sql02");
+        // Known content, an old stamp: found by its hash, and the stamp is now trusted.
+        write_old(&pbix, &model_pbix("sql01"));
+        assert_eq!(server(&cache.facts(&pbix, None)), "sql01");
+        let recorded = cache.by_path[&pbix];
+        assert!(!cache.entries[recorded].racy, "an old stamp is trusted");
+        swap_keeping_stamp(&pbix, &model_pbix("sql02"));
+        assert_eq!(server(&cache.facts(&pbix, None)), "sql01");
     }
 
     #[test]
@@ -370,6 +457,7 @@ mod tests {
                 path: PathBuf::from(format!("/f{i}")),
                 len: 1,
                 mtime_ns: 1,
+                racy: false,
                 used: i as u64,
                 facts: facts.clone(),
             });

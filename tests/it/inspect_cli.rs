@@ -138,3 +138,55 @@ fn a_file_that_is_not_a_pbix_is_refused_with_its_name() {
             "junk.pbix: not a PBIX: it is not a valid ZIP archive",
         ));
 }
+
+/// Regional Sales: ten tables, one data source (the service lists each connection once:
+/// `Web` with the workbook's URL) and, under it, the eight tables whose M is
+/// `Excel.Workbook(Web.Contents(<the SharePoint workbook>))`.
+#[test]
+fn one_source_lists_the_tables_that_use_it() {
+    let Some(path) = crate::common::shared_data("fixtures/pbix/Regional Sales Sample.pbix") else {
+        return;
+    };
+    let path = path.to_str().unwrap().to_owned();
+    let tables = [
+        "Accounts",
+        "Campaigns",
+        "Contacts",
+        "Industries",
+        "Opportunities",
+        "Owners",
+        "Products",
+        "Territories",
+    ];
+    let out = pbideploy().args(["inspect", &path]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for want in ["Tables (10):", "Data sources (1):", "used by 8 tables:"] {
+        assert!(text.contains(want), "{want}\n{text}");
+    }
+    for t in tables {
+        let line = format!("        {t} (read with Excel.Workbook)\n");
+        assert!(text.contains(&line), "{line}\n{text}");
+    }
+    let v = json_of(&path);
+    assert_valid(&v);
+    let sources = v["model"]["dataSources"].as_array().unwrap();
+    assert_eq!(sources.len(), 1, "{sources:#?}");
+    assert_eq!(sources[0]["datasourceType"], "Web");
+    let url = sources[0]["connectionDetails"]["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://microsoft-my.sharepoint.com/")
+            && url.ends_with("Sales%20Source%20Data.xlsx"),
+        "{url}"
+    );
+    let uses = sources[0]["usedBy"].as_array().unwrap();
+    let mut used: Vec<&str> = uses.iter().map(|u| u["table"].as_str().unwrap()).collect();
+    used.sort_unstable();
+    assert_eq!(used, tables);
+    for u in uses {
+        assert_eq!(u["wrappedIn"], "Excel.Workbook", "{u}");
+        assert!(u["via"].is_null(), "{u}");
+        let partition = u["partition"].as_str().unwrap();
+        assert!(partition.starts_with(&format!("{}-", u["table"].as_str().unwrap())));
+    }
+}

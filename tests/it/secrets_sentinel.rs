@@ -343,3 +343,31 @@ fn under_github_actions_secrets_appear_only_in_their_add_mask_lines_before_use()
     }
     rt.block_on(emu.shutdown());
 }
+
+/// `pbideploy apply ... | head -0` under GitHub Actions: the `::add-mask::` lines meet a
+/// closed stdout. The apply goes on and ends as any apply with a closed stdout does (exit 0,
+/// nothing on stderr), never with a panic; the emulator shows the secret was still sent.
+#[test]
+fn under_github_actions_a_closed_stdout_does_not_stop_apply() {
+    let rt = reliability::runtime();
+    let emu = rt.block_on(start(EmulatorConfig::default())).unwrap();
+    let tmp = project();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = reliability::cli(tmp.path(), &emu.url(), CLIENT_SECRET)
+        .env("SENTINEL_SQL_PASSWORD", ENV_PASSWORD)
+        .env("GITHUB_ACTIONS", "true")
+        .args(["apply", "--auto-approve", "-f", "m.yaml"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert!(
+        emu.snapshot().to_string().contains(ENV_PASSWORD),
+        "the apply did not set the credentials"
+    );
+    rt.block_on(emu.shutdown());
+}

@@ -17,7 +17,8 @@ use crate::model::{DataSource, DetailPiece, Parameter, join_pieces};
 mod opaque;
 mod tokens;
 
-use tokens::{Tok, matching_close, split_top, tokenize};
+pub(crate) use tokens::Tok;
+use tokens::{matching_close, split_top, tokenize};
 
 /// Deepest `let` nesting whose bindings are read (each level rescans its body once).
 const MAX_LET_NESTING: usize = 16;
@@ -314,13 +315,44 @@ fn bracket_pairs(toks: &[Tok]) -> HashMap<usize, usize> {
 /// Finds data-source calls in every query, resolves their arguments, dedupes.
 #[cfg(test)]
 pub(crate) fn datasources(queries: &[Query]) -> Vec<DataSource> {
-    analyse(queries).0
+    analyse(queries).sources
 }
 
-/// The data sources of every query (resolved, deduplicated), and the data-access calls
-/// whose source could not be derived (see [`opaque`]): an unknown connector, a known one
-/// with arguments that do not resolve to text, or calls left when the budget ran out.
-pub(crate) fn analyse(queries: &[Query]) -> (Vec<DataSource>, Vec<String>) {
+/// What [`analyse`] found in a set of queries.
+#[derive(Debug, Default)]
+pub(crate) struct Analysis {
+    /// The data sources, resolved and deduplicated, in order of first call.
+    pub sources: Vec<DataSource>,
+    /// The data-access calls whose source could not be derived (see [`opaque`]): an unknown
+    /// connector, a known one with arguments that do not resolve to text, or calls left when
+    /// the budget ran out.
+    pub unresolved: Vec<String>,
+    /// Every resolved call, repeated ones included (the service lists a source once, however
+    /// many queries call it).
+    pub calls: Vec<SourceCall>,
+}
+
+/// One resolved data-access call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SourceCall {
+    /// The query it is in (index into the analysed queries).
+    pub query: usize,
+    /// The source it derives (index into [`Analysis::sources`]).
+    pub source: usize,
+    /// The function the call is the first argument of (`Excel.Workbook(Web.Contents(u))`).
+    pub wrapped_in: Option<String>,
+}
+
+/// The function whose first argument starts at token `at`: `f` in `f(` just before it.
+fn wrapping_call(toks: &[Tok], at: usize) -> Option<String> {
+    match toks.get(at.checked_sub(2)?..at)? {
+        [Tok::Ident(f), Tok::Punct('(')] if f.contains('.') => Some(f.clone()),
+        _ => None,
+    }
+}
+
+/// The data sources of every query with the calls that derive them (see [`Analysis`]).
+pub(crate) fn analyse(queries: &[Query]) -> Analysis {
     let known: Vec<&str> = SOURCES.iter().map(|(f, _, _)| *f).collect();
     let mut unresolved = Vec::new();
     for q in queries {
@@ -331,8 +363,9 @@ pub(crate) fn analyse(queries: &[Query]) -> (Vec<DataSource>, Vec<String>) {
         .map(|q| (q.name.as_str(), q.tokens.as_slice()))
         .collect();
     let mut out: Vec<DataSource> = Vec::new();
+    let mut calls = Vec::new();
     let steps = std::cell::Cell::new(MAX_ANALYSIS_STEPS);
-    for q in queries {
+    for (query, q) in queries.iter().enumerate() {
         let env = Env {
             globals: &globals,
             locals: let_bindings(&q.tokens),
@@ -352,7 +385,11 @@ pub(crate) fn analyse(queries: &[Query]) -> (Vec<DataSource>, Vec<String>) {
             };
             if !charge(&steps, close - i) {
                 unresolved.push(format!("{func} (analysis budget spent)"));
-                return (out, unresolved);
+                return Analysis {
+                    sources: out,
+                    unresolved,
+                    calls,
+                };
             }
             let args = split_top(&q.tokens[i + 2..close], ',');
             let mut details = Map::new();
@@ -388,12 +425,25 @@ pub(crate) fn analyse(queries: &[Query]) -> (Vec<DataSource>, Vec<String>) {
                 connection_details: details,
                 parameter_details,
             };
-            if !out.contains(&ds) {
-                out.push(ds);
-            }
+            let source = match out.iter().position(|d| *d == ds) {
+                Some(known) => known,
+                None => {
+                    out.push(ds);
+                    out.len() - 1
+                }
+            };
+            calls.push(SourceCall {
+                query,
+                source,
+                wrapped_in: wrapping_call(&q.tokens, i),
+            });
         }
     }
-    (out, unresolved)
+    Analysis {
+        sources: out,
+        unresolved,
+        calls,
+    }
 }
 
 /// `AzureStorage.Blobs("acct")` or a full blob URL → `{account, domain}`.
