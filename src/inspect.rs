@@ -4,6 +4,7 @@
 //! `schemas/inspect.schema.json`, generated from it) so the `pbix` crate's types stay free
 //! to change without breaking pipelines that read the JSON.
 
+use crate::sanitize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -341,11 +342,14 @@ fn storage(mode: StorageMode) -> &'static str {
 pub fn render_json(report: &InspectReport) -> String {
     let mut text = serde_json::to_string_pretty(report).unwrap_or_default();
     text.push('\n');
-    text
+    sanitize::json(&text)
 }
 
-/// The report for a terminal.
+/// The report for a terminal. Every string read from the file (names, M, versions, errors)
+/// can come from a pull request: each passes through [`sanitize::text`], so none can move the
+/// cursor, forge a line or start a GitHub workflow command.
 pub fn render_text(r: &InspectReport) -> String {
+    let s = sanitize::text;
     let mut out = String::new();
     let kind = match (r.kind, &r.model) {
         (FileKind::ThinReport, _) => "thin report".to_string(),
@@ -353,28 +357,30 @@ pub fn render_text(r: &InspectReport) -> String {
         (FileKind::Model, Some(m)) => format!("model, {}", mode_words(&m.storage_mode)),
         (FileKind::Model, None) => "model".into(),
     };
-    let _ = writeln!(out, "{}: {kind}", r.file);
+    let _ = writeln!(out, "{}: {kind}", s(&r.file));
     let versions = [
         ("Desktop", &r.desktop_version),
         ("package", &r.package_version),
     ];
     for (what, v) in versions {
         if let Some(v) = v {
-            let _ = writeln!(out, "  {what} version: {v}");
+            let _ = writeln!(out, "  {what} version: {}", s(v));
         }
     }
     if let Some(id) = &r.published_dataset {
-        let _ = writeln!(out, "  last published as dataset {id}");
+        let _ = writeln!(out, "  last published as dataset {}", s(id));
     }
     match &r.live_connection {
         Some(LiveTarget::PowerBiDataset { dataset, by_name }) => {
             let what = if *by_name { "named" } else { "id" };
-            let _ = writeln!(out, "  dataset ({what}): {dataset}");
+            let _ = writeln!(out, "  dataset ({what}): {}", s(dataset));
         }
         Some(LiveTarget::AnalysisServices { server, database }) => {
             let _ = writeln!(
                 out,
-                "  Analysis Services: server {server}, database {database}"
+                "  Analysis Services: server {}, database {}",
+                s(server),
+                s(database)
             );
         }
         None => {}
@@ -388,9 +394,9 @@ pub fn render_text(r: &InspectReport) -> String {
         } else {
             "the model could not be read"
         };
-        let _ = writeln!(out, "  note: {note}: {why}");
+        let _ = writeln!(out, "  note: {note}: {}", s(why));
     }
-    out
+    sanitize::guard_lines(&out)
 }
 
 fn mode_words(mode: &str) -> &str {
@@ -402,25 +408,29 @@ fn mode_words(mode: &str) -> &str {
 }
 
 fn model_text(out: &mut String, m: &ModelReport) {
+    let s = sanitize::text;
     let _ = writeln!(out, "  Tables ({}):", m.tables.len());
     for t in &m.tables {
         let parts: Vec<String> = t
             .partitions
             .iter()
-            .map(|p| format!("{} {}", p.kind, p.mode))
+            .map(|p| format!("{} {}", s(&p.kind), s(&p.mode)))
             .collect();
-        let _ = writeln!(out, "    {}  [{}]", t.name, parts.join(", "));
+        let _ = writeln!(out, "    {}  [{}]", s(&t.name), parts.join(", "));
     }
     let _ = writeln!(out, "  Parameters ({}):", m.parameters.len());
     for p in &m.parameters {
         let required = if p.required { ", required" } else { "" };
         let _ = write!(
             out,
-            "    {} ({}{required}) = {:?}",
-            p.name, p.param_type, p.current_value
+            "    {} ({}{required}) = \"{}\"",
+            s(&p.name),
+            s(&p.param_type),
+            s(&p.current_value)
         );
         if !p.allowed_values.is_empty() {
-            let _ = write!(out, "  allowed: {}", p.allowed_values.join(", "));
+            let allowed: Vec<String> = p.allowed_values.iter().map(|v| s(v)).collect();
+            let _ = write!(out, "  allowed: {}", allowed.join(", "));
         }
         out.push('\n');
     }
@@ -429,9 +439,9 @@ fn model_text(out: &mut String, m: &ModelReport) {
         let details: Vec<String> = d
             .connection_details
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| format!("{}={}", s(k), s(v)))
             .collect();
-        let _ = writeln!(out, "    {}  {}", d.datasource_type, details.join("  "));
+        let _ = writeln!(out, "    {}  {}", s(&d.datasource_type), details.join("  "));
         uses_text(out, &d.used_by);
     }
 }
@@ -441,6 +451,7 @@ fn uses_text(out: &mut String, uses: &[SourceUseReport]) {
     if uses.is_empty() {
         return;
     }
+    let s = sanitize::text;
     let mut tables: Vec<&str> = uses.iter().filter_map(|u| u.table.as_deref()).collect();
     tables.dedup();
     let n = tables.len();
@@ -451,13 +462,13 @@ fn uses_text(out: &mut String, uses: &[SourceUseReport]) {
     );
     for u in uses {
         let mut line = match (&u.table, &u.via) {
-            (Some(t), None) => t.clone(),
-            (Some(t), Some(v)) => format!("{t}, through `{v}`"),
-            (None, Some(v)) => format!("shared query `{v}` (no table loads it)"),
+            (Some(t), None) => s(t),
+            (Some(t), Some(v)) => format!("{}, through `{}`", s(t), s(v)),
+            (None, Some(v)) => format!("shared query `{}` (no table loads it)", s(v)),
             (None, None) => continue,
         };
         if let Some(f) = &u.wrapped_in {
-            let _ = write!(line, " (read with {f})");
+            let _ = write!(line, " (read with {})", s(f));
         }
         let _ = writeln!(out, "        {line}");
     }

@@ -8,8 +8,8 @@ use std::path::Path;
 
 /// Lowest first. A module may import modules of lower layers only, none of its own layer.
 const LAYERS: &[&[&str]] = &[
-    &["env_vars", "untrusted_file", "sanitize", "pbix", "inspect"],
-    &["diagnostics", "powerbi", "model_facts"],
+    &["env_vars", "untrusted_file", "sanitize", "pbix"],
+    &["diagnostics", "powerbi", "model_facts", "inspect"],
     &["manifest"],
     &["domain"],
     &["ledger", "live"],

@@ -147,7 +147,12 @@ pub fn json(doc: &str) -> String {
     let mut out = String::with_capacity(doc.len());
     for c in doc.chars() {
         if is_invisible_control(c) {
-            out.push_str(&format!("\\u{:04x}", c as u32));
+            // JSON's `\uXXXX` holds one UTF-16 unit: a character beyond the BMP (the tag
+            // characters, say) is written as its surrogate pair, or it would change value.
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
         } else {
             out.push(c);
         }
@@ -158,6 +163,16 @@ pub fn json(doc: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_escapes_keep_the_value_beyond_the_bmp() {
+        let doc = serde_json::to_string(&"a\u{202e}b\u{e0041}c").unwrap();
+        let escaped = json(&doc);
+        assert!(escaped.is_ascii(), "{escaped}");
+        assert!(escaped.contains("\\udb40\\udc41"), "{escaped}");
+        let back: String = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back, "a\u{202e}b\u{e0041}c");
+    }
 
     #[test]
     fn control_characters_are_escaped_visibly() {

@@ -29,6 +29,7 @@ mod hostile_names;
 mod init_adopt_e2e;
 mod init_read;
 mod inspect_cli;
+mod inspect_hostile;
 mod pbip_e2e;
 mod pbix_fixtures;
 mod plan_credentials_e2e;
