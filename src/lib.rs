@@ -8,7 +8,6 @@ pub mod cli;
 pub mod commands;
 pub mod diagnostics;
 pub mod domain;
-pub mod env_vars;
 pub mod error;
 pub mod init;
 pub mod inspect;
@@ -19,10 +18,14 @@ pub mod manifest;
 pub mod model_facts;
 pub mod pbix;
 pub mod plan;
-pub mod powerbi;
 pub mod sanitize;
 pub mod session;
 pub mod untrusted_file;
+
+// Workspace crates under their old module names, so `crate::env_vars::…` and
+// `crate::powerbi::…` (and `pbideploy::powerbi::…`) paths keep working.
+pub use pbideploy_env as env_vars;
+pub use pbideploy_powerbi as powerbi;
 
 #[cfg(test)]
 mod module_graph;

@@ -24,6 +24,7 @@ mod common;
 mod crash_safety;
 mod crypto_credentials;
 mod emulator_cli;
+mod env_vars;
 mod fault_soak;
 mod hostile_names;
 mod init_adopt_e2e;

@@ -41,3 +41,11 @@ fn version_names_version_commit_and_target() {
         std::env::consts::OS
     );
 }
+
+/// The client, a crate of its own, sends its own package version as `User-Agent`: it must be
+/// pbideploy's (both take the workspace's), so service logs name the release that called.
+#[test]
+fn the_client_user_agent_names_the_pbideploy_version() {
+    let ua = pbideploy::powerbi::client::ClientConfig::default().user_agent;
+    assert_eq!(ua, format!("pbideploy/{}", env!("CARGO_PKG_VERSION")));
+}

@@ -3,9 +3,9 @@
 use reqwest::Method;
 
 use super::{PowerBiClient, RequestBody, json_body};
-use crate::powerbi::error::ClientError;
-use crate::powerbi::retry::Idempotency;
-use crate::powerbi::types::{
+use crate::error::ClientError;
+use crate::retry::Idempotency;
+use crate::types::{
     CreateGatewayDatasourceRequest, CredentialDetails, Gateway, GatewayDatasource,
     UpdateDatasourceRequest,
 };

@@ -75,6 +75,7 @@ impl Default for ClientConfig {
             metadata_timeout: Duration::from_secs(120),
             retry: RetryPolicy::default(),
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            // The workspace version, which pbideploy shares (Cargo.toml [workspace.package]).
             user_agent: format!("pbideploy/{}", env!("CARGO_PKG_VERSION")),
             page_size: 5000,
             large_file_threshold: 1 << 30,

@@ -10,12 +10,12 @@ use reqwest::Method;
 use tracing::{info, warn};
 
 use super::{PowerBiClient, RequestBody, decode_response, json_body};
-use crate::powerbi::error::ClientError;
-use crate::powerbi::retry::{Idempotency, retry_after};
-use crate::powerbi::types::{
+use crate::error::ClientError;
+use crate::retry::{Idempotency, retry_after};
+use crate::types::{
     FileUrlImport, Import, ImportCreated, ImportOptions, ImportState, TemporaryUploadLocation,
 };
-use crate::powerbi::upload::{Progress, UploadSource, file_len};
+use crate::upload::{Progress, UploadSource, file_len};
 
 /// How many times an import whose outcome was unknown (and found absent) is tried again.
 const AMBIGUOUS_IMPORT_ROUNDS: usize = 2;

@@ -12,3 +12,6 @@ pub mod limiter;
 pub mod retry;
 pub mod types;
 pub mod upload;
+
+// The variable names and `VarSource` (auth reads its settings through them).
+use pbideploy_env as env_vars;

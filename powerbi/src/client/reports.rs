@@ -3,9 +3,9 @@
 use reqwest::Method;
 
 use super::{PowerBiClient, RequestBody, json_body};
-use crate::powerbi::error::ClientError;
-use crate::powerbi::retry::Idempotency;
-use crate::powerbi::types::{RebindRequest, Report};
+use crate::error::ClientError;
+use crate::retry::Idempotency;
+use crate::types::{RebindRequest, Report};
 
 impl PowerBiClient {
     /// `GET groups/{g}/reports` (not paged).

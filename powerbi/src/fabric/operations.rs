@@ -11,11 +11,9 @@ use reqwest::{Method, Response, StatusCode, Url};
 
 use super::FabricClient;
 use super::types::{Definition, DefinitionEnvelope, Item, OperationState};
-use crate::powerbi::client::{
-    RequestBody, check_transport, decode_body, decode_response, request_id_of,
-};
-use crate::powerbi::error::{ApiError, ClientError};
-use crate::powerbi::retry::{Idempotency, redact_url, retry_after};
+use crate::client::{RequestBody, check_transport, decode_body, decode_response, request_id_of};
+use crate::error::{ApiError, ClientError};
+use crate::retry::{Idempotency, redact_url, retry_after};
 
 /// What a mutating call gave: the outcome at once, or an operation to follow.
 #[derive(Debug)]
@@ -299,8 +297,8 @@ async fn body_text(resp: Response, method: &str, display: &str) -> Result<String
 mod tests {
     use super::super::FabricConfig;
     use super::*;
-    use crate::powerbi::auth::{AccessToken, TokenFuture, TokenProvider};
-    use crate::powerbi::client::{ClientConfig, PowerBiClient};
+    use crate::auth::{AccessToken, TokenFuture, TokenProvider};
+    use crate::client::{ClientConfig, PowerBiClient};
     use std::sync::Arc;
 
     struct NoToken;

@@ -2,6 +2,10 @@
 //! them ([`VarSource`]), so that tests inject variables instead of touching the process
 //! environment. (clap reads the three that stand for command-line options itself, by these
 //! names.) Secrets named by a manifest's `{env: NAME}` are read through [`VarSource`] too.
+//!
+//! A crate of its own so that the root crate (which re-exports it as `pbideploy::env_vars`)
+//! and the Power BI client crate share one list. `tests/it/env_vars.rs` checks that no source
+//! of either reads the environment directly or spells a name declared here.
 
 use std::collections::HashMap;
 
@@ -103,61 +107,3 @@ pub const USERNAME: &str = "USERNAME";
 pub const HOSTNAME: &str = "HOSTNAME";
 /// The host name (Windows), named in a ledger lock's holder.
 pub const COMPUTERNAME: &str = "COMPUTERNAME";
-
-#[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    /// The names declared above, read from this file's `pub const NAME: &str = "NAME";` lines.
-    fn declared() -> Vec<String> {
-        include_str!("env_vars.rs")
-            .lines()
-            .filter_map(|l| l.strip_prefix("pub const ")?.split_once(':'))
-            .map(|(name, _)| name.to_owned())
-            .collect()
-    }
-
-    fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                sources(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs")
-                && !path.ends_with("env_vars.rs")
-                && !path.ends_with("tests.rs")
-            {
-                let text = std::fs::read_to_string(&path).unwrap();
-                // Unit tests may name variables to set them in a VarSource map.
-                let code = text.split("#[cfg(test)]").next().unwrap_or("").to_owned();
-                out.push((path.display().to_string(), code));
-            }
-        }
-    }
-
-    #[test]
-    fn every_variable_is_named_here_and_read_through_var_source() {
-        let names = declared();
-        assert!(names.len() > 15, "{names:?}");
-        let mut files = Vec::new();
-        sources(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-            &mut files,
-        );
-        let mut problems = Vec::new();
-        for (path, code) in &files {
-            for direct in ["env::var(", "env::var_os(", "env::vars("] {
-                if code.contains(direct) {
-                    problems.push(format!("{path}: reads `{direct}` instead of a VarSource"));
-                }
-            }
-            for name in &names {
-                if code.contains(&format!("\"{name}\"")) {
-                    problems.push(format!(
-                        "{path}: spells \"{name}\" instead of env_vars::{name}"
-                    ));
-                }
-            }
-        }
-        assert!(problems.is_empty(), "{}", problems.join("\n"));
-    }
-}

@@ -5,9 +5,9 @@ use reqwest::Method;
 use reqwest::header::LOCATION;
 
 use super::{PowerBiClient, RequestBody, json_body, request_id_of};
-use crate::powerbi::error::ClientError;
-use crate::powerbi::retry::Idempotency;
-use crate::powerbi::types::{
+use crate::error::ClientError;
+use crate::retry::Idempotency;
+use crate::types::{
     BindToGatewayRequest, Dataset, Datasource, DatasourceUpdate, DirectQueryRefreshSchedule,
     Gateway, GatewayDatasource, MashupParameter, Refresh, RefreshAccepted, RefreshRequest,
     RefreshSchedule, SchedulePatch, SetAllConnectionsRequest, UpdateDatasourcesRequest,
@@ -229,7 +229,7 @@ impl PowerBiClient {
     ) -> Result<Vec<Refresh>, ClientError> {
         let query: Vec<(&str, String)> = top.map(|t| ("$top", t.to_string())).into_iter().collect();
         Ok(self
-            .get_json::<crate::powerbi::types::ODataList<Refresh>>(
+            .get_json::<crate::types::ODataList<Refresh>>(
                 &["groups", group_id, "datasets", dataset_id, "refreshes"],
                 &query,
             )
