@@ -10,8 +10,8 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &["env_vars", "untrusted_file", "sanitize", "pbix", "inspect"],
     &["diagnostics", "powerbi", "model_facts"],
-    &["manifest"],
     &["domain"],
+    &["manifest"],
     &["ledger", "live"],
     &["init", "plan"],
     &["apply"],
