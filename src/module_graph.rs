@@ -12,8 +12,8 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &["untrusted_file", "sanitize", "pbix"],
     &["diagnostics", "model_facts", "inspect"],
-    &["manifest"],
     &["domain"],
+    &["manifest"],
     &["ledger", "live"],
     &["init", "plan"],
     &["apply"],

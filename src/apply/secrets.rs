@@ -9,8 +9,9 @@ use std::path::Path;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::domain::secret_ref::SecretRef;
 use crate::env_vars::{self, VarSource};
-use crate::manifest::secret::{self, SecretError, SecretRef};
+use crate::manifest::secret::{self, SecretError};
 use crate::plan::model::{CredentialSpec, CredentialValue, Operation, Plan};
 
 /// Resolved secrets by reference. Debug shows only the references.

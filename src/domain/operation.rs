@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::SecretRef;
+use crate::domain::secret_ref::SecretRef;
 
 /// A workspace item by workspace name and item name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -54,11 +54,11 @@ pub struct DatasourceRef {
 
 impl DatasourceRef {
     /// Whether `self`, as a rule, selects `actual`: its type (any when empty) and every
-    /// detail it lists, ignoring case ([`crate::manifest::source_match::selects`], the one
+    /// detail it lists, ignoring case ([`super::source_match::selects`], the one
     /// definition validate applies too). Plan and apply both ask this, so apply acts on
     /// exactly the sources the plan showed.
     pub fn matches(&self, actual: &DatasourceRef) -> bool {
-        crate::manifest::source_match::selects(
+        super::source_match::selects(
             &self.datasource_type,
             self.connection_details
                 .iter()

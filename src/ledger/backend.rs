@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use super::LedgerError;
 use super::azblob::{AzBlobStore, BlobLocation, Credential};
 use super::store::{FileStore, LedgerLock, LedgerStore, default_path};
-use crate::manifest::secret::{SecretRef, read_secret_file};
+use crate::domain::secret_ref::SecretRef;
+use crate::manifest::secret::read_secret_file;
 use crate::manifest::{LoadedManifest, State};
 
 /// A store usable from any thread.

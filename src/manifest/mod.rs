@@ -16,7 +16,6 @@ pub mod project;
 pub mod schema;
 pub mod secret;
 pub mod semantic;
-pub mod source_match;
 pub mod state;
 pub mod state_location;
 pub mod time_zones;
@@ -29,9 +28,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::domain::secret_ref::SecretRef;
 pub use model::*;
 pub use positions::PosMap;
-pub use secret::{SecretError, SecretRef};
+pub use secret::SecretError;
 
 use crate::diagnostics::{Diagnostic, Diagnostics, Pos};
 use positions::escape;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::secret::SecretRef;
+use crate::domain::secret_ref::SecretRef;
 
 /// Where an item was written in the manifest (1-based line and column), so plan and apply
 /// errors can point at it. `line == 0` means unknown (for example an item made by an override).

@@ -395,10 +395,10 @@ fn repoint(sources: &mut Vec<DataSource>, rule: &super::model::DatasourceRule) {
     }
 }
 
-/// Whether `rule` selects a source the PBIX declares ([`super::source_match::selects`], as
-/// plan and apply match live sources).
+/// Whether `rule` selects a source the PBIX declares
+/// ([`crate::domain::source_match::selects`], as plan and apply match live sources).
 fn source_matches(rule: &DatasourceMatch, source: &DataSource) -> bool {
-    super::source_match::selects(
+    crate::domain::source_match::selects(
         rule.datasource_type.as_deref().unwrap_or_default(),
         rule.connection_details.fields(),
         &source.datasource_type,

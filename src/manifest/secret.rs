@@ -1,31 +1,15 @@
-//! Secret references and their one resolver. A manifest never holds a secret, only where to
-//! find it; plan (to fingerprint) and apply (to send) both read it through [`resolve`], so the
-//! bytes fingerprinted are the bytes sent. The value lives in a `SecretString` whose
+//! The one resolver of secret references ([`SecretRef`], a domain type). A manifest never
+//! holds a secret, only where to find it; plan (to fingerprint) and apply (to send) both read
+//! it through [`resolve`], so the bytes fingerprinted are the bytes sent. The value lives in a `SecretString` whose
 //! Debug/Display redact.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use schemars::JsonSchema;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
 
 use super::paths::{Resolved, resolve_within};
+use crate::domain::secret_ref::SecretRef;
 use crate::env_vars::VarSource;
-
-/// Where a secret lives: `{env: NAME}` or `{file: path}`. The manifest, the plan file and the
-/// ledger all hold this reference, never the value.
-#[derive(
-    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
-pub enum SecretRef {
-    /// An environment variable of the process running `apply`.
-    Env(#[schemars(length(min = 1))] String),
-    /// A file whose whole content (one trailing newline removed) is the secret, relative to
-    /// the manifest's folder.
-    File(String),
-}
 
 /// Why a secret reference could not be resolved: names the reference and how to fix it,
 /// never the secret.
@@ -123,16 +107,6 @@ pub fn resolve(
     Ok(SecretString::from(value))
 }
 
-/// Shows where the secret comes from (`env:NAME`, `file:PATH`), never its value.
-impl fmt::Display for SecretRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Env(name) => write!(f, "env:{name}"),
-            Self::File(path) => write!(f, "file:{path}"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,12 +118,6 @@ mod tests {
 
     fn file(dir: &Path, name: &str) -> Result<SecretString, SecretError> {
         resolve(&SecretRef::File(name.into()), dir, &none)
-    }
-
-    #[test]
-    fn display_names_the_source_only() {
-        assert_eq!(SecretRef::Env("SQL_PW".into()).to_string(), "env:SQL_PW");
-        assert_eq!(SecretRef::File("s/pw".into()).to_string(), "file:s/pw");
     }
 
     #[test]

@@ -15,9 +15,9 @@ use super::names::name_key;
 use super::paths::{Resolved, resolve_within};
 use super::positions::PosMap;
 use super::project::{self, ProjectChecks};
-use super::secret::SecretRef;
 use super::time_zones::suggest;
 use crate::diagnostics::Diagnostic;
+use crate::domain::secret_ref::SecretRef;
 use crate::sanitize;
 use windows_time_zones::is_windows_time_zone;
 

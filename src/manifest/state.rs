@@ -71,7 +71,7 @@ mod tests {
         assert_eq!(state.lease_seconds, Some(30));
         assert_eq!(
             state.credential,
-            Some(crate::manifest::SecretRef::File(
+            Some(crate::domain::secret_ref::SecretRef::File(
                 prod.root.join("conn.txt").to_string_lossy().into_owned()
             ))
         );

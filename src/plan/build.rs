@@ -21,10 +21,11 @@ use crate::domain::operation::{
     CredentialSpec, CredentialType, CredentialValue, DatasourceRef, GatewayRef, ItemRef, Principal,
     PrincipalType, PrivacyLevel, RefreshSchedule, WorkspaceRole,
 };
+use crate::domain::secret_ref::SecretRef;
 use crate::env_vars::VarSource;
 use crate::ledger::credential_fingerprint;
 use crate::manifest::paths::relative;
-use crate::manifest::secret::{self, SecretRef};
+use crate::manifest::secret;
 use crate::manifest::{self, LoadedManifest};
 use pbix::project::Definition;
 

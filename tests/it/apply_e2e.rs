@@ -14,9 +14,9 @@ use pbideploy::domain::desired::{
     CredentialFingerprint, DesiredCredential, DesiredDataset, DesiredReport, DesiredState,
     DesiredWorkspace, RefreshOnApply,
 };
+use pbideploy::domain::secret_ref::SecretRef;
 use pbideploy::ledger::Ledger;
 use pbideploy::live::model::{LivePrincipal, LiveState};
-use pbideploy::manifest::SecretRef;
 use pbideploy::plan::model::*;
 use pbideploy::plan::{PlanOptions, plan};
 use pbideploy::powerbi::auth::{AccessToken, TokenFuture, TokenProvider};

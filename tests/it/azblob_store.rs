@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use pbideploy::domain::address::Address;
+use pbideploy::domain::secret_ref::SecretRef;
 use pbideploy::ledger::azblob::rest::Call;
 use pbideploy::ledger::azblob::{AzBlobStore, BlobLocation, Credential};
 use pbideploy::ledger::backend::{self, StateSpec};
 use pbideploy::ledger::store::{LedgerLock, LedgerStore};
 use pbideploy::ledger::{Ledger, LedgerEntry, LedgerError, WorkspaceEntry};
-use pbideploy::manifest::SecretRef;
 use reqwest::Method;
 
 use azurite::Azurite;

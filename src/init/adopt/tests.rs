@@ -5,8 +5,8 @@ use crate::domain::desired::{DesiredCredential, DesiredReport, DesiredWorkspace}
 use crate::domain::operation::{
     CredentialSpec, CredentialType, CredentialValue, DatasourceRef, ItemRef, PrivacyLevel,
 };
+use crate::domain::secret_ref::SecretRef;
 use crate::live::model::{CredentialStatus, LiveDatasource, LiveImport, LiveReport};
-use crate::manifest::SecretRef;
 
 fn sql(server: &str) -> DatasourceRef {
     DatasourceRef {

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::domain::desired::*;
+use crate::domain::secret_ref::SecretRef;
 use crate::ledger::{CredentialEntry, DatasetEntry, LedgerEntry, ReportEntry, fingerprint};
 use crate::live::model::*;
-use crate::manifest::SecretRef;
 use crate::plan::model::*;
 
 const SALT: &str = "5a17";

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use pbideploy::manifest::SecretRef;
+use pbideploy::domain::secret_ref::SecretRef;
 use pbideploy::plan::model::*;
 use serde_json::json;
 

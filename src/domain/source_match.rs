@@ -3,7 +3,7 @@
 //! source's, and the source has every connection detail the rule names; types, detail names
 //! and values are compared ignoring ASCII case, as the service does.
 //!
-//! It lives here, below `domain`, because validate's model checks
+//! It is domain vocabulary, below `manifest`: validate's model checks
 //! (`manifest::model_rules`) apply it to the sources a PBIX declares; plan, apply and
 //! `state adopt` reach it through `domain::operation::DatasourceRef::matches`.
 
