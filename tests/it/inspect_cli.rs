@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use predicates::str::contains;
+
+use crate::support::{Run, assert_cli_snapshot};
 
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/pbix");
 const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/inspect.schema.json");
@@ -58,13 +59,9 @@ fn assert_valid(value: &serde_json::Value) {
 #[test]
 fn a_directquery_model_lists_its_parameters_and_sources() {
     let path = manifest_pbix("inventory-dq.pbix");
-    pbideploy()
-        .args(["inspect", &path])
-        .assert()
-        .success()
-        .stdout(contains("model, DirectQuery"))
-        .stdout(contains("Server (Text, required) = \"sql01\""))
-        .stdout(contains("Sql  database=Inventory  server=sql01"));
+    assert_cli_snapshot!(Run::from(
+        pbideploy().args(["inspect", &path]).output().unwrap()
+    ));
     let v = json_of(&path);
     assert_valid(&v);
     assert_eq!(v["kind"], "model");
@@ -130,13 +127,12 @@ fn a_file_that_is_not_a_pbix_is_refused_with_its_name() {
     let mut bytes = b"PK\x03\x04".to_vec();
     bytes.extend([0x41; 100]);
     std::fs::write(&junk, bytes).unwrap();
-    pbideploy()
-        .args(["inspect", junk.to_str().unwrap()])
-        .assert()
-        .code(1)
-        .stderr(contains(
-            "junk.pbix: not a PBIX: it is not a valid ZIP archive",
-        ));
+    assert_cli_snapshot!(Run::from(
+        pbideploy()
+            .args(["inspect", junk.to_str().unwrap()])
+            .output()
+            .unwrap()
+    ));
 }
 
 /// Regional Sales: ten tables, one data source (the service lists each connection once:

@@ -12,6 +12,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::support::{Run, assert_cli_snapshot};
+
 /// A work folder with the repository's PBIP items under `pbip/`, its example PBIX files
 /// under `pbix/`, and `manifest` as `m.yaml`.
 fn workdir(manifest: &str) -> tempfile::TempDir {
@@ -23,8 +25,8 @@ fn workdir(manifest: &str) -> tempfile::TempDir {
     dir
 }
 
-/// Runs pbideploy on the local service in `dir`; (exit code, stdout, stderr).
-fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+/// Runs pbideploy on the local service in `dir`.
+fn run(dir: &Path, args: &[&str]) -> Run {
     let out = crate::support::pbideploy()
         .current_dir(dir)
         .args(args)
@@ -32,23 +34,19 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
         .env("PBIP_E2E_SQL_PASSWORD", "sentinel-pbip-5e1f")
         .output()
         .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    Run::from(out)
 }
 
 fn apply(dir: &Path, extra: &[&str]) -> String {
     let mut args = vec!["apply", "--auto-approve", "-f", "m.yaml"];
     args.extend_from_slice(extra);
-    let (code, out, err) = run(dir, &args);
-    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
-    out
+    let out = run(dir, &args);
+    assert_eq!(out.code, 0, "apply failed:\n{}\n{}", out.stdout, out.stderr);
+    out.stdout
 }
 
-/// `plan --detailed-exitcode` in `format`: (exit code, output).
-fn plan(dir: &Path, format: &str, extra: &[&str]) -> (i32, String) {
+/// `plan --detailed-exitcode` in `format`.
+fn plan(dir: &Path, format: &str, extra: &[&str]) -> Run {
     let mut args = vec![
         "plan",
         "--detailed-exitcode",
@@ -58,12 +56,15 @@ fn plan(dir: &Path, format: &str, extra: &[&str]) -> (i32, String) {
         "m.yaml",
     ];
     args.extend_from_slice(extra);
-    let (code, out, err) = run(dir, &args);
+    let out = run(dir, &args);
     assert!(
-        code == 0 || code == 2,
-        "plan failed ({code}):\n{out}\n{err}"
+        out.code == 0 || out.code == 2,
+        "plan failed ({}):\n{}\n{}",
+        out.code,
+        out.stdout,
+        out.stderr
     );
-    (code, out)
+    out
 }
 
 /// Applies, then checks that a second apply and a plan find nothing to do.
@@ -74,8 +75,12 @@ fn converges(dir: &Path, extra: &[&str]) {
         again.contains("No changes"),
         "re-apply changed something:\n{again}"
     );
-    let (code, out) = plan(dir, "text", extra);
-    assert_eq!(code, 0, "plan after apply is not clean:\n{out}");
+    let out = plan(dir, "text", extra);
+    assert_eq!(
+        out.code, 0,
+        "plan after apply is not clean:\n{}",
+        out.stdout
+    );
 }
 
 /// The local service's state file (the service's truth).
@@ -227,17 +232,9 @@ fn a_measure_edit_plans_one_update_whose_markdown_shows_only_that_dax() {
     );
     assert_ne!(text, edited, "the fixture's measure moved");
     std::fs::write(&table, edited).unwrap();
-    let (code, md) = plan(dir.path(), "markdown", &[]);
-    assert_eq!(code, 2, "{md}");
-    assert!(md.contains("0 to add, 1 to change, 0 to delete"), "{md}");
-    assert!(
-        md.contains("-    measure 'Total Amount' = SUM(Sales[Amount])"),
-        "{md}"
-    );
-    assert!(
-        md.contains("+    measure 'Total Amount' = SUMX(Sales, Sales[Amount] * 2)"),
-        "{md}"
-    );
+    let run = plan(dir.path(), "markdown", &[]);
+    assert_cli_snapshot!(run);
+    let md = run.stdout;
     let content = &md[md
         .find("#### Definition changes")
         .expect("a definition section")..];
@@ -256,12 +253,8 @@ fn a_measure_edit_plans_one_update_whose_markdown_shows_only_that_dax() {
         1,
         "one part changed:\n{md}"
     );
-    assert!(
-        md.contains("`definition/tables/Sales.tmdl` (changed)"),
-        "{md}"
-    );
     apply(dir.path(), &[]);
-    assert_eq!(plan(dir.path(), "text", &[]).0, 0);
+    assert_eq!(plan(dir.path(), "text", &[]).code, 0);
 }
 
 #[test]
@@ -273,7 +266,9 @@ fn a_parameter_change_plans_a_definition_update() {
         SALES.replace("SalesProd", "SalesTest"),
     )
     .unwrap();
-    let (code, json) = plan(dir.path(), "json", &[]);
+    let Run {
+        code, stdout: json, ..
+    } = plan(dir.path(), "json", &[]);
     assert_eq!(code, 2, "{json}");
     let plan: Value = serde_json::from_str(&json).unwrap();
     let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/plan.schema.json");
@@ -322,19 +317,11 @@ fn a_dropped_import_column_is_flagged_in_the_plan_and_refused_by_apply() {
     let start = text.find("\tcolumn 'Customer Name'").unwrap();
     let end = text[start..].find("\tpartition").unwrap() + start;
     std::fs::write(&table, format!("{}{}", &text[..start], &text[end..])).unwrap();
-    let (code, md) = plan(dir.path(), "markdown", &[]);
-    assert_eq!(code, 2);
-    assert!(md.contains("column Customer[Customer Name]"), "{md}");
-    assert!(md.contains("DATA LOSS"), "{md}");
+    assert_cli_snapshot!("plan_data_loss", plan(dir.path(), "markdown", &[]));
     let before = service(dir.path());
-    let (code, out, err) = run(dir.path(), &["apply", "--auto-approve", "-f", "m.yaml"]);
-    assert_ne!(code, 0, "apply went ahead:\n{out}\n{err}");
-    let said = format!("{out}{err}");
-    assert!(said.contains("allowDataLoss"), "{said}");
-    assert!(
-        said.contains("drops column Customer[Customer Name], whose imported data would be lost; nothing was sent"),
-        "refused by pbideploy, not by the service:\n{said}"
-    );
+    // Refused by pbideploy (`nothing was sent`), not by the service.
+    let refused = run(dir.path(), &["apply", "--auto-approve", "-f", "m.yaml"]);
+    assert_cli_snapshot!("apply_refused", refused);
     let definitions = |state: &Value| state["fabric"]["definitions"].clone();
     assert!(
         definitions(&before).is_object(),
@@ -353,9 +340,7 @@ fn a_dropped_import_column_is_flagged_in_the_plan_and_refused_by_apply() {
         ),
     )
     .unwrap();
-    let (code, md) = plan(dir.path(), "markdown", &[]);
-    assert_eq!(code, 2);
-    assert!(md.contains("data loss allowed"), "{md}");
+    assert_cli_snapshot!("plan_data_loss_allowed", plan(dir.path(), "markdown", &[]));
 }
 
 #[test]
@@ -425,9 +410,7 @@ fn refresh_only_reports_a_definition_changed_outside_pbideploy() {
     use base64::Engine as _;
     let dir = workdir(SALES);
     apply(dir.path(), &[]);
-    let (code, clean) = plan(dir.path(), "text", &["--refresh-only"]);
-    assert_eq!(code, 0, "{clean}");
-    assert!(!clean.contains("not the one pbideploy deployed"), "{clean}");
+    assert_cli_snapshot!("clean", plan(dir.path(), "text", &["--refresh-only"]));
     // Someone edits the measure in the service (the local service's state is its truth).
     let path = dir.path().join(".pbideploy/local/state.json");
     let mut state: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -445,12 +428,7 @@ fn refresh_only_reports_a_definition_changed_outside_pbideploy() {
     assert_ne!(text, edited);
     part["payload"] = Value::String(b64.encode(edited));
     std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
-    let (_, drift) = plan(dir.path(), "text", &["--refresh-only"]);
-    assert!(
-        drift.contains("not the one pbideploy deployed last"),
-        "{drift}"
-    );
-    assert!(drift.contains("definition/tables/Sales.tmdl"), "{drift}");
+    assert_cli_snapshot!("drift", plan(dir.path(), "text", &["--refresh-only"]));
 }
 
 #[test]
@@ -466,27 +444,24 @@ fn a_saved_plan_applies_exactly_and_is_refused_once_the_project_moved() {
         text.replace("AVERAGE(Rates[Rate])", "MAX(Rates[Rate])"),
     )
     .unwrap();
-    let (code, _) = plan(dir.path(), "text", &["--out", "p.json"]);
-    assert_eq!(code, 2);
+    assert_eq!(plan(dir.path(), "text", &["--out", "p.json"]).code, 2);
     std::fs::write(
         &table,
         text.replace("AVERAGE(Rates[Rate])", "MIN(Rates[Rate])"),
     )
     .unwrap();
-    let (code, out, err) = run(dir.path(), &["apply", "p.json", "-f", "m.yaml"]);
-    assert_ne!(code, 0, "a stale plan was applied:\n{out}\n{err}");
-    assert!(
-        err.contains("the saved plan is stale: the project pbip/Web.SemanticModel changed"),
-        "{out}\n{err}"
+    assert_cli_snapshot!(
+        "stale",
+        run(dir.path(), &["apply", "p.json", "-f", "m.yaml"])
     );
     std::fs::write(
         &table,
         text.replace("AVERAGE(Rates[Rate])", "MAX(Rates[Rate])"),
     )
     .unwrap();
-    let (code, out, err) = run(dir.path(), &["apply", "p.json", "-f", "m.yaml"]);
-    assert_eq!(code, 0, "{out}\n{err}");
-    assert_eq!(plan(dir.path(), "text", &[]).0, 0);
+    let out = run(dir.path(), &["apply", "p.json", "-f", "m.yaml"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(plan(dir.path(), "text", &[]).code, 0);
 }
 
 #[test]
@@ -509,7 +484,9 @@ fn prune_deletes_a_dropped_project_model_and_lists_it_first() {
         text.replace("SUM(Sales[Amount])", "SUM(Sales[Amount]) + 0"),
     )
     .unwrap();
-    let (code, json) = plan(dir.path(), "json", &[]);
+    let Run {
+        code, stdout: json, ..
+    } = plan(dir.path(), "json", &[]);
     assert_eq!(code, 2);
     let planned: Value = serde_json::from_str(&json).unwrap();
     let first = &planned["changes"][0];
@@ -527,5 +504,5 @@ fn prune_deletes_a_dropped_project_model_and_lists_it_first() {
         .filter_map(|d| d["name"].as_str())
         .collect();
     assert_eq!(names, ["Sales"]);
-    assert_eq!(plan(dir.path(), "text", &[]).0, 0);
+    assert_eq!(plan(dir.path(), "text", &[]).code, 0);
 }

@@ -7,6 +7,8 @@
 
 use std::path::Path;
 
+use crate::support::{Run, assert_cli_snapshot};
+
 const FIRST: &str = "Sentinel-First-7f3a";
 const SECOND: &str = "Sentinel-Second-91bc";
 
@@ -43,8 +45,9 @@ workspaces:
     )
 }
 
-/// Runs pbideploy in `dir` with the password variable set to `secret` (or unset).
-fn run(dir: &Path, secret: Option<&str>, args: &[&str]) -> (i32, String) {
+/// Runs pbideploy in `dir` with the password variable set to `secret` (or unset); fails if
+/// either secret shows up in its output.
+fn run(dir: &Path, secret: Option<&str>, args: &[&str]) -> Run {
     let mut cmd = crate::support::pbideploy();
     cmd.current_dir(dir).args(args).args([
         "--service",
@@ -57,19 +60,17 @@ fn run(dir: &Path, secret: Option<&str>, args: &[&str]) -> (i32, String) {
     if let Some(s) = secret {
         cmd.env("INVENTORY_SQL_PASSWORD", s);
     }
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Run::from(cmd.output().unwrap());
     for s in [FIRST, SECOND] {
-        assert!(!text.contains(s), "a secret was printed: {text}");
+        assert!(
+            !out.stdout.contains(s) && !out.stderr.contains(s),
+            "a secret was printed: {out:?}"
+        );
     }
-    (out.status.code().unwrap_or(-1), text)
+    out
 }
 
-fn plan(dir: &Path, secret: Option<&str>) -> (i32, String) {
+fn plan(dir: &Path, secret: Option<&str>) -> Run {
     run(dir, secret, &["plan", "--detailed-exitcode"])
 }
 
@@ -90,12 +91,12 @@ fn workdir(pbix: &str, manifest: &str) -> tempfile::TempDir {
 
 /// Applies with the first secret, then plans: nothing is left to do.
 fn apply_then_nothing_to_do(root: &Path) {
-    let (code, out) = run(root, Some(FIRST), &["apply", "--auto-approve"]);
-    assert_eq!(code, 0, "{out}");
-    let (code, out) = plan(root, Some(FIRST));
+    let out = run(root, Some(FIRST), &["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = plan(root, Some(FIRST));
     assert_eq!(
-        (code, out.trim()),
-        (0, "No changes. The service matches the manifest.")
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "No changes. The service matches the manifest.\n", "")
     );
 }
 
@@ -105,53 +106,19 @@ fn credentials_are_planned_rotated_and_not_checked_without_leaking() {
     let root = dir.path();
 
     // Empty tenant, no secret (a pull-request build): a full plan, not an error.
-    let (code, out) = plan(root, None);
-    assert_eq!(code, 2, "{out}");
-    for want in [
-        "gateway[\"Local Gateway\"].datasource[\"Sql database=Inventory;server=sql01.corp.contoso.com\"] will be created",
-        ".gateway_binding will be updated in-place",
-        "+ gateway = \"Local Gateway (1f69e798-5852-4fdd-ab01-33bb14b6e934)\"",
-        "(credentials never applied by pbideploy)",
-        "+ secret               = (sensitive value)",
-        "env:INVENTORY_SQL_PASSWORD",
-    ] {
-        // Attribute columns are aligned: compare with runs of spaces folded.
-        let fold = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(
-            fold(&out).contains(&fold(want)),
-            "missing {want:?} in:\n{out}"
-        );
-    }
+    assert_cli_snapshot!("empty_tenant_without_secret", plan(root, None));
 
     apply_then_nothing_to_do(root);
 
     // Rotation: exactly the credential update, the secret shown as changed.
-    let (code, out) = plan(root, Some(SECOND));
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains("(the secret was rotated (fingerprint differs))"),
-        "{out}"
-    );
-    assert!(out.contains("~ secret"), "{out}");
-    assert!(
-        out.contains("Plan: 0 to add, 1 to change, 0 to delete."),
-        "{out}"
-    );
+    assert_cli_snapshot!("rotated", plan(root, Some(SECOND)));
 
     // Without the secret: not checked, nothing to do.
-    let (code, out) = plan(root, None);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("not checked"), "{out}");
+    assert_cli_snapshot!("not_checked", plan(root, None));
 
     // A settings change is seen through the ledger, with the old and new value.
     std::fs::write(root.join("m.yaml"), manifest("Private")).unwrap();
-    let (code, out) = plan(root, None);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains("credential settings changed (privacy_level)"),
-        "{out}"
-    );
-    assert!(out.contains("\"Organizational\" -> \"Private\""), "{out}");
+    assert_cli_snapshot!("settings_changed", plan(root, None));
 
     // The secret never reaches the ledger or the local service's own files either.
     for entry in walk(root) {

@@ -13,6 +13,8 @@ use pbideploy_emulator::{EmulatorConfig, RunningEmulator};
 use secrecy::SecretString;
 use serde_json::Value;
 
+use crate::support::{Run, assert_cli_snapshot};
+
 const CLIENT_ID: &str = "pbideploy-e2e";
 
 fn repo() -> PathBuf {
@@ -39,15 +41,9 @@ fn workdir() -> tempfile::TempDir {
     dir
 }
 
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs `pbideploy plan ARGS` against the emulator (in a blocking thread so the emulator on
 /// this runtime keeps serving).
-async fn plan(url: &str, dir: &Path, args: &[&str]) -> Output {
+async fn plan(url: &str, dir: &Path, args: &[&str]) -> Run {
     let url = url.to_string();
     let dir = dir.to_path_buf();
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -61,12 +57,7 @@ async fn plan(url: &str, dir: &Path, args: &[&str]) -> Output {
             .env("AZURE_CLIENT_ID", CLIENT_ID)
             .env("AZURE_CLIENT_SECRET", "e2e-secret")
             .env("AZURE_AUTHORITY_HOST", &url);
-        let out = cmd.output().unwrap();
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from(cmd.output().unwrap())
     })
     .await
     .unwrap()
@@ -97,7 +88,7 @@ async fn requests(url: &str) -> Vec<Value> {
     body["value"].as_array().cloned().unwrap_or_default()
 }
 
-fn json_plan(out: &Output) -> Value {
+fn json_plan(out: &Run) -> Value {
     serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", out.stdout, out.stderr))
 }
@@ -226,9 +217,7 @@ async fn empty_tenant_gives_a_full_plan_with_get_requests_only() {
     for r in api {
         assert_eq!(r["method"], "GET", "plan sent a write: {r}");
     }
-    let text = plan(&emu.url(), dir.path(), &["-f", "q.yaml"]).await;
-    assert_eq!(text.code, 0, "stderr: {}", text.stderr);
-    assert!(text.stdout.contains("to add"), "{}", text.stdout);
+    assert_cli_snapshot!(plan(&emu.url(), dir.path(), &["-f", "q.yaml"]).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,12 +228,7 @@ async fn matching_tenant_has_no_changes_and_single_edits_give_single_changes() {
     seed(&url, dir.path()).await;
 
     let out = plan(&url, dir.path(), &["-f", "m.yaml", "--detailed-exitcode"]).await;
-    assert_eq!(
-        out.code, 0,
-        "stdout: {}\nstderr: {}",
-        out.stdout, out.stderr
-    );
-    assert!(out.stdout.contains("No changes."), "{}", out.stdout);
+    assert_cli_snapshot!(out);
     // The manifest manages parameters only: nothing else of the dataset is read (no users,
     // data sources, bound gateway sources, gateways or schedules).
     let unmanaged = [
@@ -420,13 +404,7 @@ fn plan_service_local_works_without_credentials() {
         ])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("to add"), "{stdout}");
+    assert_cli_snapshot!(Run::from(out));
     assert!(dir.path().join(".pbideploy/local/state.json").exists());
 }
 
@@ -443,8 +421,7 @@ fn invalid_manifest_prints_diagnostics_and_exits_1() {
         .args(["plan", "-f", "bad.yaml", "--service", "local"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    assert_cli_snapshot!(Run::from(out));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -481,16 +458,12 @@ async fn out_saves_a_plan_and_actions_summary_gets_markdown() {
     })
     .await
     .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_cli_snapshot!("plan_out", Run::from(out));
     let saved = pbideploy::plan::file::read_plan(&dir.path().join("saved.plan")).unwrap();
     assert!(saved.has_changes());
     assert_eq!(saved.live_fingerprint.len(), 64);
     assert!(!saved.manifest.sha256.is_empty());
     let md = std::fs::read_to_string(&summary).unwrap();
-    assert!(md.contains("to add"), "{md}");
     assert!(!md.contains("e2e-secret"));
+    crate::support::cli_snapshot_settings().bind(|| insta::assert_snapshot!("step_summary", md));
 }

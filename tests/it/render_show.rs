@@ -2,6 +2,7 @@
 
 use crate::render_fixture;
 
+use crate::support::{Run, assert_cli_snapshot};
 use predicates::prelude::*;
 
 fn saved_rich_plan(dir: &tempfile::TempDir) -> std::path::PathBuf {
@@ -52,7 +53,9 @@ fn show_renders_markdown_and_json() {
         .args(["--format", "markdown"])
         .assert()
         .success()
-        .stdout(predicate::str::starts_with("### pbideploy plan"));
+        .stdout(pbideploy::plan::render::render_markdown(
+            &render_fixture::rich(),
+        ));
     let out = crate::support::pbideploy()
         .arg("show")
         .arg(&path)
@@ -71,14 +74,12 @@ fn show_refuses_a_corrupt_file_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("corrupt-plan.json");
     std::fs::write(&path, b"{\"format_version\": \"1.0\", \"changes\": [tru").unwrap();
-    crate::support::pbideploy()
+    let out = crate::support::pbideploy()
         .arg("show")
         .arg(&path)
-        .assert()
-        .code(1)
-        .stdout(predicate::str::is_empty())
-        .stderr(predicate::str::contains("corrupt-plan.json"))
-        .stderr(predicate::str::contains("not a pbideploy plan file"));
+        .output()
+        .unwrap();
+    assert_cli_snapshot!(Run::from(out));
 }
 
 #[test]
@@ -86,19 +87,17 @@ fn show_refuses_a_newer_format_and_a_missing_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("future.json");
     std::fs::write(&path, b"{\"format_version\": \"7.1\"}").unwrap();
-    crate::support::pbideploy()
-        .arg("show")
-        .arg(&path)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("future.json"))
-        .stderr(predicate::str::contains("newer"));
-    crate::support::pbideploy()
-        .arg("show")
-        .arg(dir.path().join("absent.json"))
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("absent.json"));
+    let show = |path: &std::path::Path| {
+        Run::from(
+            crate::support::pbideploy()
+                .arg("show")
+                .arg(path)
+                .output()
+                .unwrap(),
+        )
+    };
+    assert_cli_snapshot!("newer", show(&path));
+    assert_cli_snapshot!("absent", show(&dir.path().join("absent.json")));
 }
 
 #[test]
@@ -123,16 +122,16 @@ fn a_closed_stdout_ends_quietly_with_success() {
 fn verbose_errors_show_their_causes() {
     let dir = tempfile::tempdir().unwrap();
     let absent = dir.path().join("absent.json");
-    crate::support::pbideploy()
+    let verbose = crate::support::pbideploy()
         .args(["-v", "show"])
         .arg(&absent)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("caused by: "));
-    crate::support::pbideploy()
+        .output()
+        .unwrap();
+    assert_cli_snapshot!("verbose", Run::from(verbose));
+    let quiet = crate::support::pbideploy()
         .arg("show")
         .arg(&absent)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("caused by").not());
+        .output()
+        .unwrap();
+    assert_cli_snapshot!("quiet", Run::from(quiet));
 }

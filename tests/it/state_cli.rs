@@ -1,7 +1,8 @@
 //! `pbideploy state list|show|rm` against ledger files in a temporary directory.
 
 use assert_cmd::Command;
-use predicates::prelude::*;
+
+use crate::support::{Run, assert_cli_snapshot};
 
 use pbideploy::domain::address::Address;
 use pbideploy::ledger::store::{FileStore, LedgerStore};
@@ -45,68 +46,62 @@ fn cmd(dir: &std::path::Path) -> Command {
     c
 }
 
+fn run(command: &mut Command) -> Run {
+    Run::from(command.output().unwrap())
+}
+
 #[test]
 fn list_uses_the_default_path_beside_the_manifest() {
     let dir = tempfile::tempdir().unwrap();
     seeded(dir.path());
-    cmd(dir.path())
-        .args(["state", "list", "-f", "pbideploy.yaml", "--env", "prod"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            r#"workspace["Sales"].dataset["Sales Model"]"#,
-        ))
-        .stdout(predicate::str::contains(
-            r#"workspace["Sales"].report["Overview"]"#,
-        ));
+    assert_cli_snapshot!(run(cmd(dir.path()).args([
+        "state",
+        "list",
+        "-f",
+        "pbideploy.yaml",
+        "--env",
+        "prod"
+    ])));
 }
 
 #[test]
 fn show_prints_one_entry_and_rejects_unknown_addresses() {
     let dir = tempfile::tempdir().unwrap();
     let path = seeded(dir.path());
-    cmd(dir.path())
-        .args(["state", "show", "--state"])
-        .arg(&path)
-        .arg(r#"workspace["sales"].dataset["sales model"]"#)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("\"dataset_id\": \"d1\""));
-    cmd(dir.path())
-        .args(["state", "show", "--state"])
-        .arg(&path)
-        .arg(r#"workspace["Sales"].dataset["Nope"]"#)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("state list"));
-    cmd(dir.path())
-        .args(["state", "show", "--state"])
-        .arg(&path)
-        .arg("workspace[Sales")
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("invalid address"));
+    let show = |address: &str| {
+        run(cmd(dir.path())
+            .args(["state", "show", "--state"])
+            .arg(&path)
+            .arg(address))
+    };
+    assert_cli_snapshot!(
+        "case_insensitive",
+        show(r#"workspace["sales"].dataset["sales model"]"#)
+    );
+    assert_cli_snapshot!("unknown", show(r#"workspace["Sales"].dataset["Nope"]"#));
+    assert_cli_snapshot!("invalid", show("workspace[Sales"));
 }
 
 #[test]
 fn rm_forgets_the_entry_and_its_children() {
     let dir = tempfile::tempdir().unwrap();
     let path = seeded(dir.path());
-    cmd(dir.path())
-        .args(["state", "rm", "--state"])
-        .arg(&path)
-        .arg(r#"workspace["Sales"].report["Overview"]"#)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("Removed"));
+    assert_cli_snapshot!(
+        "report",
+        run(cmd(dir.path())
+            .args(["state", "rm", "--state"])
+            .arg(&path)
+            .arg(r#"workspace["Sales"].report["Overview"]"#))
+    );
     let ledger = FileStore::new(&path).load().unwrap().unwrap();
     assert_eq!(ledger.entries.len(), 2);
-    cmd(dir.path())
-        .args(["state", "rm", "--state"])
-        .arg(&path)
-        .arg(r#"workspace["Sales"]"#)
-        .assert()
-        .success();
+    assert_cli_snapshot!(
+        "workspace",
+        run(cmd(dir.path())
+            .args(["state", "rm", "--state"])
+            .arg(&path)
+            .arg(r#"workspace["Sales"]"#))
+    );
     let ledger = FileStore::new(&path).load().unwrap().unwrap();
     assert!(ledger.entries.is_empty());
     assert_eq!(ledger.salt, "0011", "the salt survives edits");
@@ -118,32 +113,27 @@ fn rm_refuses_while_another_run_holds_the_lock() {
     let path = seeded(dir.path());
     let store = FileStore::new(&path);
     let _held = store.lock().unwrap();
+    // Not a snapshot: the message names the holder's user, host and start time.
     cmd(dir.path())
         .args(["state", "rm", "--state"])
         .arg(&path)
         .arg(r#"workspace["Sales"]"#)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains(".lock"));
+        .stderr(predicates::str::contains(".lock"));
     assert_eq!(store.load().unwrap().unwrap().entries.len(), 3);
 }
 
 #[test]
 fn missing_and_corrupt_ledgers_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
-    cmd(dir.path())
-        .args(["state", "list"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("no ledger at"));
+    assert_cli_snapshot!("missing", run(cmd(dir.path()).args(["state", "list"])));
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{").unwrap();
-    cmd(dir.path())
-        .args(["state", "list", "--state"])
-        .arg(&bad)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("bad.json"));
+    assert_cli_snapshot!(
+        "corrupt",
+        run(cmd(dir.path()).args(["state", "list", "--state"]).arg(&bad))
+    );
 }
 
 #[test]
@@ -156,7 +146,7 @@ fn state_takes_state_like_plan_and_apply_and_still_accepts_state_file() {
             .arg(&ledger)
             .assert()
             .code(1)
-            .stderr(predicate::str::contains("no ledger at"));
+            .stderr(predicates::str::contains("no ledger at"));
     }
     let help = cmd(dir.path())
         .args(["state", "list", "--help"])

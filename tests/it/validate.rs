@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use predicates::prelude::*;
+use crate::support::{Run, assert_cli_snapshot};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -149,12 +149,13 @@ fn example_manifests_validate() {
                 "{} lacks the schema line",
                 path.display()
             );
-            crate::support::pbideploy()
+            let out = crate::support::pbideploy()
                 .args(["validate", "--color", "never", "-f"])
                 .arg(&path)
-                .assert()
-                .success()
-                .stdout(predicate::str::contains("is valid"));
+                .output()
+                .unwrap();
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            assert_cli_snapshot!(format!("example_{stem}"), Run::from(out));
             count += 1;
         }
     }
@@ -220,65 +221,62 @@ fn process_environment_is_never_interpolated() {
 #[test]
 fn json_format_prints_diagnostics_on_stdout() {
     let path = root().join("tests/manifests/invalid/literal-password.yaml");
-    let out = crate::support::pbideploy()
-        .args(["validate", "--format", "json", "-f"])
-        .arg(&path)
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let run = Run::from(
+        crate::support::pbideploy()
+            .args(["validate", "--format", "json", "-f"])
+            .arg(&path)
+            .output()
+            .unwrap(),
+    );
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(json[0]["code"], "literal-secret");
     assert_eq!(json[0]["line"], 10);
     assert_eq!(json[0]["column"], 23);
-    assert!(json[0]["hint"].as_str().unwrap().contains("{env:"));
     assert!(
-        !String::from_utf8_lossy(&out).contains("hunter2"),
+        !run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"),
         "the literal secret must not be echoed"
     );
+    assert_cli_snapshot!(run);
 }
 
 #[test]
 fn text_format_shows_location_and_snippet_on_stderr() {
     let path = root().join("tests/manifests/invalid/unknown-field-workspace.yaml");
-    crate::support::pbideploy()
+    let out = crate::support::pbideploy()
         .args(["validate", "--color", "never", "-f"])
         .arg(&path)
-        .assert()
-        .code(1)
-        .stdout("")
-        .stderr(predicate::str::contains(
-            "unknown-field-workspace.yaml:4:5: unknown field `capacty`",
-        ))
-        .stderr(predicate::str::contains("4 |     capacty: abc"))
-        .stderr(predicate::str::contains("did you mean `capacity`?"));
+        .output()
+        .unwrap();
+    assert_cli_snapshot!(Run::from(out));
 }
 
 #[test]
 fn literal_secrets_are_not_echoed_in_text_output() {
     let path = root().join("tests/manifests/invalid/literal-password.yaml");
-    crate::support::pbideploy()
-        .args(["validate", "--color", "never", "-f"])
-        .arg(&path)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("literal-password.yaml:10:23"))
-        .stderr(predicate::str::contains("hunter2").not());
+    let run = Run::from(
+        crate::support::pbideploy()
+            .args(["validate", "--color", "never", "-f"])
+            .arg(&path)
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        !run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"),
+        "the literal secret must not be echoed"
+    );
+    assert_cli_snapshot!(run);
 }
 
-fn validate_file(contents: &[u8]) -> (i32, String) {
+fn validate_file(contents: &[u8]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hostile.yaml");
     std::fs::write(&path, contents).unwrap();
-    let output = crate::support::pbideploy()
-        .args(["validate", "--color", "never", "--format", "json", "-f"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
+    Run::from(
+        crate::support::pbideploy()
+            .args(["validate", "--color", "never", "--format", "json", "-f"])
+            .arg(&path)
+            .output()
+            .unwrap(),
     )
 }
 
@@ -292,9 +290,7 @@ fn billion_laughs_is_rejected() {
         yaml.push_str(&format!("a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
     }
     yaml.push_str("workspaces: []\n");
-    let (code, out) = validate_file(yaml.as_bytes());
-    assert_eq!(code, 1);
-    assert!(out.contains("yaml-too-complex"), "{out}");
+    assert_cli_snapshot!(validate_file(yaml.as_bytes()));
 }
 
 #[test]
@@ -303,37 +299,27 @@ fn deep_nesting_is_rejected() {
         "apiVersion: pbideploy/v1\nworkspaces:\n  {}x\n",
         "- ".repeat(10_000)
     );
-    let (code, out) = validate_file(yaml.as_bytes());
-    assert_eq!(code, 1);
-    assert!(out.contains("yaml-too-complex"), "{out}");
+    assert_cli_snapshot!("deep_nesting_block", validate_file(yaml.as_bytes()));
     let flow = format!(
         "apiVersion: pbideploy/v1\nworkspaces: {}{}\n",
         "[".repeat(10_000),
         "]".repeat(10_000)
     );
-    let (code, out) = validate_file(flow.as_bytes());
-    assert_eq!(code, 1);
-    assert!(out.contains("yaml-too-complex"), "{out}");
+    assert_cli_snapshot!("deep_nesting_flow", validate_file(flow.as_bytes()));
 }
 
 #[test]
 fn fifty_megabyte_file_is_rejected_before_parsing() {
     let mut yaml = b"apiVersion: pbideploy/v1\nworkspaces: []\n# ".to_vec();
     yaml.resize(50 * 1024 * 1024, b'x');
-    let (code, out) = validate_file(&yaml);
-    assert_eq!(code, 1);
-    assert!(out.contains("file-too-large"), "{out}");
+    assert_cli_snapshot!(validate_file(&yaml));
 }
 
 #[test]
 fn invalid_utf8_reports_the_byte_offset() {
-    let (code, out) = validate_file(b"apiVersion: pbideploy/v1\nworkspaces:\n  - name: caf\xe9\n");
-    assert_eq!(code, 1);
-    assert!(
-        out.contains("invalid-utf8") && out.contains("offset 50"),
-        "{out}"
-    );
-    assert!(out.contains("\"line\": 3"), "{out}");
+    assert_cli_snapshot!(validate_file(
+        b"apiVersion: pbideploy/v1\nworkspaces:\n  - name: caf\xe9\n"
+    ));
 }
 
 #[test]
@@ -351,35 +337,31 @@ fn without_env_every_environment_is_checked() {
         "apiVersion: pbideploy/v1\nenvironments:\n  test:\n    variables: {ws: T}\n  prod: {}\nworkspaces:\n  - name: ${ws}\n",
     )
     .unwrap();
-    crate::support::pbideploy()
+    let all = crate::support::pbideploy()
         .args(["validate", "--color", "never", "-f"])
         .arg(&path)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains(
-            "m.yaml:7:11: unknown variable `${ws}` (environment `prod`)",
-        ));
-    crate::support::pbideploy()
+        .output()
+        .unwrap();
+    assert_cli_snapshot!("every_environment", Run::from(all));
+    let test = crate::support::pbideploy()
         .args(["validate", "--color", "never", "--env", "test", "-f"])
         .arg(&path)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "is valid (environment test): 1 workspace, 0 datasets, 0 reports.",
-        ));
+        .output()
+        .unwrap();
+    assert_cli_snapshot!("environment_test", Run::from(test));
 }
 
 #[test]
 fn var_and_service_are_checked_by_the_command_line_parser() {
     // A usage error (exit 2, clap's format) before any file is read.
-    crate::support::pbideploy()
+    let var = crate::support::pbideploy()
         .args(["validate", "-f", "absent.yaml", "--var", "novalue"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("write --var name=value"));
-    crate::support::pbideploy()
+        .output()
+        .unwrap();
+    assert_cli_snapshot!("var_without_value", Run::from(var));
+    let service = crate::support::pbideploy()
         .args(["plan", "-f", "absent.yaml", "--service", "remote"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("[possible values: local]"));
+        .output()
+        .unwrap();
+    assert_cli_snapshot!("unknown_service", Run::from(service));
 }

@@ -142,12 +142,7 @@ fn placeholders_are_refused_by_validate_and_plan_with_their_position() {
             .args(["-f", "m.yaml", "--color", "never"])
             .output()
             .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-        assert!(
-            stderr.contains("error[placeholder]") && stderr.contains("m.yaml:9:23"),
-            "{args:?}: {stderr}"
-        );
+        crate::support::assert_cli_snapshot!(args[0], crate::support::Run::from(out));
     }
 }
 
