@@ -3,11 +3,13 @@
 //! notices it must carry, `pbideploy --version`, and the README quickstart against
 //! `--service local`.
 //!
-//! The archive is slow to build (an optimised build of the whole tree), so this test only
-//! checks one it is handed: build it with `dist build --artifacts=local --target=<host>`,
-//! then run this test with PBIDEPLOY_RELEASE_ARCHIVE=<path of the .tar.xz>. `.ci/run` does
-//! not build the archive yet (issue #19 is open for it), so there, as everywhere without the
-//! variable, the test prints `SKIP release_archive: ...` and returns.
+//! The archive is slow to build, so this test checks one it is handed: build it with
+//! `dist build --artifacts=local --target=<host>`, then run this test with
+//! PBIDEPLOY_RELEASE_ARCHIVE=<path of the .tar.xz>. Without the variable it prints
+//! `SKIP release_archive: ...` and returns. In CI it runs twice, because the archive is built
+//! after the tests: `cargo test --workspace` runs first, before any archive exists, and skips
+//! it; then `.ci/run`'s release section builds the Linux archive with `dist build` and runs
+//! this test again with the variable set, failing CI unless the test reports `ok` there.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -20,7 +22,7 @@ fn archive() -> Option<PathBuf> {
         Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
         _ => {
             println!(
-                "SKIP release_archive: PBIDEPLOY_RELEASE_ARCHIVE is not set (build one with `dist build --artifacts=local`)"
+                "SKIP release_archive: PBIDEPLOY_RELEASE_ARCHIVE is not set (build one with `dist build --artifacts=local`; in CI, .ci/run runs this test again with the archive it builds)"
             );
             None
         }
