@@ -93,12 +93,16 @@ impl CommandError {
         Self::internal(format!("cannot write {what}: {e}")).with_source(e)
     }
 
-    /// The causes below the message, outermost first (for `-v`).
+    /// The causes below the message, outermost first (for `-v`). A cause that says exactly
+    /// what the line above it says (the message is often the source's own text) is left out.
     pub fn causes(&self) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut out: Vec<String> = Vec::new();
         let mut next = self.source.as_deref().map(|e| e as &dyn std::error::Error);
         while let Some(e) = next {
-            out.push(e.to_string());
+            let text = e.to_string();
+            if text != *out.last().unwrap_or(&self.message) {
+                out.push(text);
+            }
             next = e.source();
         }
         out
@@ -145,6 +149,10 @@ mod tests {
         let err = CommandError::user("message").with_source(Outer(io));
         assert_eq!(err.causes(), ["outer", "inner"]);
         assert!(CommandError::user("m").causes().is_empty());
+        // The usual `user(e.to_string()).with_source(e)`: the first cause is not repeated.
+        let io = std::io::Error::other("inner");
+        let err = CommandError::user("outer").with_source(Outer(io));
+        assert_eq!(err.causes(), ["inner"]);
     }
 
     #[test]

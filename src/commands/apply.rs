@@ -13,7 +13,7 @@ use crate::error::{CommandError, CommandResult, ErrorKind};
 use crate::plan::PlanOptions;
 use crate::plan::definitions::Definitions;
 use crate::plan::file::read_plan;
-use crate::plan::model::{Operation, Plan};
+use crate::plan::model::{FileFingerprint, Operation, Plan};
 use crate::session;
 
 use crate::ledger::Ledger;
@@ -159,9 +159,7 @@ fn check_not_stale(
     if saved.manifest.sha256 != fresh.manifest.sha256 {
         moved.push("the manifest changed".to_string());
     }
-    if saved.pbix != fresh.pbix {
-        moved.push("a PBIX file changed".to_string());
-    }
+    moved.extend(pbix_moves(&saved.pbix, &fresh.pbix));
     for change in &saved.changes {
         if let Operation::Definition(spec) = &change.operation {
             let now = definitions.items.get(&change.address).map(|d| d.sha256());
@@ -174,7 +172,7 @@ fn check_not_stale(
         moved.push("the live service state changed".to_string());
     }
     if saved.ledger_fingerprint.is_some() && saved.ledger_fingerprint != fresh.ledger_fingerprint {
-        moved.push("the ledger changed (another run applied)".to_string());
+        moved.push("the ledger changed (a run applied since, maybe this plan)".to_string());
     }
     if moved.is_empty() {
         return Ok(());
@@ -184,6 +182,26 @@ fn check_not_stale(
         moved.join(", ")
     ))
     .hinted("run `pbideploy plan --out FILE` again, review it, and apply the new file"))
+}
+
+/// How the PBIX files to import differ between the saved and the fresh plan, file by file:
+/// a file whose content changed, one that now needs an import, one that no longer does (it
+/// was imported since, or changed back to what is deployed).
+fn pbix_moves(saved: &[FileFingerprint], fresh: &[FileFingerprint]) -> Vec<String> {
+    let mut moves = Vec::new();
+    for f in fresh {
+        match saved.iter().find(|s| s.path == f.path) {
+            Some(s) if s.sha256 != f.sha256 => moves.push(format!("{} changed", f.path)),
+            Some(_) => {}
+            None => moves.push(format!("{} now needs an import", f.path)),
+        }
+    }
+    for s in saved {
+        if !fresh.iter().any(|f| f.path == s.path) {
+            moves.push(format!("{} no longer needs an import", s.path));
+        }
+    }
+    moves
 }
 
 fn confirm() -> Result<(), CommandError> {
@@ -208,5 +226,37 @@ fn confirm() -> Result<(), CommandError> {
         Ok(())
     } else {
         Err(CommandError::user("apply cancelled: nothing was changed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, sha256: &str) -> FileFingerprint {
+        FileFingerprint {
+            path: path.into(),
+            sha256: sha256.into(),
+        }
+    }
+
+    #[test]
+    fn pbix_moves_name_each_file_and_what_happened_to_it() {
+        let saved = [file("a.pbix", "1"), file("b.pbix", "2")];
+        let fresh = [file("a.pbix", "9"), file("c.pbix", "3")];
+        assert_eq!(
+            pbix_moves(&saved, &fresh),
+            [
+                "a.pbix changed",
+                "c.pbix now needs an import",
+                "b.pbix no longer needs an import"
+            ]
+        );
+        assert!(pbix_moves(&saved, &saved).is_empty());
+        // Applied already: nothing left to import is not "a file changed".
+        assert_eq!(
+            pbix_moves(&saved[..1], &[]),
+            ["a.pbix no longer needs an import"]
+        );
     }
 }

@@ -142,9 +142,9 @@ fn run_adopt(args: &StateArgs, connect: &ConnectArgs, addresses: &[String]) -> C
     })?;
     let adoption = adopt::adopt(&desired, &live, &ledger, &selected, &now_rfc3339()).map_err(|r| {
         let mut err = CommandError::user(format!(
-            "nothing adopted; {} problem(s):\n  - {}",
+            "nothing adopted; {} problem(s): {}",
             r.problems.len(),
-            r.problems.join("\n  - ")
+            r.problems.join("; ")
         ));
         err = err.hinted("adopt writes nothing unless every selected item exists; pass the addresses of the items that do");
         err
