@@ -128,9 +128,10 @@ pub enum Decision {
 /// 429 means the request was rejected before it ran, so it is retried even for
 /// non-idempotent requests; 502/503/504 only for idempotent ones. Power BI's `500 An error
 /// has occurred` is sometimes transient and sometimes permanent (a large model not in large
-/// format), so an idempotent request is retried once after it (powerbi-api.md 7.3), not with
-/// the whole budget: counting 500s, not attempts, so throttled attempts before it do not use
-/// that one retry up.
+/// format), so an idempotent request is retried once after it, not with the whole budget
+/// (other Power BI clients, the Terraform provider among them, also retry a 500 only once):
+/// counting 500s, not attempts, so throttled attempts before it do not use that one retry
+/// up.
 pub fn classify_status(
     status: StatusCode,
     idempotency: Idempotency,
