@@ -176,7 +176,7 @@ fn summary(args: &InitArgs, to_stdout: bool, g: &Generated) -> Result<(), Comman
             g.todos.len()
         ));
         for t in &g.todos {
-            text.push_str(&format!("  - {t}\n"));
+            text.push_str(&format!("  - {}\n", crate::sanitize::text(t)));
         }
     }
     if !g.env_vars.is_empty() {

@@ -132,7 +132,7 @@ fn find<'a, T>(lw: &LiveWorkspace, addr: &Address, found: Vec<&'a T>) -> Result<
     match found.as_slice() {
         [one] => Ok(one),
         [] => Err(format!(
-            "{addr} does not exist in workspace \"{}\" in the service; adopt records existing items only: run `pbideploy apply` to import it, or leave it out of the addresses",
+            "{addr} does not exist in workspace {:?} in the service; adopt records existing items only: run `pbideploy apply` to import it, or leave it out of the addresses",
             lw.name
         )),
         many => Err(format!(

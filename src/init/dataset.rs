@@ -143,7 +143,7 @@ fn credential(
         "anonymous" => None,
         _ => {
             notes.todos.push(format!(
-                "workspace \"{}\", dataset \"{}\": data source {} uses {kind} credentials, which a manifest cannot set; they are left as they are",
+                "workspace {:?}, dataset {:?}: data source {} uses {kind} credentials, which a manifest cannot set; they are left as they are",
                 ws.name, ds.name, s.datasource
             ));
             return None;
@@ -174,7 +174,7 @@ fn credential(
     if matches!(canonical, "Basic" | "Windows") {
         let todo = "the service does not reveal user names: set the one the data source uses";
         notes.todos.push(format!(
-            "workspace \"{}\", dataset \"{}\", data source {}: {todo}",
+            "workspace {:?}, dataset {:?}, data source {}: {todo}",
             ws.name, ds.name, s.datasource
         ));
         entries.push(
@@ -230,7 +230,7 @@ fn refresh(
         && ["NoNotification", "MailOnFailure"].contains(&s.notify_option.as_str());
     if !exact {
         notes.todos.push(format!(
-            "workspace \"{}\", dataset \"{}\": the refresh schedule (days {:?}, times {:?}, notify {}) cannot be written exactly in a manifest, so it is left unmanaged",
+            "workspace {:?}, dataset {:?}: the refresh schedule (days {:?}, times {:?}, notify {}) cannot be written exactly in a manifest, so it is left unmanaged",
             ws.name, ds.name, s.days, s.times, s.notify_option
         ));
         return None;

@@ -148,7 +148,7 @@ fn workspace(input: &InitInput<'_>, ws: &LiveWorkspace, notes: &mut Notes) -> (Y
     for ds in sorted {
         if seen.iter().any(|s| eq_name(s, &ds.name)) {
             notes.todos.push(format!(
-                "workspace \"{}\" has more than one dataset named \"{}\"; pbideploy identifies items by name, so rename or delete the extra (id {}) in the service",
+                "workspace {:?} has more than one dataset named {:?}; pbideploy identifies items by name, so rename or delete the extra (id {}) in the service",
                 ws.name, ds.name, ds.id
             ));
             continue;
@@ -228,10 +228,8 @@ fn reports(
             target.as_ref().err().cloned()
         };
         if let Some(why) = skip {
-            let line = format!("report \"{}\" (id {}) is left out: {why}", r.name, r.id);
-            notes
-                .todos
-                .push(format!("workspace \"{}\": {line}", ws.name));
+            let line = format!("report {:?} (id {}) is left out: {why}", r.name, r.id);
+            notes.todos.push(format!("workspace {:?}: {line}", ws.name));
             left_out.push(format!("TODO: {line}"));
             continue;
         }
@@ -271,7 +269,7 @@ fn report_target(
     }
     if h.name.contains('/') {
         return Err(format!(
-            "its dataset is in workspace \"{}\", whose name contains `/`, which a manifest reference cannot express",
+            "its dataset is in workspace {:?}, whose name contains `/`, which a manifest reference cannot express",
             h.name
         ));
     }
@@ -296,7 +294,7 @@ pub(crate) fn pbix_entry(
     };
     notes
         .todos
-        .push(format!("workspace \"{ws}\", {kind} \"{name}\": {todo}"));
+        .push(format!("workspace {ws:?}, {kind} {name:?}: {todo}"));
     entry.after(format!("TODO: {todo}"))
 }
 

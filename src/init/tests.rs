@@ -145,6 +145,14 @@ fn the_manifest_describes_the_workspace_and_flags_what_is_unknown() {
     );
     assert_eq!(g.todos.len(), 6, "{:?}", g.todos);
     assert!(generated(true).todos.len() == 3);
+    // Names are quoted with their own quotes escaped, so a name cannot end the quotation.
+    assert!(
+        g.todos
+            .iter()
+            .any(|t| t.contains(r#"dataset "Sales: \"EMEA\" #1""#)),
+        "{:?}",
+        g.todos
+    );
 }
 
 /// A model PBIX (TMSL) declaring the parameters of [`live`]'s Sales dataset, its source
