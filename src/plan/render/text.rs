@@ -178,12 +178,14 @@ pub(crate) fn change_block(change: &Change, pal: &Palette) -> String {
         let _ = writeln!(out, "  # ({})", sanitize::text(&change.reason));
     }
     let symbol = paint(style, change.action.symbol());
-    let _ = writeln!(
-        out,
-        "{}{symbol} {} {{",
-        pad_symbol(change.action),
-        block_label(change)
-    );
+    let pad = pad_symbol(change.action);
+    let label = block_label(change);
+    // A change with no attributes (a refresh that will run) is one line, not an empty block.
+    if change.attrs.is_empty() {
+        let _ = writeln!(out, "{pad}{symbol} {label}");
+        return out;
+    }
+    let _ = writeln!(out, "{pad}{symbol} {label} {{");
     out.push_str(&attr_lines(&change.attrs, pal, "      "));
     out.push_str("    }\n");
     out
