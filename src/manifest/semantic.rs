@@ -18,6 +18,7 @@ use super::project::{self, ProjectChecks};
 use super::time_zones::suggest;
 use crate::diagnostics::Diagnostic;
 use crate::domain::secret_ref::SecretRef;
+use crate::model_facts::{self, ImportKind};
 use crate::sanitize;
 use windows_time_zones::is_windows_time_zone;
 
@@ -205,7 +206,16 @@ enum PbixRole {
 /// file many times. Only the table of contents and the `Connections` part are read.
 struct PbixChecks<'a> {
     root: &'a Path,
-    seen: HashMap<PathBuf, (PathBuf, Result<pbix::Kind, PbixProblem>)>,
+    seen: HashMap<PathBuf, (PathBuf, Result<ImportKind, PbixProblem>)>,
+}
+
+/// The kinds read are cached for the next run once the manifest is checked.
+impl Drop for PbixChecks<'_> {
+    fn drop(&mut self) {
+        if !self.seen.is_empty() {
+            model_facts::cache::flush();
+        }
+    }
 }
 
 impl<'a> PbixChecks<'a> {
@@ -271,8 +281,8 @@ impl<'a> PbixChecks<'a> {
 /// bound to a Power BI dataset; a dataset must hold a model (or a live connection to
 /// Analysis Services, which the service turns into a live-connection dataset); templates fit
 /// neither.
-fn kind_misfit(kind: &pbix::Kind, role: PbixRole, shown: &str) -> Option<Diagnostic> {
-    use pbix::{Kind, LiveConnection};
+fn kind_misfit(kind: &ImportKind, role: PbixRole, shown: &str) -> Option<Diagnostic> {
+    use ImportKind as Kind;
     match (kind, role) {
         (Kind::Template, _) => Some(
             Diagnostic::new(
@@ -281,8 +291,8 @@ fn kind_misfit(kind: &pbix::Kind, role: PbixRole, shown: &str) -> Option<Diagnos
             )
             .hint("open the template in Power BI Desktop and save it as .pbix"),
         ),
-        (Kind::ThinReport(LiveConnection::PowerBiDataset { .. }), PbixRole::Report)
-        | (Kind::Model | Kind::ThinReport(LiveConnection::AnalysisServices { .. }), PbixRole::Dataset) => None,
+        (Kind::ReportOnDataset, PbixRole::Report)
+        | (Kind::Model | Kind::ReportOnAnalysisServices { .. }, PbixRole::Dataset) => None,
         (Kind::Model, PbixRole::Report) => Some(
             Diagnostic::new(
                 "report-pbix-not-thin",
@@ -290,14 +300,14 @@ fn kind_misfit(kind: &pbix::Kind, role: PbixRole, shown: &str) -> Option<Diagnos
             )
             .hint("declare it under `datasets:`, or save the report in Power BI Desktop connected live to a Power BI dataset"),
         ),
-        (Kind::ThinReport(LiveConnection::AnalysisServices { server, .. }), PbixRole::Report) => Some(
+        (Kind::ReportOnAnalysisServices { server }, PbixRole::Report) => Some(
             Diagnostic::new(
                 "report-pbix-analysis-services",
                 format!("`{shown}` is live-connected to Analysis Services (`{server}`), not to a Power BI dataset, so it cannot be bound to `dataset`"),
             )
             .hint("declare it under `datasets:` (the service creates a live-connection dataset), or connect the report to a Power BI dataset"),
         ),
-        (Kind::ThinReport(LiveConnection::PowerBiDataset { .. }), PbixRole::Dataset) => Some(
+        (Kind::ReportOnDataset, PbixRole::Dataset) => Some(
             Diagnostic::new(
                 "dataset-pbix-thin-report",
                 format!("`{shown}` is a thin report (live-connected to a Power BI dataset): importing it creates no dataset"),
@@ -307,7 +317,9 @@ fn kind_misfit(kind: &pbix::Kind, role: PbixRole, shown: &str) -> Option<Diagnos
     }
 }
 
-fn inspect_pbix(root: &Path, path: &Path) -> (PathBuf, Result<pbix::Kind, PbixProblem>) {
+/// The resolved path of a `pbix` and its kind (through the model cache: a file whose size and
+/// time are unchanged is not opened).
+fn inspect_pbix(root: &Path, path: &Path) -> (PathBuf, Result<ImportKind, PbixProblem>) {
     let canonical = match resolve_within(root, path) {
         Resolved::Outside(resolved) => return (resolved, Err(PbixProblem::Outside)),
         Resolved::Inside(p) if p.exists() => p,
@@ -320,11 +332,13 @@ fn inspect_pbix(root: &Path, path: &Path) -> (PathBuf, Result<pbix::Kind, PbixPr
         kind_only: true,
         ..pbix::Options::default()
     };
-    let read = match pbix::Pbix::open_with(&canonical, &options) {
-        Ok(file) => Ok(file.kind),
-        Err(pbix::PbixError::NotZip(_)) => Err(PbixProblem::NotZip),
-        Err(e) => Err(PbixProblem::Unreadable(e.to_string())),
-    };
+    let read = model_facts::import_kind(&canonical, || {
+        match pbix::Pbix::open_with(&canonical, &options) {
+            Ok(file) => Ok(ImportKind::from(&file.kind)),
+            Err(pbix::PbixError::NotZip(_)) => Err(PbixProblem::NotZip),
+            Err(e) => Err(PbixProblem::Unreadable(e.to_string())),
+        }
+    });
     (canonical, read)
 }
 

@@ -15,6 +15,10 @@
 //! - **Invalidation**: a new content hash is a new entry; the build's version line (version,
 //!   git commit, target) is part of the file, so another pbideploy build starts afresh. At most [`MAX_ENTRIES`] entries, the
 //!   least recently used dropped first.
+//! - **Import kinds**: `validate` also needs each file's kind (model, template, thin report):
+//!   that is a read of the ZIP's directory and `Connections` part, thousands of them for a
+//!   large manifest. The kind is kept by path with the same size, time and 2 s rules (a
+//!   racy stamp is read again, not hashed), and never with the connection strings.
 //! - **Hostile or corrupt files**: the cache file is read with a cap ([`MAX_CACHE_BYTES`]),
 //!   must be a regular file, and is checked entry by entry; anything wrong and it is ignored
 //!   with a warning (and rewritten). Writes are atomic (temporary file, rename).
@@ -27,7 +31,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::FileFacts;
+use super::{FileFacts, ImportKind};
 
 /// Most entries kept: thousands of distinct PBIX files, each a few KiB of facts.
 pub const MAX_ENTRIES: usize = 4096;
@@ -50,6 +54,9 @@ struct CacheFile {
     /// differently.
     reader: String,
     entries: Vec<Entry>,
+    /// Import kinds by path (absent in files written before kinds were kept).
+    #[serde(default)]
+    kinds: Vec<KindEntry>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -69,6 +76,18 @@ struct Entry {
     facts: FileFacts,
 }
 
+/// The import kind of the file at `path`, as it was when it had this size and time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct KindEntry {
+    path: PathBuf,
+    len: u64,
+    mtime_ns: u128,
+    racy: bool,
+    used: u64,
+    kind: ImportKind,
+}
+
 /// The cache of this process: loaded on first use, written by [`flush`].
 struct Cache {
     file: Option<PathBuf>,
@@ -77,6 +96,9 @@ struct Cache {
     /// otherwise scan every entry for each file.
     by_path: HashMap<PathBuf, usize>,
     by_sha: HashMap<String, usize>,
+    kinds: Vec<KindEntry>,
+    /// Index into `kinds` by path.
+    kind_by_path: HashMap<PathBuf, usize>,
     dirty: bool,
 }
 
@@ -90,6 +112,19 @@ pub fn facts(path: &Path, sha256: Option<&str>) -> FileFacts {
     };
     let cache = guard.get_or_insert_with(Cache::load);
     cache.facts(path, sha256)
+}
+
+/// The import kind of `path`, from the cache when its stamp is the one recorded, else
+/// `read()` (recorded when the file did not change while it was read).
+pub fn import_kind<E>(
+    path: &Path,
+    read: impl FnOnce() -> Result<ImportKind, E>,
+) -> Result<ImportKind, E> {
+    let Ok(mut guard) = CACHE.lock() else {
+        return read();
+    };
+    let cache = guard.get_or_insert_with(Cache::load);
+    cache.import_kind(path, read)
 }
 
 /// Writes the cache when something was added (at the end of a batch of lookups).
@@ -144,24 +179,26 @@ impl Cache {
 
     /// The cache kept in `file` (`None`: in memory only).
     fn at(file: Option<PathBuf>) -> Cache {
-        let entries = match &file {
+        let (entries, kinds) = match &file {
             Some(f) => match read_file(f) {
-                Ok(entries) => entries,
+                Ok(read) => read,
                 Err(why) => {
                     tracing::warn!(
                         "ignoring the PBIX model cache {}: {why}; it will be rewritten",
                         f.display()
                     );
-                    Vec::new()
+                    Default::default()
                 }
             },
-            None => Vec::new(),
+            None => Default::default(),
         };
         let mut cache = Cache {
             file,
             entries,
             by_path: HashMap::new(),
             by_sha: HashMap::new(),
+            kinds,
+            kind_by_path: HashMap::new(),
             dirty: false,
         };
         cache.index();
@@ -176,6 +213,52 @@ impl Cache {
             self.by_path.insert(e.path.clone(), i);
             self.by_sha.insert(e.sha256.to_ascii_lowercase(), i);
         }
+        self.kind_by_path = (self.kinds.iter().enumerate())
+            .map(|(i, e)| (e.path.clone(), i))
+            .collect();
+    }
+
+    fn import_kind<E>(
+        &mut self,
+        path: &Path,
+        read: impl FnOnce() -> Result<ImportKind, E>,
+    ) -> Result<ImportKind, E> {
+        let Some((len, mtime_ns)) = stamp(path) else {
+            return read();
+        };
+        let known = self.kind_by_path.get(path).copied();
+        if let Some(i) = known {
+            let e = &mut self.kinds[i];
+            if !e.racy && e.len == len && e.mtime_ns == mtime_ns {
+                if e.used + 3600 < now() {
+                    e.used = now();
+                    self.dirty = true;
+                }
+                return Ok(e.kind.clone());
+            }
+        }
+        let kind = read()?;
+        // Kept only when the file did not change while it was read.
+        if stamp(path) == Some((len, mtime_ns)) {
+            let entry = KindEntry {
+                path: path.to_path_buf(),
+                len,
+                mtime_ns,
+                racy: racy(mtime_ns),
+                used: now(),
+                kind: kind.clone(),
+            };
+            match known {
+                Some(i) => self.kinds[i] = entry,
+                None => {
+                    self.kind_by_path
+                        .insert(path.to_path_buf(), self.kinds.len());
+                    self.kinds.push(entry);
+                }
+            }
+            self.dirty = true;
+        }
+        Ok(kind)
     }
 
     /// The entry holding the content `sha256`.
@@ -247,15 +330,18 @@ impl Cache {
         if self.file.is_none() || !self.dirty {
             return;
         }
-        if self.entries.len() > MAX_ENTRIES {
+        if self.entries.len() > MAX_ENTRIES || self.kinds.len() > MAX_ENTRIES {
             self.entries.sort_by_key(|e| std::cmp::Reverse(e.used));
             self.entries.truncate(MAX_ENTRIES);
+            self.kinds.sort_by_key(|e| std::cmp::Reverse(e.used));
+            self.kinds.truncate(MAX_ENTRIES);
             self.index();
         }
         let doc = CacheFile {
             format: FORMAT,
             reader: env!("PBIDEPLOY_VERSION_LINE").to_owned(),
             entries: self.entries.clone(),
+            kinds: self.kinds.clone(),
         };
         let Some(file) = &self.file else { return };
         match write_file(file, &doc) {
@@ -265,10 +351,11 @@ impl Cache {
     }
 }
 
-fn read_file(path: &Path) -> Result<Vec<Entry>, String> {
+/// The model entries and the import kinds of the cache file at `path`.
+fn read_file(path: &Path) -> Result<(Vec<Entry>, Vec<KindEntry>), String> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
         Err(e) => return Err(e.to_string()),
     };
     if !meta.is_file() {
@@ -284,9 +371,9 @@ fn read_file(path: &Path) -> Result<Vec<Entry>, String> {
     let doc: CacheFile =
         serde_json::from_str(&text).map_err(|e| format!("not a cache file: {e}"))?;
     if doc.format != FORMAT || doc.reader != env!("PBIDEPLOY_VERSION_LINE") {
-        return Ok(Vec::new()); // written by another version: start afresh, quietly
+        return Ok(Default::default()); // written by another version: start afresh, quietly
     }
-    if doc.entries.len() > MAX_ENTRIES {
+    if doc.entries.len() > MAX_ENTRIES || doc.kinds.len() > MAX_ENTRIES {
         return Err(format!("more than {MAX_ENTRIES} entries"));
     }
     let mut seen: HashMap<&str, ()> = HashMap::new();
@@ -299,7 +386,7 @@ fn read_file(path: &Path) -> Result<Vec<Entry>, String> {
             ));
         }
     }
-    Ok(doc.entries)
+    Ok((doc.entries, doc.kinds))
 }
 
 fn write_file(path: &Path, doc: &CacheFile) -> std::io::Result<()> {
@@ -380,6 +467,37 @@ mod tests {
 
     /// A file recorded just after it was written may be rewritten within the same time tick,
     /// keeping its size and time: it is checked by its hash until its time is old enough.
+    /// The kind is read once for an unchanged file (in a new process too), again when its
+    /// stamp changes or was too recent to trust; a failed read is not kept.
+    #[test]
+    fn an_import_kind_is_read_once_per_stamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pbix, file) = (dir.path().join("a.pbix"), dir.path().join(FILE_NAME));
+        write_old(&pbix, b"one");
+        let reads = std::cell::Cell::new(0);
+        let read = |kind: ImportKind| {
+            reads.set(reads.get() + 1);
+            Ok::<_, ()>(kind)
+        };
+        let mut cache = Cache::at(Some(file.clone()));
+        assert_eq!(cache.import_kind(&pbix, || Err(())), Err(()));
+        assert!(cache.kinds.is_empty(), "a failed read is not kept");
+        let kind = cache.import_kind(&pbix, || read(ImportKind::Model));
+        assert_eq!((kind, reads.get()), (Ok(ImportKind::Model), 1));
+        cache.save();
+        let mut next = Cache::at(Some(file.clone()));
+        let kind = next.import_kind(&pbix, || read(ImportKind::Template));
+        assert_eq!((kind, reads.get()), (Ok(ImportKind::Model), 1));
+        assert!(!next.dirty, "a hit writes nothing");
+        // Another size: read again. A fresh stamp is read again next time too.
+        std::fs::write(&pbix, b"three").unwrap();
+        let kind = next.import_kind(&pbix, || read(ImportKind::ReportOnDataset));
+        assert_eq!((kind, reads.get()), (Ok(ImportKind::ReportOnDataset), 2));
+        let kind = next.import_kind(&pbix, || read(ImportKind::Template));
+        assert_eq!((kind, reads.get()), (Ok(ImportKind::Template), 3));
+        assert_eq!(next.kinds.len(), 1, "one entry per path");
+    }
+
     #[test]
     fn a_freshly_written_file_is_checked_by_its_hash() {
         let dir = tempfile::tempdir().unwrap();
@@ -442,7 +560,7 @@ mod tests {
             r#"{"format":1,"reader":"0.0.0-other","entries":[]}"#,
         )
         .unwrap();
-        assert!(read_file(&other).unwrap().is_empty());
+        assert!(read_file(&other).unwrap().0.is_empty());
     }
 
     #[test]
@@ -461,11 +579,20 @@ mod tests {
                 used: i as u64,
                 facts: facts.clone(),
             });
+            cache.kinds.push(KindEntry {
+                path: PathBuf::from(format!("/f{i}")),
+                len: 1,
+                mtime_ns: 1,
+                racy: false,
+                used: i as u64,
+                kind: ImportKind::Model,
+            });
         }
         cache.dirty = true;
         cache.save();
-        let kept = read_file(&file).unwrap();
-        assert_eq!(kept.len(), MAX_ENTRIES);
+        let (kept, kinds) = read_file(&file).unwrap();
+        assert_eq!((kept.len(), kinds.len()), (MAX_ENTRIES, MAX_ENTRIES));
         assert!(kept.iter().all(|e| e.used >= 10), "the oldest went first");
+        assert!(kinds.iter().all(|e| e.used >= 10), "the oldest went first");
     }
 }

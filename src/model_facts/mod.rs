@@ -11,6 +11,38 @@ use serde::{Deserialize, Serialize};
 
 pub use pbix::{DataSource, DatasetMode, Parameter};
 
+/// What importing a file creates, as `validate` checks it against the list it is declared in:
+/// [`pbix::Kind`] without the connection strings, small enough to cache by the file's stamp.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum ImportKind {
+    /// A dataset (model) and its report.
+    Model,
+    /// A `.pbit` template, which the service does not import.
+    Template,
+    /// A thin report live-connected to a Power BI dataset.
+    ReportOnDataset,
+    /// A report live-connected to Analysis Services at `server` (the service creates a
+    /// live-connection dataset for it).
+    ReportOnAnalysisServices { server: String },
+}
+
+impl From<&pbix::Kind> for ImportKind {
+    fn from(kind: &pbix::Kind) -> Self {
+        use pbix::{Kind, LiveConnection};
+        match kind {
+            Kind::Model => ImportKind::Model,
+            Kind::Template => ImportKind::Template,
+            Kind::ThinReport(LiveConnection::PowerBiDataset { .. }) => ImportKind::ReportOnDataset,
+            Kind::ThinReport(LiveConnection::AnalysisServices { server, .. }) => {
+                ImportKind::ReportOnAnalysisServices {
+                    server: server.clone(),
+                }
+            }
+        }
+    }
+}
+
 /// The facts of a model PBIX, as the service will see them after an import.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -86,6 +118,16 @@ impl ModelFacts {
     pub fn sources_with<'a>(&self, values: impl Fn(&str) -> Option<&'a str>) -> Vec<DataSource> {
         pbix::substitute_parameters(&self.data_sources, |name| values(name).map(str::to_owned))
     }
+}
+
+/// The import kind of the file at `path` (a canonical, regular file inside the manifest's
+/// folder), through the cache by the file's size and modification time, else from `read`;
+/// call [`cache::flush`] after a batch.
+pub fn import_kind<E>(
+    path: &Path,
+    read: impl FnOnce() -> Result<ImportKind, E>,
+) -> Result<ImportKind, E> {
+    cache::import_kind(path, read)
 }
 
 /// The facts of the file at `path` (a canonical, regular file inside the manifest's folder),
