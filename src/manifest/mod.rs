@@ -120,24 +120,33 @@ impl Document {
         mut each: impl FnMut(Option<&str>, Result<LoadedManifest, Diagnostics>),
     ) {
         if matches!(envs, [None]) && !self.source.contains('$') {
-            // Nothing will change the document: check the schema on a second thread while
-            // this one builds the model from the same value.
-            let (errors, resolved) = std::thread::scope(|scope| {
-                let schema = scope.spawn(|| schema::validate(&self.value, &self.positions));
-                let resolved = self.resolve_value(Cow::Borrowed(&self.value), None, vars);
-                (
-                    schema.join().unwrap_or_else(|_| vec![schema_crashed()]),
-                    resolved,
-                )
+            // Nothing will change the document: check the schema and look for placeholders
+            // on a second thread while this one builds the model from the same value.
+            let ((errors, placeholders), resolved) = std::thread::scope(|scope| {
+                let checks = scope.spawn(|| {
+                    let errors = schema::validate(&self.value, &self.positions);
+                    let mut placeholders = Vec::new();
+                    placeholder::check(&self.value, &self.positions, &mut placeholders);
+                    (errors, placeholders)
+                });
+                let resolved =
+                    self.resolve_value(Cow::Borrowed(&self.value), None, vars, Placeholders::Skip);
+                let checked = checks
+                    .join()
+                    .unwrap_or_else(|_| (vec![schema_crashed()], Vec::new()));
+                (checked, resolved)
             });
-            each(
-                None,
-                if errors.is_empty() {
-                    resolved
-                } else {
-                    Err(self.fail(errors))
-                },
-            );
+            let result = match (errors.is_empty(), placeholders.is_empty(), resolved) {
+                (false, ..) => Err(self.fail(errors)),
+                (true, true, resolved) => resolved,
+                (true, false, Ok(_)) => Err(self.fail(placeholders)),
+                (true, false, Err(mut all)) => {
+                    all.items.extend(placeholders);
+                    all.sort();
+                    Err(all)
+                }
+            };
+            each(None, result);
             drop_in_background(self);
             return;
         }
@@ -153,7 +162,7 @@ impl Document {
             };
             each(
                 env.as_deref(),
-                self.resolve_value(Cow::Owned(value), env.as_deref(), vars),
+                self.resolve_value(Cow::Owned(value), env.as_deref(), vars, Placeholders::Check),
             );
         }
     }
@@ -171,6 +180,7 @@ impl Document {
         mut value: Cow<'_, Value>,
         env: Option<&str>,
         vars: &[(String, String)],
+        placeholders: Placeholders,
     ) -> Result<LoadedManifest, Diagnostics> {
         let mut positions = self.positions.clone();
         let mut diags = Vec::new();
@@ -182,7 +192,9 @@ impl Document {
         if !diags.is_empty() {
             return Err(self.fail(diags));
         }
-        placeholder::check(&value, &positions, &mut diags);
+        if placeholders == Placeholders::Check {
+            placeholder::check(&value, &positions, &mut diags);
+        }
         let typed = match value {
             Cow::Owned(value) => serde_json::from_value(value),
             Cow::Borrowed(value) => Manifest::deserialize(value),
@@ -233,6 +245,13 @@ pub fn load(
 pub fn drop_in_background<T: Send + 'static>(value: T) {
     // When no thread can be started, the closure and the value are dropped right here.
     let _ = std::thread::Builder::new().spawn(move || drop(value));
+}
+
+/// Whether [`Document::resolve_value`] looks for placeholders, or its caller does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Placeholders {
+    Check,
+    Skip,
 }
 
 fn schema_crashed() -> Diagnostic {

@@ -84,15 +84,17 @@ fn check_parameters(
     pos: &PosMap,
     out: &mut Vec<Diagnostic>,
 ) {
+    // Pointers and messages are written only for a problem found: this runs for every
+    // dataset of the manifest.
+    let at = |name: &str| format!("{base}/parameters/{}", escape(name));
     for (name, value) in &ds.parameters {
-        let at = format!("{base}/parameters/{}", escape(name));
         let Some(param) = model.parameter(name) else {
-            out.push(unknown_parameter(name, model).at(pos.key(&at)));
+            out.push(unknown_parameter(name, model).at(pos.key(&at(name))));
             continue;
         };
         // A number already carries its written text (`keep_written_numbers`).
         if let Some(diag) = misfit(param, value, &value.to_wire()) {
-            out.push(diag.at(pos.value(&at)));
+            out.push(diag.at(pos.value(&at(name))));
         }
     }
 }
@@ -130,13 +132,13 @@ fn unknown_parameter(name: &str, model: &ModelFacts) -> Diagnostic {
 /// `Update Parameters`: `Any` and `Binary` parameters cannot be updated, a required one not
 /// emptied, the value must parse as the type; plus the file's list of allowed values).
 fn misfit(param: &Parameter, value: &ParameterValue, text: &str) -> Option<Diagnostic> {
-    let name = sanitize::text(&param.name);
+    let name = || sanitize::text(&param.name);
     let ty = param.param_type.as_str();
     if ty.eq_ignore_ascii_case("Any") || ty.eq_ignore_ascii_case("Binary") {
         return Some(
             Diagnostic::new(
                 "parameter-not-updatable",
-                format!("parameter `{name}` is of type {ty}, which the service does not let `Update Parameters` change"),
+                format!("parameter `{}` is of type {ty}, which the service does not let `Update Parameters` change", name()),
             )
             .hint("give the parameter a type in Power BI Desktop (Manage Parameters > Type), or remove it from `parameters`"),
         );
@@ -145,7 +147,7 @@ fn misfit(param: &Parameter, value: &ParameterValue, text: &str) -> Option<Diagn
         return param.required.then(|| {
             Diagnostic::new(
                 "parameter-type-mismatch",
-                format!("parameter `{name}` is required and cannot be set empty"),
+                format!("parameter `{}` is required and cannot be set empty", name()),
             )
             .hint("give it a value")
         });
@@ -155,8 +157,9 @@ fn misfit(param: &Parameter, value: &ParameterValue, text: &str) -> Option<Diagn
             Diagnostic::new(
                 "parameter-type-mismatch",
                 format!(
-                    "`{}` is not a valid {ty} for parameter `{name}`",
-                    sanitize::text(text)
+                    "`{}` is not a valid {ty} for parameter `{}`",
+                    sanitize::text(text),
+                    name()
                 ),
             )
             .hint(format!("write {expected}")),
@@ -180,8 +183,9 @@ fn misfit(param: &Parameter, value: &ParameterValue, text: &str) -> Option<Diagn
             Diagnostic::new(
                 "parameter-not-allowed",
                 format!(
-                    "`{}` is not one of the values parameter `{name}` allows",
-                    sanitize::text(text)
+                    "`{}` is not one of the values parameter `{}` allows",
+                    sanitize::text(text),
+                    name()
                 ),
             )
             .hint(format!(

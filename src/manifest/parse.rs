@@ -25,7 +25,12 @@ pub fn read_source(path: &Path, display: &str) -> Result<String, Diagnostics> {
             .hint("check the path given with -f/--file"),
         )
     })?;
-    let mut bytes = Vec::new();
+    // Sized from the file's length (capped): growing by doubling copies a large manifest
+    // several times over.
+    let expected = file
+        .metadata()
+        .map_or(0, |m| m.len().min(MAX_MANIFEST_BYTES + 1));
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
     file.take(MAX_MANIFEST_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|err| {
