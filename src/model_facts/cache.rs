@@ -159,6 +159,22 @@ fn racy(mtime_ns: u128) -> bool {
     mtime_ns.saturating_add(RACY_NS) > now
 }
 
+/// Whether a recorded stamp (`racy` when recorded) vouches for the file's current one.
+fn trusted(racy: bool, recorded: (u64, u128), current: (u64, u128)) -> bool {
+    !racy && recorded == current
+}
+
+/// Whether a last use recorded at `used` is over an hour old: worth writing the new one.
+fn stale_use(used: u64) -> bool {
+    used + 3600 < now()
+}
+
+/// Keeps the [`MAX_ENTRIES`] most recently used of `items`.
+fn keep_recent<T>(items: &mut Vec<T>, used: impl Fn(&T) -> u64) {
+    items.sort_by_key(|e| std::cmp::Reverse(used(e)));
+    items.truncate(MAX_ENTRIES);
+}
+
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -229,8 +245,8 @@ impl Cache {
         let known = self.kind_by_path.get(path).copied();
         if let Some(i) = known {
             let e = &mut self.kinds[i];
-            if !e.racy && e.len == len && e.mtime_ns == mtime_ns {
-                if e.used + 3600 < now() {
+            if trusted(e.racy, (e.len, e.mtime_ns), (len, mtime_ns)) {
+                if stale_use(e.used) {
                     e.used = now();
                     self.dirty = true;
                 }
@@ -271,7 +287,7 @@ impl Cache {
             return FileFacts::read(path);
         };
         let same_file =
-            |e: &Entry| !e.racy && e.len == len && e.mtime_ns == mtime_ns && e.path == path;
+            |e: &Entry| trusted(e.racy, (e.len, e.mtime_ns), (len, mtime_ns)) && e.path == path;
         let hit = match sha256 {
             Some(sha) => self.with_sha(sha),
             None => self
@@ -289,7 +305,7 @@ impl Cache {
         });
         if let Some(i) = hit {
             let e = &mut self.entries[i];
-            if !same_file(e) || e.used + 3600 < now() {
+            if !same_file(e) || stale_use(e.used) {
                 if self.by_path.get(&e.path) == Some(&i) {
                     self.by_path.remove(&e.path);
                 }
@@ -331,10 +347,8 @@ impl Cache {
             return;
         }
         if self.entries.len() > MAX_ENTRIES || self.kinds.len() > MAX_ENTRIES {
-            self.entries.sort_by_key(|e| std::cmp::Reverse(e.used));
-            self.entries.truncate(MAX_ENTRIES);
-            self.kinds.sort_by_key(|e| std::cmp::Reverse(e.used));
-            self.kinds.truncate(MAX_ENTRIES);
+            keep_recent(&mut self.entries, |e| e.used);
+            keep_recent(&mut self.kinds, |e| e.used);
             self.index();
         }
         let doc = CacheFile {
